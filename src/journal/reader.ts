@@ -1,0 +1,63 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { PhonehomeError } from '../errors.ts';
+import type { JournalRecord } from './records.ts';
+
+export interface ReadOptions {
+  /** Called once when the last line is torn (the run was killed mid-write); it is skipped. */
+  onTornLine?: (lineNumber: number) => void;
+}
+
+/**
+ * Streams the records of a journal, one line at a time, so a journal of any size is read in
+ * constant memory. A torn last line (a run killed mid-write) is skipped and reported through
+ * `onTornLine`; a bad line anywhere else is an error that names the file and line.
+ *
+ * @example
+ *   for await (const record of readJournal('reports/latest/journal.ndjson')) console.log(record.type);
+ */
+export async function* readJournal(path: string, options: ReadOptions = {}): AsyncGenerator<JournalRecord> {
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  let pending: { text: string; number: number } | undefined;
+  let lineNumber = 0;
+  try {
+    for await (const line of lines) {
+      lineNumber += 1;
+      if (pending) yield parseLine(path, pending.text, pending.number);
+      pending = line.trim() === '' ? undefined : { text: line, number: lineNumber };
+    }
+  } catch (error) {
+    throw new PhonehomeError('JOURNAL_READ', `cannot read the journal ${path}: ${String(error)}`, {
+      cause: error,
+    });
+  }
+  if (pending) {
+    // Only the last line may be torn: the writer flushes whole lines, so a partial one can only be
+    // the one being written when the process died.
+    try {
+      yield JSON.parse(pending.text) as JournalRecord;
+    } catch {
+      options.onTornLine?.(pending.number);
+    }
+  }
+}
+
+function parseLine(path: string, text: string, lineNumber: number): JournalRecord {
+  try {
+    return JSON.parse(text) as JournalRecord;
+  } catch (error) {
+    throw new PhonehomeError(
+      'JOURNAL_CORRUPT',
+      `${path}:${lineNumber} is not a JSON record; the journal was changed by hand or corrupted`,
+      { cause: error },
+    );
+  }
+}
+
+/** Reads a whole journal into memory: for a single run's report, not for `scan` on huge files. */
+export async function readJournalAll(path: string, options: ReadOptions = {}): Promise<JournalRecord[]> {
+  const records: JournalRecord[] = [];
+  for await (const record of readJournal(path, options)) records.push(record);
+  return records;
+}

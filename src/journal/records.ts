@@ -1,0 +1,48 @@
+import type { Exchange, IdentifierValues, Mark, TlsFailure } from '../types.ts';
+
+/**
+ * The journal is the run's source of truth: one JSON record a line, appended and flushed as the
+ * run goes. Every report is rebuilt from it, so it holds everything a report needs.
+ */
+export type JournalRecord = RunStartRecord | MarkRecord | ExchangeRecord | TlsFailureRecord | RunEndRecord;
+
+/** Always the first line: what ran, on what, looking for which identifiers. */
+export interface RunStartRecord {
+  type: 'run-start';
+  /** Journal format version, bumped on incompatible change. */
+  version: 1;
+  at: number;
+  runId: string;
+  scenario: string;
+  device: { id: string; kind: string; firmware?: string };
+  /** Identifier values by kind, including this run's canaries. Labels derive from the order. */
+  identifiers: IdentifierValues;
+  /** Consents the scenario declared, in order, with the kinds each covers. */
+  consents: { name: string; covers: Mark['covers'] }[];
+  /** Hosts the scenario forbids contacting before consent. */
+  forbiddenHosts: string[];
+  versions: Record<string, string>;
+}
+
+export interface MarkRecord {
+  type: 'mark';
+  mark: Mark;
+}
+
+export interface ExchangeRecord {
+  type: 'exchange';
+  exchange: Exchange;
+}
+
+export interface TlsFailureRecord {
+  type: 'tls-failure';
+  failure: TlsFailure;
+}
+
+/** Written when the run ends normally; a killed run has none. */
+export interface RunEndRecord {
+  type: 'run-end';
+  at: number;
+  /** Why the run ended early, if it did (an error message). */
+  error?: string;
+}
