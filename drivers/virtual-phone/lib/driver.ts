@@ -1,0 +1,170 @@
+import { BaseDriver, errors } from 'appium/driver';
+import { listFirmware, loadFirmware } from './firmware.ts';
+import { VirtualPhone, type Hardware } from './phone.ts';
+
+/**
+ * Capabilities the virtual phone takes (they arrive with the `appium:` prefix removed):
+ * - firmware: the profile name (see ../firmware/)
+ * - proxy: the phone's system proxy, e.g. http://127.0.0.1:8123
+ * - caCertificate: PEM of the CA the phone trusts besides none (it has no public roots: the run
+ *   has no internet)
+ * - hardware: identifier values by kind, e.g. { "imei": ["865…"], "msisdn": ["+86…"] }
+ */
+const CONSTRAINTS = {
+  firmware: { presence: true, isString: true },
+  proxy: { presence: true, isString: true },
+  caCertificate: { presence: true, isString: true },
+  hardware: { isObject: true },
+  requestTimeout: { isNumber: true },
+} as const;
+
+type Constraints = typeof CONSTRAINTS;
+
+/**
+ * The built-in virtual phone, an Appium 3 driver. Its commands are `mobile:` methods named like
+ * UiAutomator2's where one exists (setConnectivity, setGeolocation, toggleGps, sendSms, gsmCall),
+ * so a scenario drives it the way it drives a real phone. It is a model for running phonehome
+ * without hardware, not the product.
+ */
+export class VirtualPhoneDriver extends BaseDriver<Constraints> {
+  static executeMethodMap = {
+    'mobile: deviceInfo': { command: 'mobileDeviceInfo' },
+    'mobile: insertSim': { command: 'mobileInsertSim' },
+    'mobile: setConnectivity': { command: 'mobileSetConnectivity', params: { optional: ['wifi', 'data', 'airplaneMode'] } },
+    'mobile: isGpsEnabled': { command: 'mobileIsGpsEnabled' },
+    'mobile: toggleGps': { command: 'mobileToggleGps' },
+    'mobile: setGeolocation': { command: 'mobileSetGeolocation', params: { required: ['latitude', 'longitude'], optional: ['altitude'] } },
+    'mobile: addContact': { command: 'mobileAddContact', params: { required: ['name', 'phoneNumber'] } },
+    'mobile: sendSms': { command: 'mobileSendSms', params: { required: ['phoneNumber', 'message'] } },
+    'mobile: composeMessage': { command: 'mobileComposeMessage', params: { required: ['phoneNumber', 'message'], optional: ['mms'] } },
+    'mobile: receiveMms': { command: 'mobileReceiveMms', params: { required: ['phoneNumber', 'message'] } },
+    'mobile: gsmCall': { command: 'mobileGsmCall', params: { required: ['phoneNumber', 'action'] } },
+    'mobile: dial': { command: 'mobileDial', params: { required: ['phoneNumber'] } },
+    'mobile: cloudLogin': { command: 'mobileCloudLogin', params: { required: ['account'] } },
+    'mobile: setSetting': { command: 'mobileSetSetting', params: { required: ['name', 'value'] } },
+    'mobile: getSettings': { command: 'mobileGetSettings' },
+    'mobile: networkLog': { command: 'mobileNetworkLog' },
+  } as const;
+
+  desiredCapConstraints = CONSTRAINTS;
+  private phone?: VirtualPhone;
+
+  override async createSession(...args: Parameters<BaseDriver<Constraints>['createSession']>) {
+    const result = await super.createSession(...args);
+    const caps = this.opts as unknown as {
+      firmware: string;
+      proxy: string;
+      caCertificate: string;
+      hardware?: Hardware;
+      requestTimeout?: number;
+    };
+    let firmware;
+    try {
+      firmware = loadFirmware(caps.firmware);
+    } catch (error) {
+      await super.deleteSession();
+      throw new errors.SessionNotCreatedError((error as Error).message);
+    }
+    this.phone = new VirtualPhone(caps.hardware ?? {}, firmware, {
+      proxyUrl: caps.proxy,
+      trustedCa: caps.caCertificate,
+      timeoutMs: caps.requestTimeout ?? 10_000,
+    });
+    await this.phone.boot();
+    return result;
+  }
+
+  override async deleteSession(sessionId?: string | null): Promise<void> {
+    this.phone = undefined;
+    await super.deleteSession(sessionId);
+  }
+
+  async execute(script: string, args: unknown[]): Promise<unknown> {
+    return await this.executeMethod(script, args as [Record<string, unknown>]);
+  }
+
+  private get device(): VirtualPhone {
+    if (!this.phone) throw new errors.InvalidSessionIdError('the virtual phone has no session');
+    return this.phone;
+  }
+
+  async mobileDeviceInfo() {
+    const phone = this.device;
+    return {
+      manufacturer: 'phonehome',
+      model: 'virtual phone',
+      firmware: phone.firmware.name,
+      firmwares: listFirmware(),
+      carrierName: phone.simInserted ? (phone.hardware.operator?.[0] ?? '') : '',
+      identifiers: phone.hardware,
+    };
+  }
+
+  async mobileInsertSim() {
+    await this.device.insertSim();
+  }
+
+  async mobileSetConnectivity(wifi?: boolean, data?: boolean, airplaneMode?: boolean) {
+    if (airplaneMode === true) await this.device.setWifi(false);
+    if (typeof wifi === 'boolean') await this.device.setWifi(wifi);
+    if (data === false) throw new errors.InvalidArgumentError('the virtual phone keeps mobile data on with a SIM');
+  }
+
+  async mobileIsGpsEnabled() {
+    return this.device.gps;
+  }
+
+  async mobileToggleGps() {
+    await this.device.setGps(!this.device.gps);
+  }
+
+  async mobileSetGeolocation(latitude: number, longitude: number) {
+    await this.device.setLocation(Number(latitude), Number(longitude));
+  }
+
+  async mobileAddContact(name: string, phoneNumber: string) {
+    await this.device.addContact({ name, number: phoneNumber });
+  }
+
+  /** UiAutomator2's meaning on an emulator: an SMS arrives from phoneNumber. */
+  async mobileSendSms(phoneNumber: string, message: string) {
+    await this.device.message('in', 'sms', phoneNumber, message);
+  }
+
+  async mobileComposeMessage(phoneNumber: string, message: string, mms?: boolean) {
+    await this.device.message('out', mms ? 'mms' : 'sms', phoneNumber, message);
+  }
+
+  async mobileReceiveMms(phoneNumber: string, message: string) {
+    await this.device.message('in', 'mms', phoneNumber, message);
+  }
+
+  /** UiAutomator2's meaning on an emulator: action 'call' is an incoming call from phoneNumber. */
+  async mobileGsmCall(phoneNumber: string, action: string) {
+    if (action === 'call') await this.device.call('in', phoneNumber);
+    else if (!['accept', 'cancel', 'hold'].includes(action)) {
+      throw new errors.InvalidArgumentError(`gsmCall action must be call, accept, cancel or hold, not '${action}'`);
+    }
+  }
+
+  async mobileDial(phoneNumber: string) {
+    await this.device.call('out', phoneNumber);
+  }
+
+  async mobileCloudLogin(account: string) {
+    await this.device.cloudLogin(account);
+  }
+
+  async mobileSetSetting(name: string, value: boolean) {
+    if (typeof value !== 'boolean') throw new errors.InvalidArgumentError(`setting '${name}' takes true or false`);
+    await this.device.setSetting(name, value);
+  }
+
+  async mobileGetSettings() {
+    return { ...this.device.settings };
+  }
+
+  async mobileNetworkLog() {
+    return [...this.device.sent];
+  }
+}

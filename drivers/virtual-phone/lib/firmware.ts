@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { OutgoingRequest } from './network.ts';
+
+/**
+ * A firmware profile: data describing which requests the phone makes on which events. The
+ * profiles in ../firmware/ are the virtual phone's whole behaviour; adding a vendor's behaviour
+ * means adding a JSON file, not code.
+ */
+export interface FirmwareProfile {
+  name: string;
+  description: string;
+  /** Settings as they are out of the box (e.g. cloud-messaging on or off). */
+  settings: Record<string, boolean>;
+  requests: RequestRule[];
+}
+
+export const PHONE_EVENTS = [
+  'boot',
+  'sim-inserted',
+  'wifi-connected',
+  'gps-enabled',
+  'location-changed',
+  'contact-added',
+  'sms-received',
+  'sms-sent',
+  'mms-received',
+  'mms-sent',
+  'call-incoming',
+  'call-outgoing',
+  'cloud-login',
+] as const;
+
+export type PhoneEvent = (typeof PHONE_EVENTS)[number] | `setting-enabled:${string}` | `setting-disabled:${string}`;
+
+export interface RequestRule {
+  on: PhoneEvent;
+  /** Why the phone makes this request (documentation, shown in profile listings). */
+  why?: string;
+  method: string;
+  /** URL template; placeholders like {imei} or {msisdn|url} are filled when the event fires. */
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  gzip?: boolean;
+  when?: { settings?: Record<string, boolean>; cloudAccount?: boolean };
+}
+
+/** The values a template can use, by placeholder name. */
+export type TemplateValues = Record<string, string | undefined>;
+
+const PLACEHOLDERS = [
+  'imei',
+  'imei2',
+  'imsi',
+  'iccid',
+  'msisdn',
+  'operator',
+  'serial',
+  'android_id',
+  'wifi_mac',
+  'account',
+  'event.number',
+  'event.name',
+  'event.text',
+  'location.lat',
+  'location.lon',
+];
+
+const FILTERS: Record<string, (value: string) => string> = {
+  url: encodeURIComponent,
+  base64: (value) => Buffer.from(value).toString('base64'),
+  md5: (value) => createHash('md5').update(value).digest('hex'),
+  sha1: (value) => createHash('sha1').update(value).digest('hex'),
+  sha256: (value) => createHash('sha256').update(value).digest('hex'),
+  json: (value) => JSON.stringify(value).slice(1, -1),
+};
+
+const TEMPLATE = /\{([a-z0-9_.]+)(?:\|([a-z0-9]+))?\}/g;
+
+const FIRMWARE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'firmware');
+
+/** Names of the profiles shipped with the virtual phone. */
+export function listFirmware(): string[] {
+  return readdirSync(FIRMWARE_DIR)
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => file.slice(0, -'.json'.length))
+    .sort();
+}
+
+/** Loads and checks a shipped profile; every placeholder and filter must be known. */
+export function loadFirmware(name: string): FirmwareProfile {
+  if (!listFirmware().includes(name)) {
+    throw new Error(`unknown firmware '${name}'; the virtual phone ships: ${listFirmware().join(', ')}`);
+  }
+  const file = join(FIRMWARE_DIR, `${name}.json`);
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as FirmwareProfile;
+  profile.requests.forEach((rule, index) => {
+    const where = `${file}: requests[${index}]`;
+    const known = (PHONE_EVENTS as readonly string[]).includes(rule.on) || /^setting-(enabled|disabled):/.test(rule.on);
+    if (!known) throw new Error(`${where}.on '${rule.on}' is not an event; events: ${PHONE_EVENTS.join(', ')}`);
+    for (const text of [rule.url, rule.body ?? '', ...Object.values(rule.headers ?? {})]) {
+      for (const [, placeholder, filter] of text.matchAll(TEMPLATE)) {
+        if (!PLACEHOLDERS.includes(placeholder!)) {
+          throw new Error(`${where} uses {${placeholder}}; known: ${PLACEHOLDERS.join(', ')}`);
+        }
+        if (filter && !FILTERS[filter]) {
+          throw new Error(`${where} uses the filter |${filter}; known: ${Object.keys(FILTERS).join(', ')}`);
+        }
+      }
+    }
+  });
+  return profile;
+}
+
+/** Fills a rule's placeholders; an unknown value renders empty, as an app reading a missing field would. */
+export function render(rule: RequestRule, values: TemplateValues): OutgoingRequest {
+  const fill = (text: string) =>
+    text.replace(TEMPLATE, (_match, placeholder: string, filter?: string) => {
+      const value = values[placeholder] ?? '';
+      return filter ? FILTERS[filter]!(value) : value;
+    });
+  return {
+    method: rule.method,
+    url: fill(rule.url),
+    headers: Object.fromEntries(Object.entries(rule.headers ?? {}).map(([name, value]) => [name, fill(value)])),
+    body: rule.body === undefined ? undefined : fill(rule.body),
+    gzip: rule.gzip,
+  };
+}

@@ -1,0 +1,98 @@
+import http from 'node:http';
+import tls from 'node:tls';
+import { gzipSync } from 'node:zlib';
+
+/** One request the phone sends, fully rendered. */
+export interface OutgoingRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Compress the body with gzip and say so in content-encoding, as many SDKs do. */
+  gzip?: boolean;
+}
+
+export interface NetworkRoute {
+  /** The proxy every request goes through, e.g. http://127.0.0.1:8123 (the phone's system proxy). */
+  proxyUrl: string;
+  /** The CA certificates the phone trusts for HTTPS, in PEM. */
+  trustedCa: string;
+  timeoutMs: number;
+}
+
+export interface IncomingResponse {
+  status: number;
+  body: string;
+}
+
+/**
+ * The virtual phone's network stack: plain HTTP goes to the proxy with an absolute URL, HTTPS is
+ * tunnelled with CONNECT and verified against the CA the phone trusts — what Android's HTTP
+ * stack does with a system proxy set. A request the phone makes is a real request on the wire.
+ */
+export function send(request: OutgoingRequest, route: NetworkRoute): Promise<IncomingResponse> {
+  const target = new URL(request.url);
+  const proxy = new URL(route.proxyUrl);
+  let body: Buffer | undefined = request.body === undefined ? undefined : Buffer.from(request.body);
+  const headers: Record<string, string> = { host: target.host, connection: 'close', ...request.headers };
+  if (body && request.gzip) {
+    body = gzipSync(body);
+    headers['content-encoding'] = 'gzip';
+  }
+  if (body) headers['content-length'] = String(body.length);
+
+  return new Promise<IncomingResponse>((resolve, reject) => {
+    const fail = (error: Error) => reject(new Error(`${request.method} ${request.url} failed: ${error.message}`));
+    const timer = setTimeout(() => fail(new Error(`no answer within ${route.timeoutMs} ms`)), route.timeoutMs);
+    const done = (response: http.IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', fail);
+      response.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+      });
+    };
+    const issue = (options: http.RequestOptions) => {
+      const outgoing = http.request(options, done);
+      outgoing.on('error', (error) => {
+        clearTimeout(timer);
+        fail(error);
+      });
+      outgoing.end(body);
+    };
+
+    if (target.protocol === 'http:') {
+      issue({ host: proxy.hostname, port: proxy.port, method: request.method, path: target.href, headers });
+      return;
+    }
+    const port = target.port || '443';
+    const connect = http.request({
+      host: proxy.hostname,
+      port: proxy.port,
+      method: 'CONNECT',
+      path: `${target.hostname}:${port}`,
+      headers: { host: `${target.hostname}:${port}` },
+    });
+    connect.on('connect', (response, socket) => {
+      if (response.statusCode !== 200) {
+        socket.destroy();
+        clearTimeout(timer);
+        fail(new Error(`the proxy refused CONNECT with ${response.statusCode}`));
+        return;
+      }
+      const secure = tls.connect({ socket, servername: target.hostname, ca: route.trustedCa });
+      secure.on('error', (error) => {
+        clearTimeout(timer);
+        fail(error);
+      });
+      // No `agent: false` here: Node ignores createConnection when it is set.
+      issue({ createConnection: () => secure, method: request.method, path: target.pathname + target.search, headers });
+    });
+    connect.on('error', (error) => {
+      clearTimeout(timer);
+      fail(error);
+    });
+    connect.end();
+  });
+}

@@ -1,0 +1,109 @@
+import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PhonehomeError, describeError } from '../errors.ts';
+
+export interface AppiumServer {
+  /** Base URL WebdriverIO connects to, e.g. http://127.0.0.1:4723 */
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface AppiumOptions {
+  /** Appium's `--allow-insecure` features, e.g. ['uiautomator2:adb_shell'] for a phone on USB. */
+  allowInsecure?: string[];
+  /** How long to wait for the server to listen. */
+  timeoutMs?: number;
+}
+
+/**
+ * The project folder: Appium uses it as APPIUM_HOME, and so finds the drivers that are
+ * dependencies in package.json (the virtual phone, UiAutomator2) with no `appium driver install`.
+ */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * Starts an embedded Appium 3 server on a free loopback port and resolves when it listens.
+ * The harness owns process signals: Appium's own SIGINT/SIGTERM handlers (which call
+ * process.exit) are removed, so Ctrl-C always reaches the code that restores the phone.
+ *
+ * @example
+ *   const appium = await startAppium();
+ *   // … remote({ hostname: '127.0.0.1', port: new URL(appium.url).port, … })
+ *   await appium.stop();
+ */
+export async function startAppium(options: AppiumOptions = {}): Promise<AppiumServer> {
+  const port = await freePort();
+  const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
+  const { main } = await import('appium');
+  let server: Awaited<ReturnType<typeof main>>;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  try {
+    server = await withTimeout(
+      main({
+        port,
+        address: '127.0.0.1',
+        loglevel: 'error',
+        appiumHome: PROJECT_ROOT,
+        allowInsecure: options.allowInsecure ?? [],
+        // Appium would otherwise exit the process on a bad argument instead of telling us.
+        throwInsteadOfExit: true,
+      } as unknown as Parameters<typeof main>[0]),
+      timeoutMs,
+    );
+  } catch (error) {
+    throw new PhonehomeError(
+      'APPIUM_START',
+      `the embedded Appium server did not start on 127.0.0.1:${port}: ${describeError(error)}; run \`npx appium driver list\` to check the drivers`,
+      { cause: error },
+    );
+  } finally {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      for (const listener of process.listeners(signal)) {
+        if (!before[signal].includes(listener)) process.removeListener(signal, listener);
+      }
+    }
+  }
+  if (!server) {
+    throw new PhonehomeError('APPIUM_START', 'the embedded Appium server returned no server (was --help passed?)');
+  }
+  const running = server;
+  let stopped = false;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await running.close();
+    },
+  };
+}
+
+/** A port free on loopback right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolveWork, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolveWork(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

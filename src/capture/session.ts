@@ -1,0 +1,354 @@
+import { getLocal, type CompletedBody, type CompletedRequest, type CompletedResponse, type Mockttp } from 'mockttp';
+import { PhonehomeError, describeError } from '../errors.ts';
+import type { JournalWriter } from '../journal/writer.ts';
+import type { Body, Exchange, HeaderPair, TlsFailure } from '../types.ts';
+import { bindMockttp, listeningAddress } from './bind.ts';
+import type { CertificateAuthority } from './ca.ts';
+
+/** A canned answer for a host the phone calls. */
+export interface CannedResponse {
+  status: number;
+  headers?: Record<string, string>;
+  /** A JSON body (sent with content-type application/json). */
+  json?: unknown;
+  /** A text body, when `json` is not given. */
+  body?: string;
+}
+
+/**
+ * How the proxy answers. The run has no internet by default, so the proxy answers every request
+ * itself: hosts the scenario lists get their canned response, others a 404. A real phone can be
+ * given `otherwise: 'pass-through'` to reach the real servers.
+ */
+export interface AnswerPolicy {
+  hosts: Record<string, CannedResponse>;
+  otherwise: 'not-found' | 'pass-through';
+}
+
+export interface CaptureOptions {
+  ca: CertificateAuthority;
+  journal: JournalWriter;
+  answers: AnswerPolicy;
+  /** Address to listen on. Loopback unless the user deliberately chose a LAN address. */
+  host?: string;
+  /** Port to listen on; 0 (the default) picks a free one. */
+  port?: number;
+  /** Only these client addresses may connect (required when `host` is not loopback). */
+  allowedClients?: string[];
+  /** Hosts whose TLS is passed through untouched: recorded by SNI, never broken. */
+  tlsPassthroughHosts?: string[];
+  /** Where problems inside the proxy are told; they never stop the capture. */
+  log?: (message: string) => void;
+}
+
+interface Half {
+  request?: CompletedRequest;
+  response?: CompletedResponse;
+  error?: string;
+}
+
+/** Live counters for progress lines. */
+export interface CaptureCounts {
+  exchanges: number;
+  tlsFailures: number;
+  inFlight: number;
+}
+
+/**
+ * The proxy the phone talks through. Every completed exchange and every TLS handshake it could not
+ * open goes to the journal as it happens. A failure inside one event handler is logged and cannot
+ * take the proxy down (mitmproxy's `safecall`).
+ *
+ * @example
+ *   const capture = await CaptureSession.start({ ca, journal, answers: { hosts: {}, otherwise: 'not-found' } });
+ *   // … drive the phone through capture.proxyUrl …
+ *   await capture.waitQuiet(500, 5000);
+ *   await capture.stop();
+ */
+export class CaptureSession {
+  private readonly server: Mockttp;
+  private readonly options: CaptureOptions;
+  private readonly halves = new Map<string, Half>();
+  private readonly initiated = new Map<string, number>();
+  private readonly pending = new Set<Promise<void>>();
+  private lastActivity = Date.now();
+  private counts = { exchanges: 0, tlsFailures: 0 };
+  private stopped = false;
+
+  private constructor(server: Mockttp, options: CaptureOptions) {
+    this.server = server;
+    this.options = options;
+  }
+
+  static async start(options: CaptureOptions): Promise<CaptureSession> {
+    const host = options.host ?? '127.0.0.1';
+    if (!isLoopback(host) && !(options.allowedClients && options.allowedClients.length > 0)) {
+      throw new PhonehomeError(
+        'PROXY_OPEN_RELAY',
+        `refusing to listen on ${host} without --client <phone ip>: the proxy would be an open relay for the whole network`,
+      );
+    }
+    const server = getLocal({
+      https: {
+        keyPath: options.ca.keyPath,
+        certPath: options.ca.certPath,
+        tlsPassthrough: (options.tlsPassthroughHosts ?? []).map((hostname) => ({ hostname })),
+      },
+      // Bodies of any size are recorded whole: a truncated body could hide an identifier.
+      maxBodySize: Infinity,
+      recordTraffic: false,
+    });
+    bindMockttp(server, {
+      host,
+      allowedClients: options.allowedClients,
+      onRefused: (remote) => options.log?.(`refused a connection from ${remote} (not an allowed client)`),
+    });
+    const session = new CaptureSession(server, options);
+    await session.installRules();
+    await session.subscribe();
+    try {
+      await server.start(options.port ?? 0);
+    } catch (error) {
+      throw new PhonehomeError(
+        'PROXY_START',
+        `cannot start the proxy on ${host}:${options.port ?? 0}: ${describeError(error)}${(error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? '; choose another --port' : ''}`,
+        { cause: error },
+      );
+    }
+    return session;
+  }
+
+  /** The proxy's address as the phone should be given it, e.g. http://127.0.0.1:8123. */
+  get proxyUrl(): string {
+    const address = listeningAddress(this.server);
+    if (!address) throw new PhonehomeError('PROXY_NOT_STARTED', 'the proxy is not listening');
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
+  }
+
+  get port(): number {
+    return this.server.port;
+  }
+
+  get counters(): CaptureCounts {
+    return { ...this.counts, inFlight: this.initiated.size };
+  }
+
+  /**
+   * Waits until no request is in flight and nothing happened for `quietMs`, or `maxMs` passed.
+   * Steps call this so that a phone's reaction to a step lands before the next mark.
+   */
+  async waitQuiet(quietMs: number, maxMs: number): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    for (;;) {
+      await Promise.all([...this.pending]);
+      const now = Date.now();
+      const idle = this.initiated.size === 0 && this.pending.size === 0 && now - this.lastActivity >= quietMs;
+      if (idle || now >= deadline) return;
+      await delay(Math.max(5, Math.min(quietMs, deadline - now, 50)));
+    }
+  }
+
+  /** Stops the proxy after every exchange it received was written to the journal. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.server.stop();
+    await Promise.all([...this.pending]);
+    // Requests still without an answer are recorded too: what the phone sent is what matters.
+    for (const [id, half] of this.halves) {
+      if (half.request) {
+        half.error ??= 'no answer before the capture stopped';
+        this.complete(id);
+      }
+    }
+    await Promise.all([...this.pending]);
+  }
+
+  private async installRules(): Promise<void> {
+    const { hosts, otherwise } = this.options.answers;
+    for (const [hostname, answer] of Object.entries(hosts)) {
+      const headers = { ...answer.headers };
+      let body = answer.body ?? '';
+      if (answer.json !== undefined) {
+        headers['content-type'] ??= 'application/json';
+        body = JSON.stringify(answer.json);
+      }
+      // .always(): without it mockttp answers with a rule only until it was hit once (FACTS.md).
+      await this.server.forAnyRequest().forHostname(hostname).always().thenReply(answer.status, body, headers);
+    }
+    if (otherwise === 'pass-through') {
+      await this.server.forUnmatchedRequest().thenPassThrough();
+    } else {
+      await this.server
+        .forUnmatchedRequest()
+        .thenReply(404, 'phonehome: no answer configured for this host\n', { 'content-type': 'text/plain' });
+    }
+  }
+
+  private async subscribe(): Promise<void> {
+    const server = this.server;
+    await server.on('request-initiated', (request) =>
+      this.safely('request-initiated', () => {
+        this.initiated.set(request.id, request.timingEvents.startTime);
+        this.lastActivity = Date.now();
+      }),
+    );
+    // mockttp's handlers are async and may finish out of order (a response can be announced before
+    // its request): each half is parked until the other arrives, then the pair is recorded.
+    await server.on('request', (request) =>
+      this.safely('request', () => {
+        this.lastActivity = Date.now();
+        this.pair(request.id).request = request;
+        this.complete(request.id);
+      }),
+    );
+    await server.on('response', (response) =>
+      this.safely('response', () => {
+        this.pair(response.id).response = response;
+        this.complete(response.id);
+      }),
+    );
+    await server.on('abort', (aborted) =>
+      this.safely('abort', () => {
+        this.pair(aborted.id).error = aborted.error?.message ?? 'the phone hung up before the answer';
+        this.complete(aborted.id);
+      }),
+    );
+    await server.on('tls-client-error', (failure) =>
+      this.safely('tls-client-error', () => {
+        this.writeTlsFailure({
+          at: failure.timingEvents.startTime ?? Date.now(),
+          host: failure.tlsMetadata.sniHostname,
+          cause: `tls-${failure.failureCause}`,
+          remoteAddress: failure.remoteIpAddress,
+        });
+      }),
+    );
+    await server.on('tls-passthrough-opened', (event) =>
+      this.safely('tls-passthrough-opened', () => {
+        this.writeTlsFailure({
+          at: event.timingEvents.startTime ?? Date.now(),
+          host: event.tlsMetadata.sniHostname ?? event.destination.hostname,
+          cause: 'tls-passthrough',
+          remoteAddress: event.remoteIpAddress,
+        });
+      }),
+    );
+  }
+
+  private writeTlsFailure(failure: TlsFailure): void {
+    this.options.journal.append({ type: 'tls-failure', failure });
+    this.counts.tlsFailures += 1;
+    this.lastActivity = Date.now();
+  }
+
+  private track(work: Promise<void>): void {
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+
+  private pair(id: string): Half {
+    let half = this.halves.get(id);
+    if (!half) {
+      half = {};
+      this.halves.set(id, half);
+    }
+    return half;
+  }
+
+  private complete(id: string): void {
+    const half = this.halves.get(id);
+    if (!half?.request || (!half.response && !half.error)) return;
+    this.halves.delete(id);
+    this.initiated.delete(id);
+    this.track(this.record(half.request, half.response, half.error));
+  }
+
+  private async record(request: CompletedRequest, response?: CompletedResponse, error?: string): Promise<void> {
+    try {
+      const exchange: Exchange = {
+        id: request.id,
+        startedAt: request.timingEvents.startTime,
+        completedAt: Date.now(),
+        protocol: request.protocol === 'https' ? 'https' : 'http',
+        host: hostOf(request),
+        request: {
+          method: request.method,
+          url: request.url,
+          httpVersion: request.httpVersion,
+          headers: pairs(request.rawHeaders),
+          body: await bodyOf(request.body),
+        },
+      };
+      if (response) {
+        exchange.response = {
+          status: response.statusCode,
+          statusMessage: response.statusMessage,
+          headers: pairs(response.rawHeaders),
+          body: await bodyOf(response.body),
+        };
+      }
+      if (error) exchange.error = error;
+      this.options.journal.append({ type: 'exchange', exchange });
+      this.counts.exchanges += 1;
+    } finally {
+      this.lastActivity = Date.now();
+    }
+  }
+
+  private safely(event: string, handler: () => void): void {
+    try {
+      handler();
+    } catch (error) {
+      // One bad event must not take the capture down; it is told and the proxy goes on.
+      this.options.log?.(`proxy ${event} handler failed: ${describeError(error)}`);
+    }
+  }
+}
+
+function pairs(raw: [string, string][]): HeaderPair[] {
+  return raw.map(([name, value]) => [name, value]);
+}
+
+function hostOf(request: CompletedRequest): string {
+  try {
+    return new URL(request.url).hostname;
+  } catch {
+    return request.destination?.hostname ?? '';
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Undoes content-encoding; keeps text as UTF-8 and anything else as base64. */
+export async function bodyOf(body: CompletedBody): Promise<Body> {
+  let bytes: Buffer | undefined;
+  let decodeError: string | undefined;
+  try {
+    bytes = await body.getDecodedBuffer();
+  } catch (error) {
+    decodeError = describeError(error);
+  }
+  if (!bytes) {
+    decodeError ??= 'the declared content-encoding could not be undone';
+    return { encoding: 'base64', data: body.buffer.toString('base64'), decodeError };
+  }
+  if (bytes.length === 0) return { encoding: 'utf8', data: '' };
+  try {
+    const text = utf8.decode(bytes);
+    // Control characters other than whitespace mean binary that happens to be valid UTF-8.
+    if (!/[\u0000-\u0008\u000e-\u001f]/.test(text)) return { encoding: 'utf8', data: text };
+  } catch {
+    // Not UTF-8: kept as base64 below.
+  }
+  return { encoding: 'base64', data: bytes.toString('base64') };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,211 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { PhonehomeError } from '../errors.ts';
+import type { IdentifierValues } from '../types.ts';
+import { readEnvironment } from './env.ts';
+
+export type DeviceKind = 'virtual' | 'android' | 'remote';
+
+/** One entry of devices.json, validated. */
+export interface DeviceEntry {
+  id: string;
+  kind: DeviceKind;
+  description?: string;
+  tags?: string[];
+  capabilities: Record<string, unknown>;
+  identifiers: IdentifierValues;
+  endpoint?: string;
+  serial?: string;
+  settle: { quietMs: number; maxMs: number };
+}
+
+export interface DevicesConfig {
+  /** The file the config was read from, as given. */
+  file: string;
+  defaultId?: string;
+  devices: DeviceEntry[];
+}
+
+const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SCHEMA_PATH = join(PROJECT_ROOT, 'devices.schema.json');
+
+/** How long to wait for a phone's traffic to go quiet after each step, unless the entry says. */
+const DEFAULT_SETTLE = { quietMs: 2000, maxMs: 15000 };
+
+/**
+ * Reads and validates devices.json. Every problem is reported with the file, the JSON path and
+ * the fix, before anything touches a phone.
+ *
+ * @example
+ *   const config = loadDevices();                 // ./devices.json or PHONEHOME_DEVICES_FILE
+ *   const phone = findDevice(config, 'redmi-1s');
+ */
+export function loadDevices(file?: string): DevicesConfig {
+  const path = file ?? readEnvironment().devicesFile ?? 'devices.json';
+  const shown = displayPath(path);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new PhonehomeError(
+      'DEVICES_MISSING',
+      code === 'ENOENT'
+        ? `${shown} does not exist; create it (see devices.json in the phonehome repository) or point --devices-file / PHONEHOME_DEVICES_FILE at yours`
+        : `cannot read ${shown}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new PhonehomeError(
+      'DEVICES_INVALID_JSON',
+      `${shown} is not valid JSON: ${(error as Error).message}; fix the syntax (an editor using devices.schema.json shows where)`,
+      { cause: error },
+    );
+  }
+  const validate = compiledSchema();
+  if (!validate(data)) {
+    const errors = validate.errors ?? [];
+    throw new PhonehomeError('DEVICES_INVALID', `${shown}: ${describeSchemaError(pickError(errors))}`);
+  }
+  const raw = data as { default?: string; devices: Omit<DeviceEntry, 'settle' | 'identifiers'>[] };
+  const seen = new Set<string>();
+  const devices = raw.devices.map((entry, index) => {
+    if (seen.has(entry.id)) {
+      throw new PhonehomeError(
+        'DEVICES_INVALID',
+        `${shown}: $.devices[${index}].id '${entry.id}' is used twice; give each device its own id`,
+      );
+    }
+    seen.add(entry.id);
+    const full = entry as DeviceEntry;
+    return {
+      ...full,
+      identifiers: full.identifiers ?? {},
+      settle: { ...DEFAULT_SETTLE, ...full.settle },
+    };
+  });
+  if (raw.default !== undefined && !seen.has(raw.default)) {
+    throw new PhonehomeError(
+      'DEVICES_INVALID',
+      `${shown}: $.default names '${raw.default}', which is not a device; known: ${[...seen].join(', ')}`,
+    );
+  }
+  return { file: path, defaultId: raw.default, devices };
+}
+
+/** The device with this id, or an error that lists the known ones. */
+export function findDevice(config: DevicesConfig, id: string): DeviceEntry {
+  const entry = config.devices.find((device) => device.id === id);
+  if (!entry) {
+    const known = config.devices.map((device) => device.id).join(', ') || '(none)';
+    throw new PhonehomeError(
+      'DEVICE_UNKNOWN',
+      `no device '${id}' in ${displayPath(config.file)}; known: ${known}`,
+    );
+  }
+  return entry;
+}
+
+/**
+ * The device to run on: the flag, else PHONEHOME_DEVICE, else the file's `default`, else the
+ * only device in the file.
+ */
+export function chooseDevice(config: DevicesConfig, flag?: string): DeviceEntry {
+  const id = flag ?? readEnvironment().device ?? config.defaultId;
+  if (id) return findDevice(config, id);
+  if (config.devices.length === 1) return config.devices[0]!;
+  throw new PhonehomeError(
+    'DEVICE_NOT_CHOSEN',
+    `no device chosen and ${displayPath(config.file)} has no "default"; set PHONEHOME_DEVICE or pass --device (known: ${config.devices.map((d) => d.id).join(', ')})`,
+  );
+}
+
+let compiled: ReturnType<Ajv2020['compile']> | undefined;
+
+function compiledSchema(): ReturnType<Ajv2020['compile']> {
+  if (!compiled) {
+    const ajv = new Ajv2020({ allErrors: true, strict: false, verbose: true });
+    compiled = ajv.compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
+  }
+  return compiled;
+}
+
+/** Among all errors, the one a person should fix first: the deepest, skipping schema plumbing. */
+function pickError(errors: ErrorObject[]): ErrorObject {
+  const useful = errors.filter((error) => !['if', 'allOf'].includes(error.keyword));
+  const pool = useful.length > 0 ? useful : errors;
+  return pool.reduce((best, error) =>
+    error.instancePath.split('/').length > best.instancePath.split('/').length ? error : best,
+  );
+}
+
+function describeSchemaError(error: ErrorObject): string {
+  const path = jsonPath(error.instancePath);
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return `${path} is missing the required field '${String(params.missingProperty)}'${requiredHint(String(params.missingProperty))}`;
+    case 'additionalProperties': {
+      const field = String(params.additionalProperty);
+      const allowed = allowedFields(error);
+      return `${path} has an unknown field '${field}'${allowed ? `; known fields: ${allowed}` : ''}`;
+    }
+    case 'type':
+      return `${path} must be ${article(String(params.type))}`;
+    case 'enum':
+      return `${path} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'pattern':
+      return `${path} does not match ${String(params.pattern)}${path.endsWith('.id') ? ' (lower-case letters, digits, ".", "_" and "-")' : path.endsWith('.endpoint') ? ' (an http:// or https:// URL)' : ''}`;
+    default:
+      return `${path} ${error.message ?? 'is invalid'}`;
+  }
+}
+
+function requiredHint(field: string): string {
+  switch (field) {
+    case 'kind':
+      return ' (one of "virtual", "android", "remote")';
+    case 'capabilities':
+      return ' (Appium capabilities, e.g. {"platformName": "Android"})';
+    case 'endpoint':
+      return ' (a remote device needs the Appium server URL, e.g. "https://hub.example.com/wd/hub")';
+    case 'devices':
+      return ' (a list of device entries)';
+    default:
+      return '';
+  }
+}
+
+function allowedFields(error: ErrorObject): string | undefined {
+  const schema = error.parentSchema as { properties?: Record<string, unknown> } | undefined;
+  return schema?.properties ? Object.keys(schema.properties).filter((k) => k !== '$schema').join(', ') : undefined;
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+/** "/devices/0/kind" → "$.devices[0].kind" */
+function jsonPath(pointer: string): string {
+  if (pointer === '') return '$';
+  return (
+    '$' +
+    pointer
+      .split('/')
+      .slice(1)
+      .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+      .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
+      .join('')
+  );
+}
+
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), resolve(path));
+  return rel.startsWith('..') ? resolve(path) : rel || path;
+}

@@ -1,0 +1,48 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { config as loadDotenv } from 'dotenv';
+
+/**
+ * Everything phonehome reads from the environment, read in this one place.
+ * `.env` in the working directory is loaded first (never overriding variables already set, so CI
+ * secrets win). `.env.example` documents each variable.
+ */
+export interface Environment {
+  /** PHONEHOME_DEVICE: the device id to run on. */
+  device?: string;
+  /** PHONEHOME_DEVICES_FILE: devices.json to use instead of ./devices.json. */
+  devicesFile?: string;
+  /** PHONEHOME_CA_DIR: where the per-installation CA lives (key 0600, folder 0700). */
+  caDir: string;
+  /** PHONEHOME_REPORTS_DIR: where run folders go. */
+  reportsDir: string;
+  /** PHONEHOME_REVEAL=1: print identifier values instead of masked ones. */
+  reveal: boolean;
+  /** Every variable, for `${VAR}` substitution in devices.json (secrets for remote endpoints). */
+  variables: Readonly<Record<string, string | undefined>>;
+}
+
+let loaded: Environment | undefined;
+
+/** Reads `.env` (once) and the process environment. */
+export function readEnvironment(cwd = process.cwd()): Environment {
+  if (loaded) return loaded;
+  const dotenvPath = join(cwd, '.env');
+  if (existsSync(dotenvPath)) loadDotenv({ path: dotenvPath, quiet: true });
+  const env = process.env;
+  const configHome = env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  loaded = {
+    device: nonEmpty(env.PHONEHOME_DEVICE),
+    devicesFile: nonEmpty(env.PHONEHOME_DEVICES_FILE),
+    caDir: resolve(nonEmpty(env.PHONEHOME_CA_DIR) ?? join(configHome, 'phonehome', 'ca')),
+    reportsDir: resolve(cwd, nonEmpty(env.PHONEHOME_REPORTS_DIR) ?? 'reports'),
+    reveal: env.PHONEHOME_REVEAL === '1',
+    variables: env,
+  };
+  return loaded;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value && value.trim() !== '' ? value.trim() : undefined;
+}

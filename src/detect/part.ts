@@ -1,0 +1,28 @@
+/**
+ * One stream of bytes the detector scans: a URL, a header value, a cookie, a body, or something
+ * decoded out of one of those. `where` is what a finding reports, e.g. "request-body>gzip>json:$.d".
+ */
+export interface Part {
+  where: string;
+  bytes: Uint8Array;
+  /** The declared media type, lowercased, without parameters, when the part has one. */
+  contentType?: string;
+  /** Parameters of the media type that decoders need (a multipart boundary). */
+  contentTypeParams?: Record<string, string>;
+  /** The declared content-encoding when the capture could not undo it (bytes are then raw). */
+  contentEncoding?: string;
+  /** How many decodings deep the part is: bounds the work on hostile nesting. */
+  depth: number;
+}
+
+/**
+ * A part found inside another. A slice is the same bytes seen under a more specific name (a
+ * cookie in the Cookie header, a multipart part): it is not scanned again, the parent's matches
+ * inside it move to it. Anything else was transformed (unzipped, base64-decoded) and is scanned.
+ */
+export interface Child extends Part {
+  /** Where the source of the child lies in the parent. */
+  start: number;
+  end: number;
+  slice: boolean;
+}
