@@ -17,7 +17,8 @@ export interface Automaton {
   readonly patternCount: number;
   readonly stateCount: number;
   /**
-   * Calls `onMatch(pattern, end)` for every occurrence, `end` exclusive, in order of `end`.
+   * Calls `onMatch(pattern, end)` for every occurrence, `end` exclusive. Two lanes run at once
+   * (see below), so calls are not in order of `end`.
    * `from`/`to` bound the scan within `bytes`.
    */
   scan(bytes: Uint8Array, onMatch: (pattern: number, end: number) => void, from?: number, to?: number): void;

@@ -11,6 +11,11 @@ export interface Part {
   contentTypeParams?: Record<string, string>;
   /** The declared content-encoding when the capture could not undo it (bytes are then raw). */
   contentEncoding?: string;
+  /**
+   * For a slice: the outermost bytes it lies in and where, so a fragment shows the context around
+   * a cookie, not just the cookie's value.
+   */
+  context?: { bytes: Uint8Array; offset: number };
   /** How many decodings deep the part is: bounds the work on hostile nesting. */
   depth: number;
 }

@@ -4,7 +4,13 @@ import type { Exchange, IdentifierValues, Mark, TlsFailure } from '../types.ts';
  * The journal is the run's source of truth: one JSON record a line, appended and flushed as the
  * run goes. Every report is rebuilt from it, so it holds everything a report needs.
  */
-export type JournalRecord = RunStartRecord | MarkRecord | ExchangeRecord | TlsFailureRecord | RunEndRecord;
+export type JournalRecord =
+  | RunStartRecord
+  | IdentifiersRecord
+  | MarkRecord
+  | ExchangeRecord
+  | TlsFailureRecord
+  | RunEndRecord;
 
 /** Always the first line: what ran, on what, looking for which identifiers. */
 export interface RunStartRecord {
@@ -14,6 +20,7 @@ export interface RunStartRecord {
   at: number;
   runId: string;
   scenario: string;
+  scenarioTitle: string;
   device: { id: string; kind: string; firmware?: string };
   /** Identifier values by kind, including this run's canaries. Labels derive from the order. */
   identifiers: IdentifierValues;
@@ -22,6 +29,16 @@ export interface RunStartRecord {
   /** Hosts the scenario forbids contacting before consent. */
   forbiddenHosts: string[];
   versions: Record<string, string>;
+}
+
+/**
+ * Identifier values learnt during the run: read from the phone (source "device") or planted by the
+ * scenario (source "canary"). devices.json values (in run-start) win over the phone's.
+ */
+export interface IdentifiersRecord {
+  type: 'identifiers';
+  source: 'device' | 'canary';
+  values: IdentifierValues;
 }
 
 export interface MarkRecord {

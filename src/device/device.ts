@@ -1,0 +1,67 @@
+import type { CertificateAuthority } from '../capture/ca.ts';
+import type { DeviceEntry } from '../config/devices.ts';
+import type { IdentifierValues } from '../types.ts';
+
+/** What a device is given to route its traffic to the run's proxy. */
+export interface RouteContext {
+  /** The proxy's port on this host. */
+  proxyPort: number;
+  /** The proxy URL as seen from this host, e.g. http://127.0.0.1:8123 */
+  proxyUrl: string;
+  ca: CertificateAuthority;
+  /** Folder of the run, for state files a device keeps (e.g. what to restore). */
+  runFolder: string;
+  log: (message: string) => void;
+}
+
+/** The WebDriver session a device's actions run over (a WebdriverIO browser). */
+export interface DriverSession {
+  execute(script: string, ...args: unknown[]): Promise<unknown>;
+}
+
+/**
+ * The user actions a scenario can take. Each device kind implements them the way that kind can
+ * (the virtual phone through its `mobile:` commands; a phone on USB through UiAutomator2 and adb).
+ * An action a device cannot do throws a PhonehomeError('STEP_UNSUPPORTED') that says why and what
+ * would make it possible: never a silent skip.
+ */
+export interface PhoneActions {
+  insertSim(): Promise<void>;
+  setWifi(on: boolean): Promise<void>;
+  /** Switches location services on (idempotent). */
+  allowLocation(): Promise<void>;
+  setLocation(latitude: number, longitude: number): Promise<void>;
+  addContact(name: string, phoneNumber: string): Promise<void>;
+  receiveSms(from: string, text: string): Promise<void>;
+  sendSms(to: string, text: string): Promise<void>;
+  receiveMms(from: string, text: string): Promise<void>;
+  sendMms(to: string, text: string): Promise<void>;
+  receiveCall(from: string): Promise<void>;
+  makeCall(to: string): Promise<void>;
+  /** Logs into the vendor's cloud account. */
+  cloudLogin(account: string): Promise<void>;
+  /** Flips a named consent setting (e.g. 'cloud-messaging') in the vendor's settings. */
+  setSetting(name: string, on: boolean): Promise<void>;
+}
+
+/**
+ * One phone, of any kind. The harness calls, in order: `route` (before the Appium session),
+ * `capabilities`, then `actions` and `readIdentifiers` over the session, and `restore` — always,
+ * also on error and on Ctrl-C. Every kind passes test/device/conformance.test.ts.
+ */
+export interface Device {
+  readonly entry: DeviceEntry;
+  /** The Appium server to use: the embedded one, or a remote endpoint. */
+  readonly appium: { kind: 'embedded'; allowInsecure?: string[] } | { kind: 'remote'; url: string };
+  /** Sends the phone's traffic through the proxy. Whatever it changes, `restore` undoes. */
+  route(context: RouteContext): Promise<void>;
+  /** Capabilities for the session: the entry's, plus what routing needs. */
+  capabilities(context: RouteContext): Record<string, unknown>;
+  /** Identifier values the phone itself reports (devices.json values win when merged). */
+  readIdentifiers(session: DriverSession): Promise<IdentifierValues>;
+  actions(session: DriverSession): PhoneActions;
+  /** Puts back everything `route` changed. Safe to call twice and after a failed `route`. */
+  restore(): Promise<void>;
+  /** Firmware or build name for the report, when known. */
+  readonly firmware?: string;
+}

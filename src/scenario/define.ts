@@ -1,0 +1,65 @@
+import type { CannedResponse } from '../capture/session.ts';
+import type { IdentifierKind } from '../types.ts';
+import type { ConsentDeclaration } from '../verdict/judge.ts';
+import type { ScenarioPhone } from './phone.ts';
+import type { RunResult } from './result.ts';
+
+/** A named check over a finished run: a chai assertion that throws when the run fails it. */
+export type Check = (run: RunResult) => void;
+
+/**
+ * An audit scenario: the user actions to take, the consents among them, and the checks. A
+ * scenario file default-exports one; `npm test` runs it as a mocha suite on the chosen device,
+ * `phonehome run` on any devices.
+ */
+export interface ScenarioDefinition {
+  /** kebab-case id, used in report folder names. */
+  name: string;
+  /** One line for people. */
+  title: string;
+  /** Consents the scenario gives, with the identifier kinds each covers ('all' by default). */
+  consents: { name: string; covers?: IdentifierKind[] | 'all' }[];
+  /** Hosts the phone must not contact before the first consent, readable or not. */
+  forbiddenHosts?: string[];
+  /** Canned answers for the vendor hosts the phone calls (the run has no internet). */
+  answers?: Record<string, CannedResponse>;
+  /** The user actions, in order. */
+  steps(phone: ScenarioPhone): Promise<void>;
+  /** Named checks; each becomes a mocha test and a verdict. */
+  checks: Record<string, Check>;
+}
+
+export interface Scenario extends ScenarioDefinition {
+  consents: ConsentDeclaration[];
+}
+
+/** Mocha registration, set by src/scenario/mocha.ts when the file runs under mocha. */
+let register: ((scenario: Scenario) => void) | undefined;
+
+export function onScenarioDefined(registrar: (scenario: Scenario) => void): void {
+  register = registrar;
+}
+
+/**
+ * Declares a scenario. Under mocha (npm test) it also registers the suite, so a scenario file is
+ * both a test file and a module `phonehome run` can import.
+ *
+ * @example
+ *   export default defineScenario({
+ *     name: 'cloud-opt-in', title: 'Nothing leaves before Cloud opt-in',
+ *     consents: [{ name: 'cloud' }],
+ *     async steps(phone) { await phone.step('insert SIM', () => phone.insertSim()); … },
+ *     checks: { 'no identifier leaves before consent': (run) => expect(run).to.have.no.leakBeforeConsent() },
+ *   });
+ */
+export function defineScenario(definition: ScenarioDefinition): Scenario {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(definition.name)) {
+    throw new Error(`scenario name '${definition.name}' must be kebab-case (a-z, 0-9, -): it names report folders`);
+  }
+  const scenario: Scenario = {
+    ...definition,
+    consents: definition.consents.map((consent) => ({ name: consent.name, covers: consent.covers ?? 'all' })),
+  };
+  register?.(scenario);
+  return scenario;
+}
