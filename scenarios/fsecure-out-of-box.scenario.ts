@@ -17,7 +17,9 @@ export default defineScenario({
   async steps(phone) {
     const { canary } = phone;
     const everyday = async (round: string) => {
-      await phone.step(`add a contact${round}`, () => phone.addContact(canary.name(), canary.phoneNumber()));
+      await phone.step(`add a contact${round}`, () =>
+        phone.addContact(canary.name(), canary.phoneNumber()),
+      );
       const friend = canary.phoneNumber();
       await phone.step(`receive an SMS${round}`, () => phone.receiveSms(friend, canary.text()));
       await phone.step(`send an SMS${round}`, () => phone.sendSms(friend, canary.text()));
@@ -43,6 +45,7 @@ export default defineScenario({
     await everyday(' (after consent)');
   },
   checks: {
-    'no identifier leaves the phone before consent': (run) => expect(run).to.have.noLeaksBeforeConsent(),
+    'no identifier leaves the phone before consent': (run) =>
+      expect(run).to.have.noLeaksBeforeConsent(),
   },
 });

@@ -2,7 +2,12 @@
  * What scenario files import: `defineScenario` to declare an audit, `expect` (chai with
  * phonehome's assertions), and the data types.
  */
-export { defineScenario, type Scenario, type ScenarioDefinition, type Check } from './scenario/define.ts';
+export {
+  defineScenario,
+  type Scenario,
+  type ScenarioDefinition,
+  type Check,
+} from './scenario/define.ts';
 export type { ScenarioPhone } from './scenario/phone.ts';
 export type { RunResult } from './scenario/result.ts';
 export { expect } from './verdict/chai.ts';

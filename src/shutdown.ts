@@ -24,7 +24,9 @@ export function onShutdown(name: string, run: Cleanup): () => void {
 }
 
 /** Runs every registered cleanup now, newest first; one failing does not stop the others. */
-export async function runCleanups(log: (line: string) => void = (line) => console.error(line)): Promise<void> {
+export async function runCleanups(
+  log: (line: string) => void = (line) => console.error(line),
+): Promise<void> {
   const pending = [...cleanups.entries()].reverse();
   cleanups.clear();
   for (const [, cleanup] of pending) {
@@ -47,7 +49,9 @@ function install(): void {
         return;
       }
       shuttingDown = true;
-      console.error(`\nphonehome: ${signal} received; restoring the phone and saving what was captured…`);
+      console.error(
+        `\nphonehome: ${signal} received; restoring the phone and saving what was captured…`,
+      );
       void runCleanups().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     });
   }

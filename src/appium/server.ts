@@ -9,6 +9,13 @@ export interface AppiumServer {
   stop(): Promise<void>;
 }
 
+interface ClosableServer {
+  close(): Promise<void>;
+}
+
+/** The slice of Appium's programmatic API phonehome uses: `main(args)` starts a server. */
+type AppiumMain = (args: Record<string, unknown>) => Promise<ClosableServer | undefined>;
+
 export interface AppiumOptions {
   /** Appium's `--allow-insecure` features, e.g. ['uiautomator2:adb_shell'] for a phone on USB. */
   allowInsecure?: string[];
@@ -35,8 +42,10 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
 export async function startAppium(options: AppiumOptions = {}): Promise<AppiumServer> {
   const port = await freePort();
   const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
-  const { main } = await import('appium');
-  let server: Awaited<ReturnType<typeof main>>;
+  // A computed specifier keeps TypeScript from type-checking Appium's shipped .ts sources.
+  const specifier = 'appium';
+  const { main } = (await import(specifier)) as { main: AppiumMain };
+  let server: ClosableServer | undefined;
   const timeoutMs = options.timeoutMs ?? 30_000;
   try {
     server = await withTimeout(
@@ -48,7 +57,7 @@ export async function startAppium(options: AppiumOptions = {}): Promise<AppiumSe
         allowInsecure: options.allowInsecure ?? [],
         // Appium would otherwise exit the process on a bad argument instead of telling us.
         throwInsteadOfExit: true,
-      } as unknown as Parameters<typeof main>[0]),
+      }),
       timeoutMs,
     );
   } catch (error) {
@@ -65,7 +74,10 @@ export async function startAppium(options: AppiumOptions = {}): Promise<AppiumSe
     }
   }
   if (!server) {
-    throw new PhonehomeError('APPIUM_START', 'the embedded Appium server returned no server (was --help passed?)');
+    throw new PhonehomeError(
+      'APPIUM_START',
+      'the embedded Appium server returned no server (was --help passed?)',
+    );
   }
   const running = server;
   let stopped = false;
@@ -87,7 +99,11 @@ export function freePort(): Promise<number> {
     probe.on('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      probe.close(() =>
+        typeof address === 'object' && address
+          ? resolvePort(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -27,8 +27,7 @@ export async function loadOrCreateCa(dir: string): Promise<CertificateAuthority>
     chmodSync(dir, 0o700);
     if (!existsSync(keyPath) || !existsSync(certPath)) {
       const { key, cert } = await generateCACertificate({
-        commonName: 'phonehome CA (this installation)',
-        organizationName: 'phonehome',
+        subject: { commonName: 'phonehome CA (this installation)', organizationName: 'phonehome' },
         bits: 2048,
       });
       // 'wx' so that two runs starting at once never overwrite each other's fresh key.

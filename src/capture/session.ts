@@ -1,4 +1,10 @@
-import { getLocal, type CompletedBody, type CompletedRequest, type CompletedResponse, type Mockttp } from 'mockttp';
+import {
+  getLocal,
+  type CompletedBody,
+  type CompletedRequest,
+  type CompletedResponse,
+  type Mockttp,
+} from 'mockttp';
 import { PhonehomeError, describeError } from '../errors.ts';
 import type { JournalWriter } from '../journal/writer.ts';
 import type { Body, Exchange, HeaderPair, TlsFailure } from '../types.ts';
@@ -101,7 +107,8 @@ export class CaptureSession {
     bindMockttp(server, {
       host,
       allowedClients: options.allowedClients,
-      onRefused: (remote) => options.log?.(`refused a connection from ${remote} (not an allowed client)`),
+      onRefused: (remote) =>
+        options.log?.(`refused a connection from ${remote} (not an allowed client)`),
     });
     const session = new CaptureSession(server, options);
     await session.installRules();
@@ -143,7 +150,8 @@ export class CaptureSession {
     for (;;) {
       await Promise.all([...this.pending]);
       const now = Date.now();
-      const idle = this.initiated.size === 0 && this.pending.size === 0 && now - this.lastActivity >= quietMs;
+      const idle =
+        this.initiated.size === 0 && this.pending.size === 0 && now - this.lastActivity >= quietMs;
       if (idle || now >= deadline) return;
       await delay(Math.max(5, Math.min(quietMs, deadline - now, 50)));
     }
@@ -175,14 +183,20 @@ export class CaptureSession {
         body = JSON.stringify(answer.json);
       }
       // .always(): without it mockttp answers with a rule only until it was hit once (FACTS.md).
-      await this.server.forAnyRequest().forHostname(hostname).always().thenReply(answer.status, body, headers);
+      await this.server
+        .forAnyRequest()
+        .forHostname(hostname)
+        .always()
+        .thenReply(answer.status, body, headers);
     }
     if (otherwise === 'pass-through') {
       await this.server.forUnmatchedRequest().thenPassThrough();
     } else {
       await this.server
         .forUnmatchedRequest()
-        .thenReply(404, 'phonehome: no answer configured for this host\n', { 'content-type': 'text/plain' });
+        .thenReply(404, 'phonehome: no answer configured for this host\n', {
+          'content-type': 'text/plain',
+        });
     }
   }
 
@@ -211,7 +225,8 @@ export class CaptureSession {
     );
     await server.on('abort', (aborted) =>
       this.safely('abort', () => {
-        this.pair(aborted.id).error = aborted.error?.message ?? 'the phone hung up before the answer';
+        this.pair(aborted.id).error =
+          aborted.error?.message ?? 'the phone hung up before the answer';
         this.complete(aborted.id);
       }),
     );
@@ -265,7 +280,11 @@ export class CaptureSession {
     this.track(this.record(half.request, half.response, half.error));
   }
 
-  private async record(request: CompletedRequest, response?: CompletedResponse, error?: string): Promise<void> {
+  private async record(
+    request: CompletedRequest,
+    response?: CompletedResponse,
+    error?: string,
+  ): Promise<void> {
     try {
       const exchange: Exchange = {
         id: request.id,
@@ -338,6 +357,7 @@ export async function bodyOf(body: CompletedBody): Promise<Body> {
   try {
     const text = utf8.decode(bytes);
     // Control characters other than whitespace mean binary that happens to be valid UTF-8.
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     if (!/[\u0000-\u0008\u000e-\u001f]/.test(text)) return { encoding: 'utf8', data: text };
   } catch {
     // Not UTF-8: kept as base64 below.

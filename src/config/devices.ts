@@ -71,7 +71,10 @@ export function loadDevices(file?: string): DevicesConfig {
   const validate = compiledSchema();
   if (!validate(data)) {
     const errors = validate.errors ?? [];
-    throw new PhonehomeError('DEVICES_INVALID', `${shown}: ${describeSchemaError(pickError(errors))}`);
+    throw new PhonehomeError(
+      'DEVICES_INVALID',
+      `${shown}: ${describeSchemaError(pickError(errors))}`,
+    );
   }
   const raw = data as { default?: string; devices: Omit<DeviceEntry, 'settle' | 'identifiers'>[] };
   const seen = new Set<string>();
@@ -184,7 +187,11 @@ function requiredHint(field: string): string {
 
 function allowedFields(error: ErrorObject): string | undefined {
   const schema = error.parentSchema as { properties?: Record<string, unknown> } | undefined;
-  return schema?.properties ? Object.keys(schema.properties).filter((k) => k !== '$schema').join(', ') : undefined;
+  return schema?.properties
+    ? Object.keys(schema.properties)
+        .filter((k) => k !== '$schema')
+        .join(', ')
+    : undefined;
 }
 
 function article(type: string): string {

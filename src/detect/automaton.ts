@@ -21,7 +21,12 @@ export interface Automaton {
    * (see below), so calls are not in order of `end`.
    * `from`/`to` bound the scan within `bytes`.
    */
-  scan(bytes: Uint8Array, onMatch: (pattern: number, end: number) => void, from?: number, to?: number): void;
+  scan(
+    bytes: Uint8Array,
+    onMatch: (pattern: number, end: number) => void,
+    from?: number,
+    to?: number,
+  ): void;
 }
 
 /** Lowercases ASCII letters: the automaton's view of a byte. */
@@ -109,9 +114,11 @@ export function buildAutomaton(patterns: readonly Uint8Array[]): Automaton {
   // Renumber: non-accepting states first, so "accepting" is one comparison in the hot loop.
   const newId = new Int32Array(states);
   let nextId = 0;
-  for (let state = 0; state < states; state++) if ((outputs[state] as number[]).length === 0) newId[state] = nextId++;
+  for (let state = 0; state < states; state++)
+    if ((outputs[state] as number[]).length === 0) newId[state] = nextId++;
   const firstAccepting = nextId;
-  for (let state = 0; state < states; state++) if ((outputs[state] as number[]).length > 0) newId[state] = nextId++;
+  for (let state = 0; state < states; state++)
+    if ((outputs[state] as number[]).length > 0) newId[state] = nextId++;
   // Root must stay 0: it has no outputs (no empty pattern), so it was numbered first.
 
   const table = new Int32Array(states * classCount);

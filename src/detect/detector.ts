@@ -2,8 +2,11 @@ import type { Exchange, Finding, Identifier } from '../types.ts';
 import { childrenOf } from './children.ts';
 import { exchangeParts } from './exchange-parts.ts';
 import { fragmentOf } from './fragment.ts';
+import { countryOf } from './phone-formats.ts';
+import { pairLocations } from './location-pairs.ts';
 import { createMatcher, type Matcher, type RawMatch } from './matcher.ts';
 import type { Part } from './part.ts';
+import type { Variant } from './variant.ts';
 import { variantsOf } from './variants.ts';
 
 /** Finds identifiers in exchanges. Findings are data: a leak is never an exception. */
@@ -13,38 +16,51 @@ export interface Detector {
    * findings carry as `exchange`.
    */
   scanExchange(exchange: Exchange, index: number): Finding[];
+  /** The variants looked for, for the benchmark and for `scan --explain`. */
+  readonly variants: readonly Variant[];
+  /** Bytes scanned so far, decoded parts included. */
+  bytesScanned(): number;
 }
 
 /**
  * Builds a detector for a set of identifiers: every identifier is expanded into its variants once,
- * and every part of every exchange is scanned for all of them in one pass.
+ * and every part of every exchange is scanned for all of them in one pass of one automaton.
  *
  * @example
  *   const detector = createDetector(identifiersFrom({ imei: ['356938035643809'] }, 'file'));
  *   detector.scanExchange(exchange, 0) // → [{ kind: 'imei', form: 'plain', where: 'cookie:deviceId', … }]
  */
 export function createDetector(identifiers: Identifier[]): Detector {
-  const matcher = createMatcher(identifiers.flatMap((identifier) => variantsOf(identifier)));
+  // National numbers of contacts are read in the country of the phone's own number.
+  const own = identifiers.find((identifier) => identifier.kind === 'msisdn');
+  const defaultCountry = own ? countryOf(own.value) : undefined;
+  const variants = identifiers.flatMap((identifier) =>
+    variantsOf(identifier, defaultCountry ? { defaultCountry } : {}),
+  );
+  const matcher = createMatcher(variants);
   return {
+    variants,
+    bytesScanned: () => matcher.bytesScanned,
     scanExchange(exchange, index) {
       const findings = new Map<string, Finding>();
       const report = (part: Part, match: RawMatch) => {
-        const variant = matcher.variants[match.variant];
-        if (!variant) return;
+        const variant = variants[match.variant] as Variant;
         const { identifier } = variant;
-        const key = `${identifier.kind}\u0000${identifier.value}\u0000${variant.form}\u0000${part.where}`;
+        const form = formOf(match.form ?? variant.form, match.caseForm);
+        const key = `${identifier.kind}\u0000${identifier.value}\u0000${form}\u0000${part.where}`;
         if (findings.has(key)) return;
+        const context = part.context ?? { bytes: part.bytes, offset: 0 };
         findings.set(key, {
           exchange: index,
           exchangeId: exchange.id,
           kind: identifier.kind,
           label: identifier.label,
-          form: variant.form,
+          form,
           where: part.where,
           host: exchange.host,
           offset: match.start,
-          evidence: variant.evidence,
-          fragment: fragmentOf(part.bytes, match.start, match.end),
+          evidence: match.evidence ?? variant.evidence,
+          fragment: fragmentOf(context.bytes, context.offset + match.start, context.offset + match.end),
           startedAt: exchange.startedAt,
         });
       };
@@ -54,10 +70,17 @@ export function createDetector(identifiers: Identifier[]): Detector {
   };
 }
 
+/** "plain" seen in upper case is "upper-case"; any other form says its case in front. */
+function formOf(form: string, caseForm: RawMatch['caseForm']): string {
+  if (!caseForm) return form;
+  const name = caseForm === 'mixed-case' ? 'mixed-case' : `${caseForm}-case`;
+  return form === 'plain' ? name : `${name} ${form}`;
+}
+
 /**
- * Scans one part and what is inside it; returns the identifiers found in it, so the parent can
- * drop its own weaker explanation of the same bytes (a base64 match of a blob that the child
- * decoded and matched plainly).
+ * Scans one part and what is inside it, reports its findings, and returns the identifiers found
+ * in it: the parent then drops its own weaker account of the same bytes (a base64 match over a
+ * blob that the child decoded and matched as plain text).
  */
 function scanPart(
   matcher: Matcher,
@@ -67,34 +90,42 @@ function scanPart(
 ): Set<Identifier> {
   let matches = inherited ?? matcher.scan(part.bytes);
   const found = new Set<Identifier>();
+  const identifierOf = (match: RawMatch) => (matcher.variants[match.variant] as Variant).identifier;
   for (const child of childrenOf(part)) {
+    const inside = (match: RawMatch) => match.start >= child.start && match.end <= child.end;
     if (child.slice) {
-      const inside = matches.filter((m) => m.start >= child.start && m.end <= child.end);
-      if (inside.length === 0 && !mayHoldEncodedData(child)) continue;
-      matches = matches.filter((m) => !(m.start >= child.start && m.end <= child.end));
-      const shifted = inside.map((m) => ({ ...m, start: m.start - child.start, end: m.end - child.start }));
-      for (const identifier of scanPart(matcher, child, shifted, report)) found.add(identifier);
+      // A slice is the same bytes under a more precise name: its matches move to it.
+      const moved = matches.filter(inside).map((m) => ({ ...m, start: m.start - child.start, end: m.end - child.start }));
+      matches = matches.filter((match) => !inside(match));
+      for (const identifier of scanPart(matcher, child, moved, report)) found.add(identifier);
     } else {
       const childFound = scanPart(matcher, child, undefined, report);
-      matches = matches.filter(
-        (m) =>
-          !(
-            m.start >= child.start &&
-            m.end <= child.end &&
-            childFound.has((matcher.variants[m.variant] as { identifier: Identifier }).identifier)
-          ),
-      );
+      if (childFound.size === 0) continue;
+      matches = matches.filter((match) => !(inside(match) && childFound.has(identifierOf(match))));
       for (const identifier of childFound) found.add(identifier);
     }
   }
-  for (const match of matches) {
+  for (const match of withoutContained(pairLocations(matches, matcher.variants), identifierOf)) {
     report(part, match);
-    found.add((matcher.variants[match.variant] as { identifier: Identifier }).identifier);
+    found.add(identifierOf(match));
   }
   return found;
 }
 
-/** A slice with no match of its own can still hold a decodable blob worth opening. */
-function mayHoldEncodedData(_child: Part): boolean {
-  return true;
+/**
+ * Drops a match that lies inside a longer match of the same identifier: the 14-digit IMEI core
+ * inside the 15-digit IMEI, a truncated hash inside the full one. Matches come sorted by start,
+ * longest first.
+ */
+function withoutContained(matches: RawMatch[], identifierOf: (match: RawMatch) => Identifier): RawMatch[] {
+  const reach = new Map<Identifier, number>();
+  const kept: RawMatch[] = [];
+  for (const match of matches) {
+    const identifier = identifierOf(match);
+    const end = reach.get(identifier);
+    if (end !== undefined && match.end <= end) continue;
+    reach.set(identifier, Math.max(end ?? 0, match.end));
+    kept.push(match);
+  }
+  return kept;
 }

@@ -26,7 +26,8 @@ export function doubleUrlEncoded(text: string): string | undefined {
 /** Every character as a JSON `\uXXXX` escape: some encoders escape everything. */
 export function jsonEscapedAll(text: string): string {
   let out = '';
-  for (let i = 0; i < text.length; i++) out += `\\u${text.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  for (let i = 0; i < text.length; i++)
+    out += `\\u${text.charCodeAt(i).toString(16).padStart(4, '0')}`;
   return out;
 }
 

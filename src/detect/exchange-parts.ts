@@ -10,13 +10,19 @@ import type { Part } from './part.ts';
  *   exchangeParts(exchange).map((p) => p.where) // → ['url', 'header:host', 'header:cookie', 'request-body', …]
  */
 export function exchangeParts(exchange: Exchange): Part[] {
-  const parts: Part[] = [{ where: 'url', bytes: Buffer.from(exchange.request.url, 'utf8'), depth: 0 }];
+  const parts: Part[] = [
+    { where: 'url', bytes: Buffer.from(exchange.request.url, 'utf8'), depth: 0 },
+  ];
   parts.push(...headerParts(exchange.request.headers, 'header'));
   const requestBody = bodyPart(exchange.request.body, exchange.request.headers, 'request-body');
   if (requestBody) parts.push(requestBody);
   if (exchange.response) {
     parts.push(...headerParts(exchange.response.headers, 'response-header'));
-    const responseBody = bodyPart(exchange.response.body, exchange.response.headers, 'response-body');
+    const responseBody = bodyPart(
+      exchange.response.body,
+      exchange.response.headers,
+      'response-body',
+    );
     if (responseBody) parts.push(responseBody);
   }
   return parts;

@@ -24,7 +24,10 @@ function printable(bytes: Uint8Array, from: number, to: number): string {
   let text = '';
   for (let i = from; i < to; i++) {
     const byte = bytes[i] as number;
-    text += byte < 0x20 || byte === 0x7f || (byte >= 0x80 && byte < 0xa0) ? '·' : String.fromCharCode(byte);
+    text +=
+      byte < 0x20 || byte === 0x7f || (byte >= 0x80 && byte < 0xa0)
+        ? '·'
+        : String.fromCharCode(byte);
   }
   return text;
 }

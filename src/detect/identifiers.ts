@@ -81,7 +81,10 @@ const KIND_RULES: Partial<Record<IdentifierKind, KindRule>> = {
     check: (v) => parseLocation(v) !== undefined,
     expect: 'a "lat,lon" pair in decimal degrees, e.g. "48.85661,2.35222"',
   },
-  email: { check: (v) => /^[^@\s]+@[^@\s]+$/.test(v), expect: 'an address, e.g. "ana@example.com"' },
+  email: {
+    check: (v) => /^[^@\s]+@[^@\s]+$/.test(v),
+    expect: 'an address, e.g. "ana@example.com"',
+  },
 };
 
 /**
@@ -128,7 +131,9 @@ export function validateIdentifierValues(values: unknown, where: string): Identi
       continue;
     }
     if (!Array.isArray(list)) {
-      fail(`.${key} must be an array of strings, e.g. ["${exampleOf(key)}"]; got ${describe(list)}`);
+      fail(
+        `.${key} must be an array of strings, e.g. ["${exampleOf(key)}"]; got ${describe(list)}`,
+      );
       continue;
     }
     const rule = KIND_RULES[key];

@@ -22,7 +22,13 @@ export function coordinateVariants(identifier: Identifier): Variant[] {
   if (!location) return [];
   const variants: Variant[] = [];
   const seen = new Set<string>();
-  const add = (axis: 'lat' | 'lon', text: string, decimals: number, form: string, boundary: Variant['boundary']) => {
+  const add = (
+    axis: 'lat' | 'lon',
+    text: string,
+    decimals: number,
+    form: string,
+    boundary: Variant['boundary'],
+  ) => {
     if (seen.has(`${axis}${text}`)) return;
     seen.add(`${axis}${text}`);
     variants.push({
@@ -41,13 +47,23 @@ export function coordinateVariants(identifier: Identifier): Variant[] {
   ] as const) {
     const given = decimalsOf(text);
     add(axis, text, given, 'coordinates', 'number-start');
-    for (let decimals = Math.min(given - 1, STRONG_DECIMALS); decimals >= MIN_DECIMALS; decimals--) {
+    for (
+      let decimals = Math.min(given - 1, STRONG_DECIMALS);
+      decimals >= MIN_DECIMALS;
+      decimals--
+    ) {
       add(axis, value.toFixed(decimals), decimals, `coordinates-${decimals}dp`, 'number-start');
       add(axis, truncate(text, decimals), decimals, `coordinates-${decimals}dp`, 'number-start');
     }
     const trimmed = text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
     if (decimalsOf(trimmed) >= MIN_DECIMALS) {
-      add(axis, trimmed, decimalsOf(trimmed), `coordinates-${decimalsOf(trimmed)}dp`, 'number-start');
+      add(
+        axis,
+        trimmed,
+        decimalsOf(trimmed),
+        `coordinates-${decimalsOf(trimmed)}dp`,
+        'number-start',
+      );
     }
     add(axis, String(Math.round(value * 1e6)), 6, 'coordinates-e6', 'digit');
   }

@@ -79,7 +79,12 @@ export function createMatcher(variants: readonly Variant[]): Matcher {
 }
 
 /** Confirms a candidate: the whole variant, its case rule and its boundaries. */
-function verify(bytes: Uint8Array, variant: Variant, index: number, start: number): RawMatch | undefined {
+function verify(
+  bytes: Uint8Array,
+  variant: Variant,
+  index: number,
+  start: number,
+): RawMatch | undefined {
   const pattern = variant.bytes;
   let end = start + pattern.length;
   if (end > bytes.length) return undefined;
@@ -110,7 +115,11 @@ function verify(bytes: Uint8Array, variant: Variant, index: number, start: numbe
   return match;
 }
 
-function boundaryHolds(boundary: Boundary, before: number | undefined, after: number | undefined): boolean {
+function boundaryHolds(
+  boundary: Boundary,
+  before: number | undefined,
+  after: number | undefined,
+): boolean {
   switch (boundary) {
     case 'none':
       return true;
@@ -143,5 +152,10 @@ function isHex(byte: number | undefined): boolean {
 function isWordByte(byte: number | undefined): boolean {
   if (byte === undefined) return false;
   // Bytes of multi-byte UTF-8 characters count as letters: "Free" inside "Freeé…" is a word.
-  return isDigit(byte) || (foldByte(byte) >= 0x61 && foldByte(byte) <= 0x7a) || byte >= 0x80 || byte === 0x5f;
+  return (
+    isDigit(byte) ||
+    (foldByte(byte) >= 0x61 && foldByte(byte) <= 0x7a) ||
+    byte >= 0x80 ||
+    byte === 0x5f
+  );
 }

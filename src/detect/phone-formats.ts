@@ -36,7 +36,7 @@ export function phoneFormats(value: string, defaultCountry?: CountryCode): Phone
   add('e164', e164, true);
   add('e164-without-plus', e164.slice(1), true);
   add('international-00', `00${e164.slice(1)}`);
-  add('national', national.replace(/\D/g, ''), true);
+  add('national', national.replace(/\D/g, ''));
   add('national-without-trunk', parsed.nationalNumber);
   for (const [form, text] of [
     ['national', national],

@@ -73,15 +73,21 @@ export function variantsOf(identifier: Identifier, options: VariantOptions = {})
     seen.add(key);
     variants.push({ identifier, form, bytes, anyCase, boundary, evidence, ...extra });
   };
-  const text = (form: string, value: string, boundary: Boundary, anyCase: boolean, extra: Partial<Variant> = {}) =>
-    add(form, Buffer.from(value, 'utf8'), boundary, anyCase, extra);
+  const text = (
+    form: string,
+    value: string,
+    boundary: Boundary,
+    anyCase: boolean,
+    extra: Partial<Variant> = {},
+  ) => add(form, Buffer.from(value, 'utf8'), boundary, anyCase, extra);
 
   if (identifier.kind === 'location') return coordinateVariants(identifier);
 
   for (const written of writtenForms(identifier, options)) {
     // The written form's own name prefixes its encodings: "national-formatted" then
     // "url-encoded national-formatted". The canonical one ("plain") stays short.
-    const name = (encoding: string) => (written.form === 'plain' ? encoding : `${encoding} ${written.form}`);
+    const name = (encoding: string) =>
+      written.form === 'plain' ? encoding : `${encoding} ${written.form}`;
     const extra = written.trailingDigits ? { trailingDigits: written.trailingDigits } : {};
     text(written.form, written.text, written.boundary, written.anyCase, extra);
     if (written.encode === 'none') continue;
@@ -105,7 +111,8 @@ export function variantsOf(identifier: Identifier, options: VariantOptions = {})
   }
   for (const written of writtenForms(identifier, options)) {
     if (!written.hashed) continue;
-    const name = (encoding: string) => (written.form === 'plain' ? encoding : `${encoding} ${written.form}`);
+    const name = (encoding: string) =>
+      written.form === 'plain' ? encoding : `${encoding} ${written.form}`;
     for (const digest of DIGESTS) {
       const raw = digestOf(digest, written.text);
       const hex = raw.toString('hex');
@@ -115,7 +122,12 @@ export function variantsOf(identifier: Identifier, options: VariantOptions = {})
       text(name(`${digest}-base64`), base64, 'none', false);
       text(name(`${digest}-base64-prefix`), base64.slice(0, BASE64_PREFIX), 'none', false);
       text(name(`${digest}-base64url`), toBase64Url(base64), 'none', false);
-      text(name(`${digest}-base64url-prefix`), toBase64Url(base64).slice(0, BASE64_PREFIX), 'none', false);
+      text(
+        name(`${digest}-base64url-prefix`),
+        toBase64Url(base64).slice(0, BASE64_PREFIX),
+        'none',
+        false,
+      );
     }
     const varint = varintOf(written.text);
     // Fewer than 5 bytes of varint is a small number that any binary body contains.
@@ -127,7 +139,12 @@ export function variantsOf(identifier: Identifier, options: VariantOptions = {})
 /** The written forms of a value, by kind. */
 function writtenForms(identifier: Identifier, options: VariantOptions): WrittenForm[] {
   const value = identifier.value;
-  const plain = (form: string, text: string, boundary: Boundary, more: Partial<WrittenForm> = {}): WrittenForm => ({
+  const plain = (
+    form: string,
+    text: string,
+    boundary: Boundary,
+    more: Partial<WrittenForm> = {},
+  ): WrittenForm => ({
     form,
     text,
     boundary,
@@ -142,9 +159,11 @@ function writtenForms(identifier: Identifier, options: VariantOptions): WrittenF
       // software version instead (IMEISV, 16). Any of them identifies the phone.
       const core = value.slice(0, 14);
       const forms = [plain('plain', value, 'digit')];
-      if (value.length !== 14) forms.push(plain('without-check-digit', core, 'digit', { encode: 'escapes' }));
+      if (value.length !== 14)
+        forms.push(plain('without-check-digit', core, 'digit', { encode: 'escapes' }));
       const check = luhnDigit(core);
-      if (value.length !== 15) forms.push(plain('with-check-digit', core + check, 'digit', { encode: 'escapes' }));
+      if (value.length !== 15)
+        forms.push(plain('with-check-digit', core + check, 'digit', { encode: 'escapes' }));
       forms.push(
         plain('imeisv', core, 'digit', { encode: 'none', hashed: false, trailingDigits: 2 }),
       );
@@ -176,11 +195,18 @@ function writtenForms(identifier: Identifier, options: VariantOptions): WrittenF
       ];
     }
     case 'android_id':
-      return [plain('plain', value.toLowerCase(), 'hex'), plain('upper', value.toUpperCase(), 'hex', { encode: 'none' })];
+      return [
+        plain('plain', value.toLowerCase(), 'hex'),
+        plain('upper', value.toUpperCase(), 'hex', { encode: 'none' }),
+      ];
     case 'ad_id': {
       const lower = value.toLowerCase();
-      const forms = [plain('plain', lower, 'hex'), plain('upper', value.toUpperCase(), 'hex', { encode: 'none' })];
-      if (lower.includes('-')) forms.push(plain('without-dashes', lower.replace(/-/g, ''), 'hex', { encode: 'escapes' }));
+      const forms = [
+        plain('plain', lower, 'hex'),
+        plain('upper', value.toUpperCase(), 'hex', { encode: 'none' }),
+      ];
+      if (lower.includes('-'))
+        forms.push(plain('without-dashes', lower.replace(/-/g, ''), 'hex', { encode: 'escapes' }));
       return forms;
     }
     case 'email':

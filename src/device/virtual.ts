@@ -37,7 +37,9 @@ export class VirtualDevice implements Device {
   }
 
   async readIdentifiers(session: DriverSession): Promise<IdentifierValues> {
-    const info = (await session.execute('mobile: deviceInfo', {})) as { identifiers?: Record<string, string[]> };
+    const info = (await session.execute('mobile: deviceInfo', {})) as {
+      identifiers?: Record<string, string[]>;
+    };
     const values: IdentifierValues = {};
     for (const [kind, list] of Object.entries(info.identifiers ?? {})) {
       if (isIdentifierKind(kind) && Array.isArray(list)) values[kind] = list.map(String);
@@ -60,7 +62,8 @@ export class VirtualDevice implements Device {
       receiveSms: (from, text) => run('mobile: sendSms', { phoneNumber: from, message: text }),
       sendSms: (to, text) => run('mobile: composeMessage', { phoneNumber: to, message: text }),
       receiveMms: (from, text) => run('mobile: receiveMms', { phoneNumber: from, message: text }),
-      sendMms: (to, text) => run('mobile: composeMessage', { phoneNumber: to, message: text, mms: true }),
+      sendMms: (to, text) =>
+        run('mobile: composeMessage', { phoneNumber: to, message: text, mms: true }),
       receiveCall: (from) => run('mobile: gsmCall', { phoneNumber: from, action: 'call' }),
       makeCall: (to) => run('mobile: dial', { phoneNumber: to }),
       cloudLogin: (account) => run('mobile: cloudLogin', { account }),

@@ -16,7 +16,10 @@ export interface ReadOptions {
  * @example
  *   for await (const record of readJournal('reports/latest/journal.ndjson')) console.log(record.type);
  */
-export async function* readJournal(path: string, options: ReadOptions = {}): AsyncGenerator<JournalRecord> {
+export async function* readJournal(
+  path: string,
+  options: ReadOptions = {},
+): AsyncGenerator<JournalRecord> {
   const stream = createReadStream(path, { encoding: 'utf8' });
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let pending: { text: string; number: number } | undefined;
@@ -56,7 +59,10 @@ function parseLine(path: string, text: string, lineNumber: number): JournalRecor
 }
 
 /** Reads a whole journal into memory: for a single run's report, not for `scan` on huge files. */
-export async function readJournalAll(path: string, options: ReadOptions = {}): Promise<JournalRecord[]> {
+export async function readJournalAll(
+  path: string,
+  options: ReadOptions = {},
+): Promise<JournalRecord[]> {
   const records: JournalRecord[] = [];
   for await (const record of readJournal(path, options)) records.push(record);
   return records;

@@ -30,9 +30,13 @@ export class JournalWriter {
     try {
       return new JournalWriter(path, openSync(path, 'wx', 0o600));
     } catch (error) {
-      throw new PhonehomeError('JOURNAL_OPEN', `cannot create the journal ${path}: ${String(error)}`, {
-        cause: error,
-      });
+      throw new PhonehomeError(
+        'JOURNAL_OPEN',
+        `cannot create the journal ${path}: ${String(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 

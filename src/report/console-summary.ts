@@ -14,7 +14,9 @@ export function maskFragment(fragment: string, reveal = false): string {
       .replace(/⟦([^⟧]*)⟧/g, (_match, value: string) => `⟦${maskValue(value)}⟧`)
       // Other identifiers in the context (an IMEI beside the matched number) are masked too:
       // long digit runs, hex runs and e-mail addresses.
-      .replace(/(?:\+|%2B)?\d{6,}|[0-9a-f]{16,}|[\w.+-]+@[\w-]+(?:\.[\w-]+)+/gi, (value) => maskValue(value))
+      .replace(/(?:\+|%2B)?\d{6,}|[0-9a-f]{16,}|[\w.+-]+@[\w-]+(?:\.[\w-]+)+/gi, (value) =>
+        maskValue(value),
+      )
   );
 }
 
@@ -39,22 +41,30 @@ export function formatOutcome(outcome: ScenarioOutcome, options: { reveal: boole
   ];
   const before = result.findings.filter((finding) => finding.beforeConsent);
   const after = result.findings.filter((finding) => !finding.beforeConsent);
-  const consentNames = result.consents.map((consent) => `'${consent.name}'`).join(', ') || 'any consent';
+  const consentNames =
+    result.consents.map((consent) => `'${consent.name}'`).join(', ') || 'any consent';
   if (before.length > 0) {
     lines.push(`  leaked before consent ${consentNames}:`);
     lines.push(...grouped(before, options.reveal));
   } else {
     lines.push(`  nothing identifying left the phone before consent ${consentNames}`);
   }
-  if (after.length > 0) {
-    lines.push(`  sent after consent (allowed):`);
-    lines.push(...grouped(after, options.reveal));
+  // After consent is allowed: one line per host is enough to show the consent worked as a gate.
+  const hosts = [...new Set(after.map((finding) => finding.host))];
+  for (const host of hosts) {
+    const labels = [...new Set(after.filter((f) => f.host === host).map((f) => f.label))];
+    lines.push(`  after consent (allowed) → ${host}: ${labels.join(', ')}`);
   }
   for (const failure of result.unreadable.slice(0, 5)) {
-    lines.push(`  unreadable TLS: ${failure.host ?? '(no SNI)'} (${failure.cause}) during step '${failure.step}'`);
+    lines.push(
+      `  unreadable TLS: ${failure.host ?? '(no SNI)'} (${failure.cause}) during step '${failure.step}'`,
+    );
   }
-  if (result.unreadable.length > 5) lines.push(`  … and ${result.unreadable.length - 5} more unreadable connections`);
-  for (const check of checks.filter((c) => c.status !== 'pass' && c.name === 'the scenario ran to the end')) {
+  if (result.unreadable.length > 5)
+    lines.push(`  … and ${result.unreadable.length - 5} more unreadable connections`);
+  for (const check of checks.filter(
+    (c) => c.status !== 'pass' && c.name === 'the scenario ran to the end',
+  )) {
     lines.push(`  ${check.message}`);
   }
   lines.push(`  report: ${relative(process.cwd(), result.folder) || result.folder}/`);
@@ -70,7 +80,9 @@ function grouped(findings: JudgedFinding[], reveal: boolean): string[] {
   }
   return [...groups.values()].map((group) => {
     const first = group.reduce((a, b) => (b.startedAt < a.startedAt ? b : a));
-    const where = [...new Set(group.map((f) => (f.form === 'plain' ? f.where : `${f.where} (${f.form})`)))];
+    const where = [
+      ...new Set(group.map((f) => (f.form === 'plain' ? f.where : `${f.where} (${f.form})`))),
+    ];
     const weak = group.every((f) => f.evidence === 'weak') ? ' [weak evidence]' : '';
     return `    ${first.label.padEnd(18)} → ${first.host}  in ${where.slice(0, 3).join(', ')}${where.length > 3 ? ', …' : ''}${weak}  — from step '${first.step}': ${maskFragment(first.fragment, reveal)}`;
   });

@@ -8,7 +8,11 @@ import type { Verdict } from '../types.ts';
  * `findings.json` (every finding on the timeline) into the run folder, mode 0600: they hold
  * identifier fragments.
  */
-export function writeJsonReports(result: RunResult, versions: Record<string, string>, checks: Verdict[]): void {
+export function writeJsonReports(
+  result: RunResult,
+  versions: Record<string, string>,
+  checks: Verdict[],
+): void {
   const run = {
     runId: result.runId,
     scenario: result.scenario,

@@ -29,7 +29,11 @@ export function createRunFolder(
   try {
     mkdirSync(reportsDir, { recursive: true });
   } catch (error) {
-    throw new PhonehomeError('REPORTS_DIR', `cannot create ${reportsDir}: ${(error as Error).message}`, { cause: error });
+    throw new PhonehomeError(
+      'REPORTS_DIR',
+      `cannot create ${reportsDir}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   for (let attempt = 1; attempt < 1000; attempt += 1) {
     const id = attempt === 1 ? base : `${base}-${attempt}`;
@@ -38,7 +42,11 @@ export function createRunFolder(
       mkdirSync(path, { mode: 0o700 });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw new PhonehomeError('REPORTS_DIR', `cannot create ${path}: ${(error as Error).message}`, { cause: error });
+      throw new PhonehomeError(
+        'REPORTS_DIR',
+        `cannot create ${path}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     pointLatest(reportsDir, id);
     return { id, path };

@@ -54,11 +54,16 @@ export function onScenarioDefined(registrar: (scenario: Scenario) => void): void
  */
 export function defineScenario(definition: ScenarioDefinition): Scenario {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(definition.name)) {
-    throw new Error(`scenario name '${definition.name}' must be kebab-case (a-z, 0-9, -): it names report folders`);
+    throw new Error(
+      `scenario name '${definition.name}' must be kebab-case (a-z, 0-9, -): it names report folders`,
+    );
   }
   const scenario: Scenario = {
     ...definition,
-    consents: definition.consents.map((consent) => ({ name: consent.name, covers: consent.covers ?? 'all' })),
+    consents: definition.consents.map((consent) => ({
+      name: consent.name,
+      covers: consent.covers ?? 'all',
+    })),
   };
   register?.(scenario);
   return scenario;

@@ -26,7 +26,8 @@ onScenarioDefined((scenario) => {
     before(async function () {
       if (!entry) throw configError;
       outcome = await runScenario({ scenario, entry });
-      for (const line of formatOutcome(outcome, { reveal: false }).split('\n')) console.log(`    ${line}`);
+      for (const line of formatOutcome(outcome, { reveal: false }).split('\n'))
+        console.log(`    ${line}`);
     });
 
     it('runs to the end', function () {

@@ -69,7 +69,8 @@ export class ScenarioPhone implements PhoneActions {
   insertSim = () => this.actions.insertSim();
   setWifi = (on: boolean) => this.actions.setWifi(on);
   allowLocation = () => this.actions.allowLocation();
-  setLocation = (latitude: number, longitude: number) => this.actions.setLocation(latitude, longitude);
+  setLocation = (latitude: number, longitude: number) =>
+    this.actions.setLocation(latitude, longitude);
   addContact = (name: string, phoneNumber: string) => this.actions.addContact(name, phoneNumber);
   receiveSms = (from: string, text: string) => this.actions.receiveSms(from, text);
   sendSms = (to: string, text: string) => this.actions.sendSms(to, text);

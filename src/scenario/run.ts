@@ -60,7 +60,11 @@ export async function runScenario(options: RunOptions): Promise<ScenarioOutcome>
     runId: folder.id,
     scenario: scenario.name,
     scenarioTitle: scenario.title,
-    device: { id: entry.id, kind: entry.kind, ...(device.firmware ? { firmware: device.firmware } : {}) },
+    device: {
+      id: entry.id,
+      kind: entry.kind,
+      ...(device.firmware ? { firmware: device.firmware } : {}),
+    },
     identifiers: entry.identifiers,
     consents: scenario.consents,
     forbiddenHosts: scenario.forbiddenHosts ?? [],
@@ -102,7 +106,10 @@ export async function runScenario(options: RunOptions): Promise<ScenarioOutcome>
       log,
     };
     await device.route(context);
-    appium = device.appium.kind === 'embedded' ? await startAppium({ allowInsecure: device.appium.allowInsecure }) : undefined;
+    appium =
+      device.appium.kind === 'embedded'
+        ? await startAppium({ allowInsecure: device.appium.allowInsecure })
+        : undefined;
     const appiumUrl = device.appium.kind === 'remote' ? device.appium.url : appium!.url;
     mark({ type: 'step', name: 'power on', at: Date.now() });
     session = await openSession(appiumUrl, device.capabilities(context), entry.id);
@@ -110,7 +117,8 @@ export async function runScenario(options: RunOptions): Promise<ScenarioOutcome>
     const settle = () => capture!.waitQuiet(entry.settle.quietMs, entry.settle.maxMs);
     await settle();
     const read = await readIdentifiers(device, driver, log);
-    if (Object.keys(read).length > 0) journal.append({ type: 'identifiers', source: 'device', values: read });
+    if (Object.keys(read).length > 0)
+      journal.append({ type: 'identifiers', source: 'device', values: read });
 
     const canary = new CanaryMaker();
     const phone = new ScenarioPhone({
@@ -138,7 +146,11 @@ export async function runScenario(options: RunOptions): Promise<ScenarioOutcome>
   } finally {
     await teardown();
     unregister();
-    journal.append({ type: 'run-end', at: Date.now(), ...(runError ? { error: describeError(runError) } : {}) });
+    journal.append({
+      type: 'run-end',
+      at: Date.now(),
+      ...(runError ? { error: describeError(runError) } : {}),
+    });
     journal.close();
   }
 
@@ -163,7 +175,11 @@ function flushCanaries(canary: CanaryMaker, journal: JournalWriter): void {
   journal.append({ type: 'identifiers', source: 'canary', values });
 }
 
-async function readIdentifiers(device: Device, session: DriverSession, log: (line: string) => void): Promise<IdentifierValues> {
+async function readIdentifiers(
+  device: Device,
+  session: DriverSession,
+  log: (line: string) => void,
+): Promise<IdentifierValues> {
   try {
     return await device.readIdentifiers(session);
   } catch (error) {
@@ -174,7 +190,11 @@ async function readIdentifiers(device: Device, session: DriverSession, log: (lin
 }
 
 /** Opens the WebDriver session, turning low-level network errors into what to do next. */
-async function openSession(url: string, capabilities: Record<string, unknown>, deviceId: string): Promise<WebdriverIO.Browser> {
+async function openSession(
+  url: string,
+  capabilities: Record<string, unknown>,
+  deviceId: string,
+): Promise<WebdriverIO.Browser> {
   const endpoint = new URL(url);
   try {
     return await remote({
@@ -182,7 +202,12 @@ async function openSession(url: string, capabilities: Record<string, unknown>, d
       hostname: endpoint.hostname,
       port: Number(endpoint.port || (endpoint.protocol === 'https:' ? 443 : 80)),
       path: endpoint.pathname === '' ? '/' : endpoint.pathname,
-      ...(endpoint.username ? { user: decodeURIComponent(endpoint.username), key: decodeURIComponent(endpoint.password) } : {}),
+      ...(endpoint.username
+        ? {
+            user: decodeURIComponent(endpoint.username),
+            key: decodeURIComponent(endpoint.password),
+          }
+        : {}),
       logLevel: 'silent',
       connectionRetryCount: 0,
       capabilities: capabilities as WebdriverIO.Capabilities,
@@ -197,13 +222,21 @@ async function openSession(url: string, capabilities: Record<string, unknown>, d
         { cause: error },
       );
     }
-    throw new PhonehomeError('SESSION_NOT_CREATED', `Appium could not open a session on '${deviceId}': ${message}`, {
-      cause: error,
-    });
+    throw new PhonehomeError(
+      'SESSION_NOT_CREATED',
+      `Appium could not open a session on '${deviceId}': ${message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
-async function safely(what: string, work: () => unknown, log: (line: string) => void): Promise<void> {
+async function safely(
+  what: string,
+  work: () => unknown,
+  log: (line: string) => void,
+): Promise<void> {
   try {
     await work();
   } catch (error) {
@@ -216,12 +249,18 @@ async function safely(what: string, work: () => unknown, log: (line: string) => 
 export function componentVersions(): Record<string, string> {
   const version = (pkg: string) => {
     try {
-      return (JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+      return (
+        JSON.parse(
+          readFileSync(join(PROJECT_ROOT, 'node_modules', pkg, 'package.json'), 'utf8'),
+        ) as { version: string }
+      ).version;
     } catch {
       return 'unknown';
     }
   };
-  const own = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+  const own = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+    version: string;
+  };
   return {
     phonehome: own.version,
     node: process.versions.node,

@@ -20,13 +20,18 @@ import { judge } from './judge.ts';
  * Identifiers from several sources, in priority order, each value once; labels number the values
  * of a kind across sources ("IMEI #1" from devices.json, "contact number #1" a canary).
  */
-export function mergeIdentifiers(sources: { source: IdentifierSource; values: IdentifierValues }[]): Identifier[] {
+export function mergeIdentifiers(
+  sources: { source: IdentifierSource; values: IdentifierValues }[],
+): Identifier[] {
   const identifiers: Identifier[] = [];
   for (const kind of IDENTIFIER_KINDS) {
     const seen = new Set<string>();
     for (const { source, values } of sources) {
       // devices.json wins: the phone's own reading of a kind is used only when devices.json has none.
-      if (source === 'device' && sources.some((s) => s.source === 'devices.json' && (s.values[kind]?.length ?? 0) > 0)) {
+      if (
+        source === 'device' &&
+        sources.some((s) => s.source === 'devices.json' && (s.values[kind]?.length ?? 0) > 0)
+      ) {
         continue;
       }
       for (const value of values[kind] ?? []) {
@@ -130,7 +135,10 @@ export async function analyseJournal(
     unreadable: judged.unreadable,
     contacts: judged.contacts,
     verdicts: judged.verdicts,
-    error: endedAt === undefined ? 'the run did not end normally (killed?); this is what was captured until then' : error,
+    error:
+      endedAt === undefined
+        ? 'the run did not end normally (killed?); this is what was captured until then'
+        : error,
   };
   return { result, identifiers };
 }

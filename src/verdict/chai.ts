@@ -19,43 +19,62 @@ declare global {
   }
 }
 
-/** An assertion that could not decide: unreadable traffic, never a silent pass. */
-export class InconclusiveError extends chai.AssertionError {
-  readonly inconclusive = true;
+/** An assertion that could not decide (unreadable traffic): it fails, and says it is inconclusive. */
+function inconclusive(message: string): Error {
+  return Object.assign(new chai.AssertionError(message), { inconclusive: true });
 }
 
-function phonehomeAssertions(api: typeof chai, utils: Chai.ChaiUtils): void {
-  api.Assertion.addMethod('noLeaksBeforeConsent', function (this: Chai.AssertionStatic, consent?: string) {
-    const run = utils.flag(this, 'object') as RunResult;
-    const declared = consent ? run.consents.filter((c) => c.name === consent) : run.consents;
-    if (consent && declared.length === 0) {
-      throw new chai.AssertionError(`the scenario declares no consent '${consent}' (declared: ${run.consents.map((c) => c.name).join(', ')})`);
-    }
-    const leaks = run.findings.filter(
-      (finding) => finding.beforeConsent && (declared.length === 0 || declared.some((c) => covers(c, finding.kind))),
-    );
-    if (leaks.length > 0) {
-      throw new chai.AssertionError(describeLeaks(leaks, consent ?? declared.map((c) => c.name).join("', '")));
-    }
-    const blind = run.verdicts.find(
-      (verdict) => verdict.status === 'inconclusive' && (!consent || verdict.name.includes(`'${consent}'`)),
-    );
-    if (blind) throw new InconclusiveError(blind.message);
-  });
-
-  api.Assertion.addMethod('noContactBeforeConsent', function (this: Chai.AssertionStatic, host: string) {
-    const run = utils.flag(this, 'object') as RunResult;
-    const first = run.marks.find((mark) => mark.type === 'consent');
-    const early = run.contacts.filter(
-      (contact) => (contact.host === host || contact.host.endsWith(`.${host}`)) && (!first || contact.at < first.at),
-    );
-    if (early.length > 0) {
-      throw new chai.AssertionError(
-        `${host} was contacted before consent: ` +
-          early.map((c) => `${c.host}${c.readable ? '' : ' (unreadable TLS)'} during step '${c.step}'`).join('; '),
+const phonehomeAssertions: Chai.ChaiPlugin = (api, utils) => {
+  api.Assertion.addMethod(
+    'noLeaksBeforeConsent',
+    function (this: Chai.AssertionStatic, consent?: string) {
+      const run = utils.flag(this, 'object') as RunResult;
+      const declared = consent ? run.consents.filter((c) => c.name === consent) : run.consents;
+      if (consent && declared.length === 0) {
+        throw new chai.AssertionError(
+          `the scenario declares no consent '${consent}' (declared: ${run.consents.map((c) => c.name).join(', ')})`,
+        );
+      }
+      const leaks = run.findings.filter(
+        (finding) =>
+          finding.beforeConsent &&
+          (declared.length === 0 || declared.some((c) => covers(c, finding.kind))),
       );
-    }
-  });
+      if (leaks.length > 0) {
+        throw new chai.AssertionError(
+          describeLeaks(leaks, consent ?? declared.map((c) => c.name).join("', '")),
+        );
+      }
+      const blind = run.verdicts.find(
+        (verdict) =>
+          verdict.status === 'inconclusive' && (!consent || verdict.name.includes(`'${consent}'`)),
+      );
+      if (blind) throw inconclusive(blind.message);
+    },
+  );
+
+  api.Assertion.addMethod(
+    'noContactBeforeConsent',
+    function (this: Chai.AssertionStatic, host: string) {
+      const run = utils.flag(this, 'object') as RunResult;
+      const first = run.marks.find((mark) => mark.type === 'consent');
+      const early = run.contacts.filter(
+        (contact) =>
+          (contact.host === host || contact.host.endsWith(`.${host}`)) &&
+          (!first || contact.at < first.at),
+      );
+      if (early.length > 0) {
+        throw new chai.AssertionError(
+          `${host} was contacted before consent: ` +
+            early
+              .map(
+                (c) => `${c.host}${c.readable ? '' : ' (unreadable TLS)'} during step '${c.step}'`,
+              )
+              .join('; '),
+        );
+      }
+    },
+  );
 }
 
 chai.use(phonehomeAssertions);
@@ -64,14 +83,21 @@ chai.use(phonehomeAssertions);
 export const expect = chai.expect;
 
 /** Runs a scenario's named checks over a result; an assertion error becomes a failed verdict. */
-export function evaluateChecks(checks: Record<string, (run: RunResult) => void>, run: RunResult): Verdict[] {
+export function evaluateChecks(
+  checks: Record<string, (run: RunResult) => void>,
+  run: RunResult,
+): Verdict[] {
   return Object.entries(checks).map(([name, check]) => {
     try {
       check(run);
       return { name, status: 'pass', message: '' };
     } catch (error) {
-      const inconclusive = error instanceof InconclusiveError;
-      return { name, status: inconclusive ? 'inconclusive' : 'fail', message: (error as Error).message };
+      const unsure = (error as { inconclusive?: boolean }).inconclusive === true;
+      return {
+        name,
+        status: unsure ? 'inconclusive' : 'fail',
+        message: (error as Error).message,
+      };
     }
   });
 }

@@ -1,6 +1,13 @@
 import { maskFragment } from '../report/console-summary.ts';
 import { covers, Timeline } from '../timeline/timeline.ts';
-import type { Finding, IdentifierKind, JudgedFinding, Mark, TlsFailure, Verdict } from '../types.ts';
+import type {
+  Finding,
+  IdentifierKind,
+  JudgedFinding,
+  Mark,
+  TlsFailure,
+  Verdict,
+} from '../types.ts';
 
 /** A declared consent: its name and the identifier kinds it covers. */
 export interface ConsentDeclaration {
@@ -89,14 +96,21 @@ export function judge(input: JudgeInput): Judgement {
   if (input.forbiddenHosts.length > 0) {
     const first = timeline.firstConsent();
     const early = contacts.filter(
-      (contact) => input.forbiddenHosts.some((host) => hostMatches(contact.host, host)) && (!first || contact.at < first.at),
+      (contact) =>
+        input.forbiddenHosts.some((host) => hostMatches(contact.host, host)) &&
+        (!first || contact.at < first.at),
     );
     verdicts.push({
       name: `no contact with ${input.forbiddenHosts.join(', ')} before consent`,
       status: early.length > 0 ? 'fail' : 'pass',
       message:
         early.length > 0
-          ? early.map((c) => `${c.host} contacted${c.readable ? '' : ' (unreadable TLS)'} during step '${c.step}'`).join('\n')
+          ? early
+              .map(
+                (c) =>
+                  `${c.host} contacted${c.readable ? '' : ' (unreadable TLS)'} during step '${c.step}'`,
+              )
+              .join('\n')
           : '',
     });
   }
@@ -116,7 +130,10 @@ export function describeLeaks(leaks: JudgedFinding[], consent: string): string {
     const weak = group.every((f) => f.evidence === 'weak') ? ' [weak evidence]' : '';
     return `${first.label} (${first.kind})${weak} sent to ${first.host} during step '${first.step}' in ${places}: ${maskFragment(first.fragment)}`;
   });
-  return `${groups.size} identifier(s) left the phone before consent '${consent}':\n` + lines.map((l) => `  - ${l}`).join('\n');
+  return (
+    `${groups.size} identifier(s) left the phone before consent '${consent}':\n` +
+    lines.map((l) => `  - ${l}`).join('\n')
+  );
 }
 
 function firstContacts(timeline: Timeline, input: JudgeInput): HostContact[] {
@@ -125,7 +142,8 @@ function firstContacts(timeline: Timeline, input: JudgeInput): HostContact[] {
     const phase = timeline.phaseAt(at);
     const key = `${host}\u0000${phase}`;
     const existing = seen.get(key);
-    if (!existing || at < existing.at) seen.set(key, { host, at, readable, phase, step: timeline.stepAt(at) });
+    if (!existing || at < existing.at)
+      seen.set(key, { host, at, readable, phase, step: timeline.stepAt(at) });
   };
   for (const exchange of input.exchanges) add(exchange.host, exchange.startedAt, true);
   for (const failure of input.tlsFailures) add(failure.host ?? '(no SNI)', failure.at, false);

@@ -1,4 +1,4 @@
-import { BaseDriver, errors } from 'appium/driver';
+import { BaseDriver, errors } from 'appium/driver.js';
 import { listFirmware, loadFirmware } from './firmware.ts';
 import { VirtualPhone, type Hardware } from './phone.ts';
 
@@ -30,15 +30,36 @@ export class VirtualPhoneDriver extends BaseDriver<Constraints> {
   static executeMethodMap = {
     'mobile: deviceInfo': { command: 'mobileDeviceInfo' },
     'mobile: insertSim': { command: 'mobileInsertSim' },
-    'mobile: setConnectivity': { command: 'mobileSetConnectivity', params: { optional: ['wifi', 'data', 'airplaneMode'] } },
+    'mobile: setConnectivity': {
+      command: 'mobileSetConnectivity',
+      params: { optional: ['wifi', 'data', 'airplaneMode'] },
+    },
     'mobile: isGpsEnabled': { command: 'mobileIsGpsEnabled' },
     'mobile: toggleGps': { command: 'mobileToggleGps' },
-    'mobile: setGeolocation': { command: 'mobileSetGeolocation', params: { required: ['latitude', 'longitude'], optional: ['altitude'] } },
-    'mobile: addContact': { command: 'mobileAddContact', params: { required: ['name', 'phoneNumber'] } },
-    'mobile: sendSms': { command: 'mobileSendSms', params: { required: ['phoneNumber', 'message'] } },
-    'mobile: composeMessage': { command: 'mobileComposeMessage', params: { required: ['phoneNumber', 'message'], optional: ['mms'] } },
-    'mobile: receiveMms': { command: 'mobileReceiveMms', params: { required: ['phoneNumber', 'message'] } },
-    'mobile: gsmCall': { command: 'mobileGsmCall', params: { required: ['phoneNumber', 'action'] } },
+    'mobile: setGeolocation': {
+      command: 'mobileSetGeolocation',
+      params: { required: ['latitude', 'longitude'], optional: ['altitude'] },
+    },
+    'mobile: addContact': {
+      command: 'mobileAddContact',
+      params: { required: ['name', 'phoneNumber'] },
+    },
+    'mobile: sendSms': {
+      command: 'mobileSendSms',
+      params: { required: ['phoneNumber', 'message'] },
+    },
+    'mobile: composeMessage': {
+      command: 'mobileComposeMessage',
+      params: { required: ['phoneNumber', 'message'], optional: ['mms'] },
+    },
+    'mobile: receiveMms': {
+      command: 'mobileReceiveMms',
+      params: { required: ['phoneNumber', 'message'] },
+    },
+    'mobile: gsmCall': {
+      command: 'mobileGsmCall',
+      params: { required: ['phoneNumber', 'action'] },
+    },
     'mobile: dial': { command: 'mobileDial', params: { required: ['phoneNumber'] } },
     'mobile: cloudLogin': { command: 'mobileCloudLogin', params: { required: ['account'] } },
     'mobile: setSetting': { command: 'mobileSetSetting', params: { required: ['name', 'value'] } },
@@ -46,7 +67,7 @@ export class VirtualPhoneDriver extends BaseDriver<Constraints> {
     'mobile: networkLog': { command: 'mobileNetworkLog' },
   } as const;
 
-  desiredCapConstraints = CONSTRAINTS;
+  override desiredCapConstraints = CONSTRAINTS;
   private phone?: VirtualPhone;
 
   override async createSession(...args: Parameters<BaseDriver<Constraints>['createSession']>) {
@@ -84,7 +105,7 @@ export class VirtualPhoneDriver extends BaseDriver<Constraints> {
   }
 
   private get device(): VirtualPhone {
-    if (!this.phone) throw new errors.InvalidSessionIdError('the virtual phone has no session');
+    if (!this.phone) throw new errors.NoSuchDriverError('the virtual phone has no session');
     return this.phone;
   }
 
@@ -107,7 +128,8 @@ export class VirtualPhoneDriver extends BaseDriver<Constraints> {
   async mobileSetConnectivity(wifi?: boolean, data?: boolean, airplaneMode?: boolean) {
     if (airplaneMode === true) await this.device.setWifi(false);
     if (typeof wifi === 'boolean') await this.device.setWifi(wifi);
-    if (data === false) throw new errors.InvalidArgumentError('the virtual phone keeps mobile data on with a SIM');
+    if (data === false)
+      throw new errors.InvalidArgumentError('the virtual phone keeps mobile data on with a SIM');
   }
 
   async mobileIsGpsEnabled() {
@@ -143,7 +165,9 @@ export class VirtualPhoneDriver extends BaseDriver<Constraints> {
   async mobileGsmCall(phoneNumber: string, action: string) {
     if (action === 'call') await this.device.call('in', phoneNumber);
     else if (!['accept', 'cancel', 'hold'].includes(action)) {
-      throw new errors.InvalidArgumentError(`gsmCall action must be call, accept, cancel or hold, not '${action}'`);
+      throw new errors.InvalidArgumentError(
+        `gsmCall action must be call, accept, cancel or hold, not '${action}'`,
+      );
     }
   }
 
@@ -156,7 +180,8 @@ export class VirtualPhoneDriver extends BaseDriver<Constraints> {
   }
 
   async mobileSetSetting(name: string, value: boolean) {
-    if (typeof value !== 'boolean') throw new errors.InvalidArgumentError(`setting '${name}' takes true or false`);
+    if (typeof value !== 'boolean')
+      throw new errors.InvalidArgumentError(`setting '${name}' takes true or false`);
     await this.device.setSetting(name, value);
   }
 

@@ -33,7 +33,8 @@ export const PHONE_EVENTS = [
   'cloud-login',
 ] as const;
 
-export type PhoneEvent = (typeof PHONE_EVENTS)[number] | `setting-enabled:${string}` | `setting-disabled:${string}`;
+export type PhoneEvent =
+  (typeof PHONE_EVENTS)[number] | `setting-enabled:${string}` | `setting-disabled:${string}`;
 
 export interface RequestRule {
   on: PhoneEvent;
@@ -93,21 +94,30 @@ export function listFirmware(): string[] {
 /** Loads and checks a shipped profile; every placeholder and filter must be known. */
 export function loadFirmware(name: string): FirmwareProfile {
   if (!listFirmware().includes(name)) {
-    throw new Error(`unknown firmware '${name}'; the virtual phone ships: ${listFirmware().join(', ')}`);
+    throw new Error(
+      `unknown firmware '${name}'; the virtual phone ships: ${listFirmware().join(', ')}`,
+    );
   }
   const file = join(FIRMWARE_DIR, `${name}.json`);
   const profile = JSON.parse(readFileSync(file, 'utf8')) as FirmwareProfile;
   profile.requests.forEach((rule, index) => {
     const where = `${file}: requests[${index}]`;
-    const known = (PHONE_EVENTS as readonly string[]).includes(rule.on) || /^setting-(enabled|disabled):/.test(rule.on);
-    if (!known) throw new Error(`${where}.on '${rule.on}' is not an event; events: ${PHONE_EVENTS.join(', ')}`);
+    const known =
+      (PHONE_EVENTS as readonly string[]).includes(rule.on) ||
+      /^setting-(enabled|disabled):/.test(rule.on);
+    if (!known)
+      throw new Error(
+        `${where}.on '${rule.on}' is not an event; events: ${PHONE_EVENTS.join(', ')}`,
+      );
     for (const text of [rule.url, rule.body ?? '', ...Object.values(rule.headers ?? {})]) {
       for (const [, placeholder, filter] of text.matchAll(TEMPLATE)) {
         if (!PLACEHOLDERS.includes(placeholder!)) {
           throw new Error(`${where} uses {${placeholder}}; known: ${PLACEHOLDERS.join(', ')}`);
         }
         if (filter && !FILTERS[filter]) {
-          throw new Error(`${where} uses the filter |${filter}; known: ${Object.keys(FILTERS).join(', ')}`);
+          throw new Error(
+            `${where} uses the filter |${filter}; known: ${Object.keys(FILTERS).join(', ')}`,
+          );
         }
       }
     }
@@ -125,7 +135,9 @@ export function render(rule: RequestRule, values: TemplateValues): OutgoingReque
   return {
     method: rule.method,
     url: fill(rule.url),
-    headers: Object.fromEntries(Object.entries(rule.headers ?? {}).map(([name, value]) => [name, fill(value)])),
+    headers: Object.fromEntries(
+      Object.entries(rule.headers ?? {}).map(([name, value]) => [name, fill(value)]),
+    ),
     body: rule.body === undefined ? undefined : fill(rule.body),
     gzip: rule.gzip,
   };

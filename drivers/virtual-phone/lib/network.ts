@@ -34,7 +34,11 @@ export function send(request: OutgoingRequest, route: NetworkRoute): Promise<Inc
   const target = new URL(request.url);
   const proxy = new URL(route.proxyUrl);
   let body: Buffer | undefined = request.body === undefined ? undefined : Buffer.from(request.body);
-  const headers: Record<string, string> = { host: target.host, connection: 'close', ...request.headers };
+  const headers: Record<string, string> = {
+    host: target.host,
+    connection: 'close',
+    ...request.headers,
+  };
   if (body && request.gzip) {
     body = gzipSync(body);
     headers['content-encoding'] = 'gzip';
@@ -42,8 +46,12 @@ export function send(request: OutgoingRequest, route: NetworkRoute): Promise<Inc
   if (body) headers['content-length'] = String(body.length);
 
   return new Promise<IncomingResponse>((resolve, reject) => {
-    const fail = (error: Error) => reject(new Error(`${request.method} ${request.url} failed: ${error.message}`));
-    const timer = setTimeout(() => fail(new Error(`no answer within ${route.timeoutMs} ms`)), route.timeoutMs);
+    const fail = (error: Error) =>
+      reject(new Error(`${request.method} ${request.url} failed: ${error.message}`));
+    const timer = setTimeout(
+      () => fail(new Error(`no answer within ${route.timeoutMs} ms`)),
+      route.timeoutMs,
+    );
     const done = (response: http.IncomingMessage) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -63,7 +71,13 @@ export function send(request: OutgoingRequest, route: NetworkRoute): Promise<Inc
     };
 
     if (target.protocol === 'http:') {
-      issue({ host: proxy.hostname, port: proxy.port, method: request.method, path: target.href, headers });
+      issue({
+        host: proxy.hostname,
+        port: proxy.port,
+        method: request.method,
+        path: target.href,
+        headers,
+      });
       return;
     }
     const port = target.port || '443';
@@ -87,7 +101,12 @@ export function send(request: OutgoingRequest, route: NetworkRoute): Promise<Inc
         fail(error);
       });
       // No `agent: false` here: Node ignores createConnection when it is set.
-      issue({ createConnection: () => secure, method: request.method, path: target.pathname + target.search, headers });
+      issue({
+        createConnection: () => secure,
+        method: request.method,
+        path: target.pathname + target.search,
+        headers,
+      });
     });
     connect.on('error', (error) => {
       clearTimeout(timer);

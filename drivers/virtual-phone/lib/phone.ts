@@ -29,7 +29,12 @@ export class VirtualPhone {
   readonly hardware: Hardware;
   readonly firmware: FirmwareProfile;
   readonly contacts: Contact[] = [];
-  readonly messages: { direction: 'in' | 'out'; kind: 'sms' | 'mms'; number: string; text: string }[] = [];
+  readonly messages: {
+    direction: 'in' | 'out';
+    kind: 'sms' | 'mms';
+    number: string;
+    text: string;
+  }[] = [];
   readonly calls: { direction: 'in' | 'out'; number: string }[] = [];
   readonly sent: SentRequest[] = [];
   readonly settings: Record<string, boolean>;
@@ -84,13 +89,25 @@ export class VirtualPhone {
 
   async addContact(contact: Contact): Promise<void> {
     this.contacts.push(contact);
-    await this.fire('contact-added', { 'event.name': contact.name, 'event.number': contact.number });
+    await this.fire('contact-added', {
+      'event.name': contact.name,
+      'event.number': contact.number,
+    });
   }
 
-  async message(direction: 'in' | 'out', kind: 'sms' | 'mms', number: string, text: string): Promise<void> {
+  async message(
+    direction: 'in' | 'out',
+    kind: 'sms' | 'mms',
+    number: string,
+    text: string,
+  ): Promise<void> {
     this.messages.push({ direction, kind, number, text });
     const event = `${kind}-${direction === 'in' ? 'received' : 'sent'}` as PhoneEvent;
-    await this.fire(event, { 'event.number': number, 'event.text': text, 'event.name': this.nameOf(number) });
+    await this.fire(event, {
+      'event.number': number,
+      'event.text': text,
+      'event.name': this.nameOf(number),
+    });
   }
 
   async call(direction: 'in' | 'out', number: string): Promise<void> {
@@ -126,7 +143,11 @@ export class VirtualPhone {
     for (const item of waiting) await this.deliver(item.event, item.rule, item.values);
   }
 
-  private async deliver(event: PhoneEvent, rule: RequestRule, values: TemplateValues): Promise<void> {
+  private async deliver(
+    event: PhoneEvent,
+    rule: RequestRule,
+    values: TemplateValues,
+  ): Promise<void> {
     const request = render(rule, values);
     const record: SentRequest = { event, method: request.method, url: request.url };
     this.sent.push(record);
@@ -144,7 +165,8 @@ export class VirtualPhone {
     for (const [name, wanted] of Object.entries(when.settings ?? {})) {
       if ((this.settings[name] ?? false) !== wanted) return false;
     }
-    if (when.cloudAccount !== undefined && (this.cloudAccount !== undefined) !== when.cloudAccount) return false;
+    if (when.cloudAccount !== undefined && (this.cloudAccount !== undefined) !== when.cloudAccount)
+      return false;
     return true;
   }
 

@@ -9,9 +9,11 @@ import type { Child, Part } from '../part.ts';
  *   // → slices 'cookie:a' (bytes 2..3) and 'cookie:deviceId' (bytes 14..16)
  */
 export function cookieSlices(part: Part): Child[] {
-  const text = Buffer.from(part.bytes.buffer, part.bytes.byteOffset, part.bytes.byteLength).toString(
-    'latin1',
-  );
+  const text = Buffer.from(
+    part.bytes.buffer,
+    part.bytes.byteOffset,
+    part.bytes.byteLength,
+  ).toString('latin1');
   const children: Child[] = [];
   let at = 0;
   for (const pair of text.split(';')) {
@@ -27,6 +29,7 @@ export function cookieSlices(part: Part): Child[] {
         end,
         slice: true,
         depth: part.depth,
+        context: { bytes: part.bytes, offset: start },
       });
     }
     at += pair.length + 1;

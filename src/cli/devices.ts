@@ -1,0 +1,24 @@
+import { parseArgs } from 'node:util';
+import { loadDevices } from '../config/devices.ts';
+import { EXIT } from '../errors.ts';
+import { IDENTIFIER_KINDS } from '../types.ts';
+
+/** `phonehome devices`: what devices.json offers, and which one runs by default. */
+export async function devicesCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { 'devices-file': { type: 'string' } },
+    strict: true,
+  });
+  const config = loadDevices(values['devices-file']);
+  console.log(`${config.file}:`);
+  for (const device of config.devices) {
+    const kinds = IDENTIFIER_KINDS.filter((kind) => (device.identifiers[kind]?.length ?? 0) > 0);
+    const marker = device.id === config.defaultId ? ' (default)' : '';
+    console.log(`  ${device.id}${marker}  [${device.kind}]  ${device.description ?? ''}`);
+    console.log(
+      `      identifiers known: ${kinds.join(', ') || 'none (read from the phone at run time)'}`,
+    );
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../appium/server.ts';
+import { EXIT, PhonehomeError, describeError } from '../errors.ts';
+import { devicesCommand } from './devices.ts';
+import { runCommand, startCommand } from './run.ts';
+
+const HELP = `phonehome — catches phones sending personal identifiers home before the user consented
+
+Usage:
+  phonehome start                      the F-Secure 2014 scenario on the virtual phone, before and
+                                       after Xiaomi's opt-in update (what \`npm start\` runs)
+  phonehome run [scenario…] [--device id[,id…]] [--devices-file f] [--reveal]
+                                       run scenarios (default: scenarios/*.scenario.ts) on devices
+                                       (default: PHONEHOME_DEVICE, else devices.json's "default")
+  phonehome scan <file.har | run-folder | journal.ndjson> [--identifiers ids.json | --device id] [--json]
+                                       find identifiers in captured traffic
+  phonehome devices [--devices-file f] list the devices in devices.json
+  phonehome help | --help | --version
+
+Exit codes: 0 pass / nothing found, 1 a leak or a failed verdict, 2 bad input, 3 internal error.
+Environment (also read from .env): PHONEHOME_DEVICE, PHONEHOME_DEVICES_FILE, PHONEHOME_CA_DIR,
+PHONEHOME_REPORTS_DIR, PHONEHOME_REVEAL — see .env.example.`;
+
+/**
+ * The phonehome command. Returns the exit code; never calls process.exit, so cleanups run.
+ *
+ * @example
+ *   process.exitCode = await main(['run', '--device', 'virtual-redmi-1s-2014']);
+ */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(HELP);
+        return command === undefined ? EXIT.usage : EXIT.ok;
+      case '--version':
+      case '-v':
+        console.log(version());
+        return EXIT.ok;
+      case 'start':
+        return await startCommand(rest);
+      case 'run':
+        return await runCommand(rest);
+      case 'devices':
+        return await devicesCommand(rest);
+      case 'scan': {
+        const { scanCommand } = await import('./scan.ts');
+        return await scanCommand(rest);
+      }
+      default:
+        console.error(`phonehome: unknown command '${command}'; run \`phonehome help\``);
+        return EXIT.usage;
+    }
+  } catch (error) {
+    if (error instanceof PhonehomeError) {
+      console.error(`phonehome: ${error.message}`);
+      return isUsageError(error) ? EXIT.usage : EXIT.internal;
+    }
+    if (
+      error instanceof TypeError &&
+      (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
+      console.error(`phonehome: ${error.message}; run \`phonehome help\``);
+      return EXIT.usage;
+    }
+    console.error(`phonehome: unexpected error: ${describeError(error)}`);
+    if (error instanceof Error && error.stack) console.error(error.stack);
+    return EXIT.internal;
+  }
+}
+
+/** Errors the user fixes by changing input (a file, a flag, devices.json). */
+function isUsageError(error: PhonehomeError): boolean {
+  return /^(DEVICES?_|DEVICE_|USAGE|SCENARIO_|IDENTIFIERS_|CONSENT_UNDECLARED)/.test(error.code);
+}
+
+function version(): string {
+  return (
+    JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }
+  ).version;
+}

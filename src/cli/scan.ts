@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import { findDevice, loadDevices } from '../config/devices.ts';
+import { readEnvironment } from '../config/env.ts';
+import { identifiersFrom, validateIdentifierValues } from '../detect/identifiers.ts';
+import { journalRunStart, resolveScanInput, scanFile, type ScanInput } from '../detect/scan-file.ts';
+import { EXIT, PhonehomeError, describeError } from '../errors.ts';
+import { maskFragment } from '../report/console-summary.ts';
+import type { Finding, Identifier } from '../types.ts';
+
+const USAGE =
+  'usage: phonehome scan <file.har | run-folder | journal.ndjson> [--identifiers ids.json | --device <id>] [--devices-file f] [--json] [--reveal]';
+
+interface ScanArgs {
+  input: string;
+  identifiersFile?: string;
+  device?: string;
+  devicesFile?: string;
+  json: boolean;
+  reveal: boolean;
+  workers?: number;
+}
+
+/**
+ * `phonehome scan`: finds identifiers in a HAR file or a phonehome run. Returns the exit code:
+ * 0 nothing found, 1 something found, 2 bad input, 3 an internal error.
+ *
+ * @example
+ *   process.exitCode = await scanCommand(['capture.har', '--identifiers', 'ids.json', '--json']);
+ */
+export async function scanCommand(argv: string[]): Promise<number> {
+  let args: ScanArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (error) {
+    console.error(`phonehome scan: ${describeError(error)}\n${USAGE}`);
+    return EXIT.usage;
+  }
+  try {
+    const input = resolveScanInput(args.input);
+    const identifiers = await chooseIdentifiers(args, input);
+    const result = await scanFile(input, identifiers, {
+      ...(args.workers !== undefined ? { workers: args.workers } : {}),
+      onTornLine: (line) =>
+        console.error(`phonehome scan: ${input.file}:${line} is torn (the run was killed while writing it); skipped`),
+    });
+    if (args.json) console.log(JSON.stringify({ findings: result.findings.map(jsonFinding) }, null, 2));
+    else console.log(table(result.findings, result.exchanges, input.file, args.reveal));
+    return result.findings.length > 0 ? EXIT.leak : EXIT.ok;
+  } catch (error) {
+    console.error(`phonehome scan: ${describeError(error)}`);
+    return error instanceof PhonehomeError ? EXIT.usage : EXIT.internal;
+  }
+}
+
+function parseArgs(argv: string[]): ScanArgs {
+  const positional: string[] = [];
+  const args: Partial<ScanArgs> = { json: false, reveal: readEnvironment().reveal };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined || next.startsWith('--')) throw new Error(`${arg} needs a value`);
+      return next;
+    };
+    if (arg === '--json') args.json = true;
+    else if (arg === '--reveal') args.reveal = true;
+    else if (arg === '--identifiers') args.identifiersFile = value();
+    else if (arg === '--device') args.device = value();
+    else if (arg === '--devices-file') args.devicesFile = value();
+    else if (arg === '--workers') {
+      const count = Number(value());
+      if (!Number.isInteger(count) || count < 0) throw new Error('--workers needs a whole number, 0 to scan in one thread');
+      args.workers = count;
+    } else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}`);
+    else positional.push(arg);
+  }
+  if (positional.length !== 1) {
+    throw new Error(positional.length === 0 ? 'which capture? give a .har file, a run folder or a journal.ndjson' : `one capture at a time; got ${positional.join(', ')}`);
+  }
+  if (args.identifiersFile && args.device) throw new Error('give --identifiers or --device, not both');
+  return { ...args, input: positional[0] as string } as ScanArgs;
+}
+
+/** --identifiers, else --device, else (for a run) the identifiers the run itself looked for. */
+async function chooseIdentifiers(args: ScanArgs, input: ScanInput): Promise<Identifier[]> {
+  if (args.identifiersFile) {
+    const file = args.identifiersFile;
+    let data: unknown;
+    try {
+      data = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new PhonehomeError(
+        'IDENTIFIERS_INVALID',
+        code === 'ENOENT'
+          ? `${file} does not exist; write it as { "imei": ["…"], "msisdn": ["…"] }`
+          : `${file} is not valid JSON: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    return identifiersFrom(validateIdentifierValues(data, file), 'file');
+  }
+  if (args.device) {
+    const entry = findDevice(loadDevices(args.devicesFile), args.device);
+    return identifiersFrom(entry.identifiers, 'devices.json');
+  }
+  if (input.format === 'journal') {
+    const start = await journalRunStart(input.file);
+    return identifiersFrom(validateIdentifierValues(start.identifiers, `${input.file}: run-start.identifiers`), 'device');
+  }
+  throw new PhonehomeError('IDENTIFIERS_MISSING', `${input.file} is a HAR file, which carries no identifiers; pass --identifiers ids.json or --device <id>`);
+}
+
+function jsonFinding(finding: Finding) {
+  const { exchange, kind, label, form, where, host, offset, evidence } = finding;
+  return { exchange, kind, label, form, where, host, offset, evidence };
+}
+
+function table(findings: Finding[], exchanges: number, file: string, reveal: boolean): string {
+  const touched = new Set(findings.map((finding) => finding.exchange)).size;
+  const lines = [
+    findings.length === 0
+      ? `nothing found in ${exchanges} exchange${exchanges === 1 ? '' : 's'} of ${file}`
+      : `${findings.length} finding${findings.length === 1 ? '' : 's'} in ${touched} of ${exchanges} exchanges of ${file}`,
+  ];
+  if (findings.length === 0) return lines.join('\n');
+  const rows = findings.map((f) => [String(f.exchange), f.host, f.label, f.form, f.where, f.evidence]);
+  const header = ['#', 'host', 'identifier', 'form', 'where', 'evidence'];
+  const widths = header.map((title, column) => Math.min(48, Math.max(title.length, ...rows.map((row) => (row[column] as string).length))));
+  const render = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column] as number)).join('  ').trimEnd();
+  lines.push(render(header));
+  findings.forEach((finding, i) => {
+    lines.push(render(rows[i] as string[]));
+    lines.push(`    ${maskFragment(finding.fragment, reveal)}`);
+  });
+  if (!reveal) lines.push('(values masked; --reveal or PHONEHOME_REVEAL=1 shows them)');
+  return lines.join('\n');
+}

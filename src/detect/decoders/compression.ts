@@ -1,0 +1,69 @@
+import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
+import * as zlib from 'node:zlib';
+import { decompress as zstdDecompressJs } from 'fzstd';
+
+/** Decoded bodies larger than this are cut: a zip bomb must not take the scan down. */
+export const MAX_DECODED = 64 * 1024 * 1024;
+
+export type Compression = 'gzip' | 'deflate' | 'br' | 'zstd';
+
+/**
+ * The compression a body declares or starts with. gzip, zlib and zstd carry magic bytes; brotli
+ * has none, so it is only tried when declared.
+ *
+ * @example
+ *   sniffCompression(gzipSync('hi')) // → 'gzip'
+ */
+export function sniffCompression(bytes: Uint8Array, declared?: string): Compression | undefined {
+  if (declared === 'gzip' || declared === 'x-gzip') return 'gzip';
+  if (declared === 'deflate') return 'deflate';
+  if (declared === 'br') return 'br';
+  if (declared === 'zstd') return 'zstd';
+  const [a, b, c, d] = bytes;
+  if (a === 0x1f && b === 0x8b && c === 0x08) return 'gzip';
+  if (a === 0x28 && b === 0xb5 && c === 0x2f && d === 0xfd) return 'zstd';
+  // A zlib header: deflate method, and the two bytes a multiple of 31 (RFC 1950).
+  if (
+    a !== undefined &&
+    b !== undefined &&
+    (a & 0x0f) === 8 &&
+    a >> 4 <= 7 &&
+    ((a << 8) | b) % 31 === 0
+  ) {
+    return 'deflate';
+  }
+  return undefined;
+}
+
+type ZstdSync = (buffer: Uint8Array, options?: { maxOutputLength?: number }) => Buffer;
+/** Node has zstd from 22.15 on; on Node 20 the pure-JS fzstd decodes it. */
+const nodeZstd = (zlib as unknown as { zstdDecompressSync?: ZstdSync }).zstdDecompressSync;
+
+/**
+ * Undoes one compression. Returns undefined when the bytes are not what was expected: a body
+ * that merely looks compressed is scanned as it is.
+ */
+export function decompress(bytes: Uint8Array, compression: Compression): Uint8Array | undefined {
+  const options = { maxOutputLength: MAX_DECODED, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  try {
+    switch (compression) {
+      case 'gzip':
+        return gunzipSync(bytes, options);
+      case 'deflate':
+        // "deflate" in HTTP is zlib-wrapped, but some servers send raw deflate.
+        try {
+          return inflateSync(bytes, options);
+        } catch {
+          return inflateRawSync(bytes, options);
+        }
+      case 'br':
+        return brotliDecompressSync(bytes, { maxOutputLength: MAX_DECODED });
+      case 'zstd':
+        return nodeZstd
+          ? nodeZstd(bytes, { maxOutputLength: MAX_DECODED })
+          : zstdDecompressJs(bytes);
+    }
+  } catch {
+    return undefined;
+  }
+}

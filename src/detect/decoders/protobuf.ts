@@ -1,0 +1,100 @@
+/** A length-delimited field of a protobuf message: a string, bytes, or a nested message. */
+export interface ProtobufField {
+  /** Field numbers from the outer message in, e.g. "1.3". */
+  path: string;
+  start: number;
+  end: number;
+  /** True when the field's bytes parse as a message of their own. */
+  nested: boolean;
+}
+
+const MAX_DEPTH = 8;
+
+/**
+ * The length-delimited fields of a protobuf message, nested ones included, without a schema.
+ * Strings sit in the wire format as their raw bytes, so the automaton finds them in the message
+ * as it is; these fields only give a finding a precise place ("protobuf:1.3").
+ * Returns undefined when the bytes are not a well-formed message.
+ *
+ * @example
+ *   protobufFields(Buffer.from([0x0a, 0x03, 0x61, 0x62, 0x63])) // → [{ path: '1', start: 2, end: 5, nested: false }]
+ */
+export function protobufFields(
+  bytes: Uint8Array,
+  from = 0,
+  to = bytes.length,
+  prefix = '',
+  depth = 0,
+): ProtobufField[] | undefined {
+  const fields: ProtobufField[] = [];
+  let at = from;
+  while (at < to) {
+    const key = readVarint(bytes, at, to);
+    if (!key) return undefined;
+    at = key.next;
+    const field = Math.floor(key.value / 8);
+    const wireType = key.value % 8;
+    if (field === 0 || field > 536870911) return undefined;
+    switch (wireType) {
+      case 0: {
+        const value = readVarint(bytes, at, to);
+        if (!value) return undefined;
+        at = value.next;
+        break;
+      }
+      case 1:
+        at += 8;
+        break;
+      case 5:
+        at += 4;
+        break;
+      case 2: {
+        const length = readVarint(bytes, at, to);
+        if (!length) return undefined;
+        const start = length.next;
+        const end = start + length.value;
+        if (end > to) return undefined;
+        const path = prefix ? `${prefix}.${field}` : String(field);
+        const inner =
+          depth < MAX_DEPTH && end > start
+            ? protobufFields(bytes, start, end, path, depth + 1)
+            : undefined;
+        // Short printable strings also parse as messages by chance; a nested message must hold
+        // at least one field and not read as plain text.
+        const nested = inner !== undefined && inner.length > 0 && !isPrintable(bytes, start, end);
+        fields.push({ path, start, end, nested });
+        if (nested && inner) fields.push(...inner);
+        at = end;
+        break;
+      }
+      default:
+        return undefined;
+    }
+    if (at > to) return undefined;
+  }
+  return fields;
+}
+
+function readVarint(
+  bytes: Uint8Array,
+  at: number,
+  to: number,
+): { value: number; next: number } | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let i = at; i < to && i < at + 10; i++) {
+    const byte = bytes[i] as number;
+    value += (byte & 0x7f) * scale;
+    scale *= 128;
+    if ((byte & 0x80) === 0) return { value, next: i + 1 };
+  }
+  return undefined;
+}
+
+function isPrintable(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i] as number;
+    if (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) return false;
+  }
+  return true;
+}

@@ -1,0 +1,47 @@
+import { PhonehomeError } from '../errors.ts';
+import { harEntryToExchange, parseHarEntry } from '../har/read.ts';
+import type { ExchangeRecord } from '../journal/records.ts';
+import type { Finding } from '../types.ts';
+import type { Detector } from './detector.ts';
+
+/** One exchange still in its file's bytes: a HAR entry or a journal line. */
+export interface ScanJob {
+  format: 'har' | 'journal';
+  /** 0-based position among the file's exchanges. */
+  index: number;
+  /** 1-based line of a journal record, for error messages. */
+  line?: number;
+  bytes: Uint8Array;
+}
+
+export interface ScanJobResult {
+  index: number;
+  findings: Finding[];
+  /** Set when the bytes were not a record: the caller decides (a torn last line is no error). */
+  error?: string;
+}
+
+/**
+ * Parses and scans one exchange. Runs in a worker thread or in the caller's: parsing is half
+ * the work on large captures, so it belongs where the scanning is.
+ *
+ * @example
+ *   runScanJob({ format: 'har', index: 0, bytes: entryBytes }, detector, 'capture.har').findings
+ */
+export function runScanJob(job: ScanJob, detector: Detector, file: string): ScanJobResult {
+  const bytes = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
+  if (job.format === 'har') {
+    const exchange = harEntryToExchange(parseHarEntry(bytes, job.index, file), job.index, file);
+    return { index: job.index, findings: detector.scanExchange(exchange, job.index) };
+  }
+  let record: ExchangeRecord;
+  try {
+    record = JSON.parse(bytes.toString('utf8')) as ExchangeRecord;
+  } catch (error) {
+    return { index: job.index, findings: [], error: (error as Error).message };
+  }
+  if (record.type !== 'exchange' || typeof record.exchange !== 'object') {
+    throw new PhonehomeError('JOURNAL_CORRUPT', `${file}:${job.line ?? '?'} is not an exchange record`);
+  }
+  return { index: job.index, findings: detector.scanExchange(record.exchange, job.index) };
+}

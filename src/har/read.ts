@@ -1,0 +1,147 @@
+import { createReadStream } from 'node:fs';
+import { PhonehomeError } from '../errors.ts';
+import type { Body, Exchange, HeaderPair } from '../types.ts';
+import { HarEntrySplitter } from './entry-splitter.ts';
+
+/**
+ * Streams the exchanges of a HAR 1.2 file (Chrome DevTools, HTTP Toolkit, mitmproxy, a device
+ * farm's network log, phonehome's own export), one entry at a time: a file of any size is read
+ * in the memory of its largest entry.
+ *
+ * @example
+ *   for await (const exchange of readHar('capture.har')) console.log(exchange.request.url);
+ */
+export async function* readHar(file: string): AsyncGenerator<Exchange> {
+  let index = 0;
+  for await (const entry of readHarEntries(file)) {
+    yield harEntryToExchange(parseHarEntry(entry, index, file), index, file);
+    index++;
+  }
+}
+
+/** The raw bytes of each entry of `log.entries`, in order, for a caller that parses elsewhere. */
+export async function* readHarEntries(file: string): AsyncGenerator<Buffer> {
+  const splitter = new HarEntrySplitter(file);
+  let stream;
+  try {
+    stream = createReadStream(file, { highWaterMark: 1 << 20 });
+    for await (const chunk of stream) yield* splitter.push(chunk as Buffer);
+  } catch (error) {
+    if (error instanceof PhonehomeError) throw error;
+    throw new PhonehomeError('HAR_UNREADABLE', `cannot read ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  splitter.end();
+}
+
+/** Parses one entry's bytes; a broken entry names its index. */
+export function parseHarEntry(bytes: Buffer, index: number, file: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new PhonehomeError('HAR_INVALID', `${file}: log.entries[${index}] is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+interface HarHeader {
+  name: string;
+  value: string;
+}
+
+interface HarPostData {
+  mimeType?: string;
+  text?: string;
+  encoding?: string;
+  params?: { name: string; value?: string }[];
+}
+
+interface HarContent {
+  mimeType?: string;
+  text?: string;
+  encoding?: string;
+}
+
+/**
+ * Turns one HAR entry into an Exchange. HAR bodies are already decompressed; several exporters
+ * write binary ones base64'd with `encoding: "base64"`, in `response.content` and in `postData`.
+ *
+ * @example
+ *   harEntryToExchange(JSON.parse(text).log.entries[0], 0, 'capture.har').host // → 'api.account.xiaomi.com'
+ */
+export function harEntryToExchange(entry: unknown, index: number, file: string): Exchange {
+  const at = `${file}: log.entries[${index}]`;
+  const fail = (path: string, what: string): never => {
+    throw new PhonehomeError('HAR_INVALID', `${at}.${path} ${what}; the file is not a HAR 1.2 export`);
+  };
+  if (!isObject(entry)) return fail('', 'is not an object');
+  const request = entry.request;
+  if (!isObject(request)) return fail('request', 'is missing');
+  if (typeof request.url !== 'string') return fail('request.url', 'is missing');
+  let url: URL | undefined;
+  try {
+    url = new URL(request.url);
+  } catch {
+    url = undefined;
+  }
+  const requestHeaders = headersOf(request.headers, `request.headers`, fail);
+  const started = typeof entry.startedDateTime === 'string' ? Date.parse(entry.startedDateTime) : NaN;
+  const startedAt = Number.isNaN(started) ? 0 : started;
+  const time = typeof entry.time === 'number' && entry.time >= 0 ? entry.time : 0;
+  const exchange: Exchange = {
+    id: typeof entry._id === 'string' ? entry._id : `har-${index}`,
+    startedAt,
+    completedAt: startedAt + time,
+    protocol: url?.protocol === 'http:' ? 'http' : 'https',
+    host: url?.hostname ?? requestHeaders.find(([name]) => name.toLowerCase() === 'host')?.[1] ?? '',
+    request: {
+      method: typeof request.method === 'string' ? request.method : 'GET',
+      url: request.url,
+      httpVersion: typeof request.httpVersion === 'string' ? request.httpVersion : '',
+      headers: requestHeaders,
+      body: postDataBody(request.postData as HarPostData | undefined),
+    },
+  };
+  const response = entry.response;
+  if (isObject(response) && typeof response.status === 'number' && response.status > 0) {
+    exchange.response = {
+      status: response.status,
+      statusMessage: typeof response.statusText === 'string' ? response.statusText : '',
+      headers: headersOf(response.headers, 'response.headers', fail),
+      body: contentBody(response.content as HarContent | undefined),
+    };
+  }
+  if (typeof entry._error === 'string') exchange.error = entry._error;
+  return exchange;
+}
+
+function headersOf(headers: unknown, path: string, fail: (path: string, what: string) => never): HeaderPair[] {
+  if (headers === undefined) return [];
+  if (!Array.isArray(headers)) return fail(path, 'is not an array of { name, value }');
+  return headers.map((header: unknown, i) => {
+    if (!isObject(header) || typeof header.name !== 'string') return fail(`${path}[${i}].name`, 'is missing');
+    return [header.name, typeof header.value === 'string' ? header.value : String(header.value ?? '')] as HeaderPair;
+  });
+}
+
+function postDataBody(postData: HarPostData | undefined): Body {
+  if (!postData) return { encoding: 'utf8', data: '' };
+  if (typeof postData.text === 'string' && postData.text !== '') {
+    return { encoding: postData.encoding === 'base64' ? 'base64' : 'utf8', data: postData.text };
+  }
+  // Some exporters give a form only as params: rebuild the body the phone sent.
+  if (Array.isArray(postData.params)) {
+    const form = postData.params.map((p) => `${encodeURIComponent(p.name)}=${encodeURIComponent(p.value ?? '')}`).join('&');
+    return { encoding: 'utf8', data: form };
+  }
+  return { encoding: 'utf8', data: '' };
+}
+
+function contentBody(content: HarContent | undefined): Body {
+  if (!content || typeof content.text !== 'string') return { encoding: 'utf8', data: '' };
+  return { encoding: content.encoding === 'base64' ? 'base64' : 'utf8', data: content.text };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,92 @@
+import { expect } from 'chai';
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { loadOrCreateCa } from '../../src/capture/ca.ts';
+import { CaptureSession } from '../../src/capture/session.ts';
+import { PhonehomeError } from '../../src/errors.ts';
+import { JournalWriter } from '../../src/journal/writer.ts';
+import { tempDir } from '../support/temp.ts';
+
+/** Resolves with 'connected' or the error code; a connection destroyed by the server is 'closed'. */
+function tryConnect(host: string, port: number, localAddress?: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, ...(localAddress ? { localAddress } : {}) });
+    socket.setTimeout(2000);
+    socket.on('connect', () => {
+      // Ask for something: a refused client is closed by the server before any answer.
+      socket.write('GET http://example.org/ HTTP/1.1\r\nHost: example.org\r\n\r\n');
+    });
+    socket.on('data', () => {
+      socket.destroy();
+      resolve('answered');
+    });
+    socket.on('close', () => resolve('closed'));
+    socket.on('timeout', () => {
+      socket.destroy();
+      resolve('timeout');
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
+
+function nonLoopbackIPv4(): string | undefined {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const address of addresses ?? []) {
+      if (address.family === 'IPv4' && !address.internal) return address.address;
+    }
+  }
+  return undefined;
+}
+
+describe('the capture proxy listens on loopback only', function () {
+  this.timeout(20_000);
+  const dirs = tempDir();
+  let ca: Awaited<ReturnType<typeof loadOrCreateCa>>;
+  let session: CaptureSession | undefined;
+  let journal: JournalWriter | undefined;
+  const start = async (options: { host?: string; allowedClients?: string[] } = {}) => {
+    journal = JournalWriter.open(join(dirs.path, `journal-${Date.now()}-${Math.random()}.ndjson`));
+    session = await CaptureSession.start({ ca, journal, answers: { hosts: {}, otherwise: 'not-found' }, ...options });
+    return session;
+  };
+
+  before(async () => {
+    ca = await loadOrCreateCa(join(dirs.path, 'ca'));
+  });
+  afterEach(async () => {
+    await session?.stop();
+    journal?.close();
+    session = undefined;
+  });
+  after(() => dirs.remove());
+
+  it('answers on 127.0.0.1', async () => {
+    const proxy = await start();
+    expect(proxy.proxyUrl).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await tryConnect('127.0.0.1', proxy.port)).to.equal('answered');
+  });
+
+  it("refuses connections to this host's other addresses", async function () {
+    const lan = nonLoopbackIPv4();
+    if (!lan) this.skip(); // a machine with loopback only has no other address to test
+    const proxy = await start();
+    expect(await tryConnect(lan!, proxy.port)).to.equal('ECONNREFUSED');
+  });
+
+  it('closes connections from clients that are not allowed', async () => {
+    const proxy = await start({ host: '127.0.0.1', allowedClients: ['127.0.0.2'] });
+    expect(await tryConnect('127.0.0.1', proxy.port, '127.0.0.1')).to.equal('closed');
+    expect(await tryConnect('127.0.0.1', proxy.port, '127.0.0.2')).to.equal('answered');
+  });
+
+  it('will not listen on a LAN address without an allowed client', async () => {
+    try {
+      await start({ host: '0.0.0.0' });
+      expect.fail('started an open relay');
+    } catch (error) {
+      expect((error as PhonehomeError).code).to.equal('PROXY_OPEN_RELAY');
+      expect((error as Error).message).to.include('--client');
+    }
+  });
+});

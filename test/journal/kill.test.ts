@@ -1,0 +1,86 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { appendFileSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/appium/server.ts';
+import { readJournalAll } from '../../src/journal/reader.ts';
+import { analyseJournal } from '../../src/verdict/analyse.ts';
+import { runCli } from '../support/cli.ts';
+import { tempDir } from '../support/temp.ts';
+
+const SLOW = join(PROJECT_ROOT, 'test', 'fixtures', 'scenarios', 'slow.scenario.ts');
+
+describe('a run killed with SIGKILL', function () {
+  this.timeout(90_000);
+  const dirs = tempDir();
+  const env = { PHONEHOME_REPORTS_DIR: join(dirs.path, 'reports'), PHONEHOME_CA_DIR: join(dirs.path, 'ca') };
+  let folder: string;
+
+  before(async () => {
+    // The real CLI, killed once the scenario reached its waiting step: the leaks happened before.
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'phonehome.js'), 'run', SLOW, '--device', 'virtual-redmi-1s-2014'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('step: wait')) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('close', () => reject(new Error(`the run ended before it was killed:\n${out}`)));
+    });
+    await new Promise((resolve) => child.on('close', resolve));
+    folder = join(env.PHONEHOME_REPORTS_DIR, readdirSync(env.PHONEHOME_REPORTS_DIR).find((name) => name.includes('-slow'))!);
+  });
+  after(() => dirs.remove());
+
+  it('keeps every exchange that completed before the kill', async () => {
+    const records = await readJournalAll(join(folder, 'journal.ndjson'));
+    expect(records[0]!.type).to.equal('run-start');
+    const exchanges = records.filter((record) => record.type === 'exchange');
+    // insert SIM: the queued boot check, user@id and activation; add a contact: contacts/match.
+    expect(exchanges.map((r) => (r.type === 'exchange' ? new URL(r.exchange.request.url).pathname : ''))).to.deep.equal([
+      '/generate_204',
+      '/pass/v3/user@id',
+      '/pass/v3/activate/phone',
+      '/pass/v3/contacts/match',
+    ]);
+    expect(records.some((record) => record.type === 'run-end')).to.equal(false);
+  });
+
+  it('is still judged from its journal: the leaks are found, the run is marked as cut short', async () => {
+    const { result } = await analyseJournal(join(folder, 'journal.ndjson'));
+    expect(result.error).to.match(/did not end normally/);
+    expect([...new Set(result.findings.filter((f) => f.beforeConsent).map((f) => f.kind))].sort()).to.deep.equal([
+      'contact_number',
+      'imei',
+      'msisdn',
+      'operator',
+    ]);
+  });
+
+  it('tolerates a torn last line', async () => {
+    const journal = join(folder, 'journal.ndjson');
+    const before = (await readJournalAll(journal)).length;
+    appendFileSync(journal, '{"type":"exchange","exchange":{"id":"torn');
+    const torn: number[] = [];
+    const records = await readJournalAll(journal, { onTornLine: (line) => torn.push(line) });
+    expect(records.length).to.equal(before);
+    expect(torn).to.deep.equal([before + 1]);
+  });
+
+  it('does not stop the next run from starting cleanly', async () => {
+    const result = await runCli(['run', '--device', 'virtual-redmi-1s-optin', '--quiet'], env);
+    expect(result.code, result.stderr).to.equal(0);
+    const folders = readdirSync(env.PHONEHOME_REPORTS_DIR).filter((name) => !name.startsWith('.') && name !== 'latest');
+    expect(folders).to.have.length(2);
+    const latest = realpathSync(join(env.PHONEHOME_REPORTS_DIR, 'latest'));
+    expect(latest).to.include('virtual-redmi-1s-optin-fsecure-out-of-box');
+    expect(JSON.parse(readFileSync(join(latest, 'run.json'), 'utf8')).status).to.equal('pass');
+  });
+});
