@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { findDevice, loadDevices } from '../config/devices.ts';
 import { readEnvironment } from '../config/env.ts';
 import { identifiersFrom, validateIdentifierValues } from '../detect/identifiers.ts';
-import { journalRunStart, resolveScanInput, scanFile, type ScanInput } from '../detect/scan-file.ts';
+import {
+  journalRunStart,
+  resolveScanInput,
+  scanFile,
+  type ScanInput,
+} from '../detect/scan-file.ts';
 import { EXIT, PhonehomeError, describeError } from '../errors.ts';
 import { maskFragment } from '../report/console-summary.ts';
 import type { Finding, Identifier } from '../types.ts';
@@ -41,9 +46,12 @@ export async function scanCommand(argv: string[]): Promise<number> {
     const result = await scanFile(input, identifiers, {
       ...(args.workers !== undefined ? { workers: args.workers } : {}),
       onTornLine: (line) =>
-        console.error(`phonehome scan: ${input.file}:${line} is torn (the run was killed while writing it); skipped`),
+        console.error(
+          `phonehome scan: ${input.file}:${line} is torn (the run was killed while writing it); skipped`,
+        ),
     });
-    if (args.json) console.log(JSON.stringify({ findings: result.findings.map(jsonFinding) }, null, 2));
+    if (args.json)
+      console.log(JSON.stringify({ findings: result.findings.map(jsonFinding) }, null, 2));
     else console.log(table(result.findings, result.exchanges, input.file, args.reveal));
     return result.findings.length > 0 ? EXIT.leak : EXIT.ok;
   } catch (error) {
@@ -69,15 +77,21 @@ function parseArgs(argv: string[]): ScanArgs {
     else if (arg === '--devices-file') args.devicesFile = value();
     else if (arg === '--workers') {
       const count = Number(value());
-      if (!Number.isInteger(count) || count < 0) throw new Error('--workers needs a whole number, 0 to scan in one thread');
+      if (!Number.isInteger(count) || count < 0)
+        throw new Error('--workers needs a whole number, 0 to scan in one thread');
       args.workers = count;
     } else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}`);
     else positional.push(arg);
   }
   if (positional.length !== 1) {
-    throw new Error(positional.length === 0 ? 'which capture? give a .har file, a run folder or a journal.ndjson' : `one capture at a time; got ${positional.join(', ')}`);
+    throw new Error(
+      positional.length === 0
+        ? 'which capture? give a .har file, a run folder or a journal.ndjson'
+        : `one capture at a time; got ${positional.join(', ')}`,
+    );
   }
-  if (args.identifiersFile && args.device) throw new Error('give --identifiers or --device, not both');
+  if (args.identifiersFile && args.device)
+    throw new Error('give --identifiers or --device, not both');
   return { ...args, input: positional[0] as string } as ScanArgs;
 }
 
@@ -106,9 +120,15 @@ async function chooseIdentifiers(args: ScanArgs, input: ScanInput): Promise<Iden
   }
   if (input.format === 'journal') {
     const start = await journalRunStart(input.file);
-    return identifiersFrom(validateIdentifierValues(start.identifiers, `${input.file}: run-start.identifiers`), 'device');
+    return identifiersFrom(
+      validateIdentifierValues(start.identifiers, `${input.file}: run-start.identifiers`),
+      'device',
+    );
   }
-  throw new PhonehomeError('IDENTIFIERS_MISSING', `${input.file} is a HAR file, which carries no identifiers; pass --identifiers ids.json or --device <id>`);
+  throw new PhonehomeError(
+    'IDENTIFIERS_MISSING',
+    `${input.file} is a HAR file, which carries no identifiers; pass --identifiers ids.json or --device <id>`,
+  );
 }
 
 function jsonFinding(finding: Finding) {
@@ -124,10 +144,23 @@ function table(findings: Finding[], exchanges: number, file: string, reveal: boo
       : `${findings.length} finding${findings.length === 1 ? '' : 's'} in ${touched} of ${exchanges} exchanges of ${file}`,
   ];
   if (findings.length === 0) return lines.join('\n');
-  const rows = findings.map((f) => [String(f.exchange), f.host, f.label, f.form, f.where, f.evidence]);
+  const rows = findings.map((f) => [
+    String(f.exchange),
+    f.host,
+    f.label,
+    f.form,
+    f.where,
+    f.evidence,
+  ]);
   const header = ['#', 'host', 'identifier', 'form', 'where', 'evidence'];
-  const widths = header.map((title, column) => Math.min(48, Math.max(title.length, ...rows.map((row) => (row[column] as string).length))));
-  const render = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column] as number)).join('  ').trimEnd();
+  const widths = header.map((title, column) =>
+    Math.min(48, Math.max(title.length, ...rows.map((row) => (row[column] as string).length))),
+  );
+  const render = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] as number))
+      .join('  ')
+      .trimEnd();
   lines.push(render(header));
   findings.forEach((finding, i) => {
     lines.push(render(rows[i] as string[]));

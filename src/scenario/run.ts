@@ -10,7 +10,7 @@ import type { Device, DriverSession, RouteContext } from '../device/device.ts';
 import { createDevice } from '../device/registry.ts';
 import { PhonehomeError, describeError } from '../errors.ts';
 import { JournalWriter } from '../journal/writer.ts';
-import { writeJsonReports } from '../report/json-report.ts';
+import { writeRunReports } from '../report/write-run-reports.ts';
 import { createRunFolder } from '../report/run-folder.ts';
 import { onShutdown } from '../shutdown.ts';
 import type { IdentifierValues, Mark, Verdict } from '../types.ts';
@@ -154,7 +154,7 @@ export async function runScenario(options: RunOptions): Promise<ScenarioOutcome>
     journal.close();
   }
 
-  const { result } = await analyseJournal(journal.path);
+  const { result, identifiers } = await analyseJournal(journal.path);
   const checks = evaluateChecks(scenario.checks, result);
   if (runError) {
     checks.unshift({
@@ -163,7 +163,7 @@ export async function runScenario(options: RunOptions): Promise<ScenarioOutcome>
       message: `the run stopped early: ${describeError(runError)} (what was captured until then is judged)`,
     });
   }
-  writeJsonReports(result, versions, checks);
+  await writeRunReports({ result, identifiers, versions, checks });
   return { result, checks };
 }
 

@@ -75,7 +75,7 @@ const phonehomeAssertions: Chai.ChaiPlugin = (api, utils) => {
       }
     },
   );
-}
+};
 
 chai.use(phonehomeAssertions);
 

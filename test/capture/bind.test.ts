@@ -47,7 +47,12 @@ describe('the capture proxy listens on loopback only', function () {
   let journal: JournalWriter | undefined;
   const start = async (options: { host?: string; allowedClients?: string[] } = {}) => {
     journal = JournalWriter.open(join(dirs.path, `journal-${Date.now()}-${Math.random()}.ndjson`));
-    session = await CaptureSession.start({ ca, journal, answers: { hosts: {}, otherwise: 'not-found' }, ...options });
+    session = await CaptureSession.start({
+      ca,
+      journal,
+      answers: { hosts: {}, otherwise: 'not-found' },
+      ...options,
+    });
     return session;
   };
 

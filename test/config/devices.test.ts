@@ -6,17 +6,28 @@ import { PhonehomeError } from '../../src/errors.ts';
 import { runCli } from '../support/cli.ts';
 import { tempDir } from '../support/temp.ts';
 
-const entry = (fields: Record<string, unknown>) => JSON.stringify({ devices: [{ id: 'p', kind: 'virtual', capabilities: {}, ...fields }] });
+const entry = (fields: Record<string, unknown>) =>
+  JSON.stringify({ devices: [{ id: 'p', kind: 'virtual', capabilities: {}, ...fields }] });
 
 // One row per mistake a user makes in devices.json: the error names the file, the JSON path and the fix.
 const CASES: { name: string; text?: string; code: string; message: RegExp }[] = [
-  { name: 'a missing file', code: 'DEVICES_MISSING', message: /devices\.json does not exist; create it .*--devices-file/ },
-  { name: 'invalid JSON', text: '{"devices": [', code: 'DEVICES_INVALID_JSON', message: /is not valid JSON: .*fix the syntax/ },
+  {
+    name: 'a missing file',
+    code: 'DEVICES_MISSING',
+    message: /devices\.json does not exist; create it .*--devices-file/,
+  },
+  {
+    name: 'invalid JSON',
+    text: '{"devices": [',
+    code: 'DEVICES_INVALID_JSON',
+    message: /is not valid JSON: .*fix the syntax/,
+  },
   {
     name: 'a missing required field',
     text: JSON.stringify({ devices: [{ id: 'p', capabilities: {} }] }),
     code: 'DEVICES_INVALID',
-    message: /json: \$\.devices\[0\] is missing the required field 'kind' \(one of "virtual", "android", "remote"\)/,
+    message:
+      /json: \$\.devices\[0\] is missing the required field 'kind' \(one of "virtual", "android", "remote"\)/,
   },
   {
     name: 'a wrong type',
@@ -46,11 +57,14 @@ const CASES: { name: string; text?: string; code: string; message: RegExp }[] = 
     name: 'a remote device without endpoint',
     text: entry({ kind: 'remote' }),
     code: 'DEVICES_INVALID',
-    message: /\$\.devices\[0\] is missing the required field 'endpoint' \(a remote device needs the Appium server URL/,
+    message:
+      /\$\.devices\[0\] is missing the required field 'endpoint' \(a remote device needs the Appium server URL/,
   },
   {
     name: 'a duplicated id',
-    text: JSON.stringify({ devices: [0, 1].map(() => ({ id: 'p', kind: 'virtual', capabilities: {} })) }),
+    text: JSON.stringify({
+      devices: [0, 1].map(() => ({ id: 'p', kind: 'virtual', capabilities: {} })),
+    }),
     code: 'DEVICES_INVALID',
     message: /\$\.devices\[1\]\.id 'p' is used twice/,
   },
@@ -74,7 +88,9 @@ describe('devices.json', () => {
         expect(error).to.be.instanceOf(PhonehomeError);
         expect((error as PhonehomeError).code).to.equal(row.code);
         expect((error as Error).message).to.match(row.message);
-        expect((error as Error).message).to.include(row.text !== undefined ? `case-${index}.json` : 'devices.json');
+        expect((error as Error).message).to.include(
+          row.text !== undefined ? `case-${index}.json` : 'devices.json',
+        );
       }
     });
   }
@@ -94,9 +110,24 @@ describe('devices.json', () => {
   describe('through `phonehome run`', function () {
     this.timeout(60_000);
     const rows = [
-      { name: 'an unknown device id', args: ['--device', 'pixel-7'], file: undefined, message: /no device 'pixel-7' in .*; known: virtual-redmi-1s-optin/ },
-      { name: 'a missing required field', args: [], file: JSON.stringify({ devices: [{ id: 'p', capabilities: {} }] }), message: /\$\.devices\[0\] is missing the required field 'kind'/ },
-      { name: 'a missing file', args: ['--devices-file', join(dirs.path, 'nowhere.json')], file: undefined, message: /nowhere\.json does not exist/ },
+      {
+        name: 'an unknown device id',
+        args: ['--device', 'pixel-7'],
+        file: undefined,
+        message: /no device 'pixel-7' in .*; known: virtual-redmi-1s-optin/,
+      },
+      {
+        name: 'a missing required field',
+        args: [],
+        file: JSON.stringify({ devices: [{ id: 'p', capabilities: {} }] }),
+        message: /\$\.devices\[0\] is missing the required field 'kind'/,
+      },
+      {
+        name: 'a missing file',
+        args: ['--devices-file', join(dirs.path, 'nowhere.json')],
+        file: undefined,
+        message: /nowhere\.json does not exist/,
+      },
     ];
     for (const [index, row] of rows.entries()) {
       it(`exits 2 on ${row.name} and touches nothing`, async () => {
@@ -106,7 +137,10 @@ describe('devices.json', () => {
           writeFileSync(join(dirs.path, `cli-${index}.json`), row.file);
           args.push('--devices-file', join(dirs.path, `cli-${index}.json`));
         }
-        const result = await runCli(args, { PHONEHOME_REPORTS_DIR: reports, PHONEHOME_CA_DIR: join(dirs.path, 'ca') });
+        const result = await runCli(args, {
+          PHONEHOME_REPORTS_DIR: reports,
+          PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
+        });
         expect(result.code, result.stderr).to.equal(2);
         expect(result.stderr).to.match(row.message);
         expect(existsSync(reports) ? readdirSync(reports) : [], 'no run folder').to.deep.equal([]);

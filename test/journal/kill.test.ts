@@ -13,16 +13,23 @@ const SLOW = join(PROJECT_ROOT, 'test', 'fixtures', 'scenarios', 'slow.scenario.
 describe('a run killed with SIGKILL', function () {
   this.timeout(90_000);
   const dirs = tempDir();
-  const env = { PHONEHOME_REPORTS_DIR: join(dirs.path, 'reports'), PHONEHOME_CA_DIR: join(dirs.path, 'ca') };
+  const env = {
+    PHONEHOME_REPORTS_DIR: join(dirs.path, 'reports'),
+    PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
+  };
   let folder: string;
 
   before(async () => {
     // The real CLI, killed once the scenario reached its waiting step: the leaks happened before.
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'phonehome.js'), 'run', SLOW, '--device', 'virtual-redmi-1s-2014'], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [join(PROJECT_ROOT, 'bin', 'phonehome.js'), 'run', SLOW, '--device', 'virtual-redmi-1s-2014'],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     await new Promise<void>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => {
@@ -35,7 +42,10 @@ describe('a run killed with SIGKILL', function () {
       child.on('close', () => reject(new Error(`the run ended before it was killed:\n${out}`)));
     });
     await new Promise((resolve) => child.on('close', resolve));
-    folder = join(env.PHONEHOME_REPORTS_DIR, readdirSync(env.PHONEHOME_REPORTS_DIR).find((name) => name.includes('-slow'))!);
+    folder = join(
+      env.PHONEHOME_REPORTS_DIR,
+      readdirSync(env.PHONEHOME_REPORTS_DIR).find((name) => name.includes('-slow'))!,
+    );
   });
   after(() => dirs.remove());
 
@@ -44,7 +54,9 @@ describe('a run killed with SIGKILL', function () {
     expect(records[0]!.type).to.equal('run-start');
     const exchanges = records.filter((record) => record.type === 'exchange');
     // insert SIM: the queued boot check, user@id and activation; add a contact: contacts/match.
-    expect(exchanges.map((r) => (r.type === 'exchange' ? new URL(r.exchange.request.url).pathname : ''))).to.deep.equal([
+    expect(
+      exchanges.map((r) => (r.type === 'exchange' ? new URL(r.exchange.request.url).pathname : '')),
+    ).to.deep.equal([
       '/generate_204',
       '/pass/v3/user@id',
       '/pass/v3/activate/phone',
@@ -56,12 +68,9 @@ describe('a run killed with SIGKILL', function () {
   it('is still judged from its journal: the leaks are found, the run is marked as cut short', async () => {
     const { result } = await analyseJournal(join(folder, 'journal.ndjson'));
     expect(result.error).to.match(/did not end normally/);
-    expect([...new Set(result.findings.filter((f) => f.beforeConsent).map((f) => f.kind))].sort()).to.deep.equal([
-      'contact_number',
-      'imei',
-      'msisdn',
-      'operator',
-    ]);
+    expect(
+      [...new Set(result.findings.filter((f) => f.beforeConsent).map((f) => f.kind))].sort(),
+    ).to.deep.equal(['contact_number', 'imei', 'msisdn', 'operator']);
   });
 
   it('tolerates a torn last line', async () => {
@@ -77,7 +86,9 @@ describe('a run killed with SIGKILL', function () {
   it('does not stop the next run from starting cleanly', async () => {
     const result = await runCli(['run', '--device', 'virtual-redmi-1s-optin', '--quiet'], env);
     expect(result.code, result.stderr).to.equal(0);
-    const folders = readdirSync(env.PHONEHOME_REPORTS_DIR).filter((name) => !name.startsWith('.') && name !== 'latest');
+    const folders = readdirSync(env.PHONEHOME_REPORTS_DIR).filter(
+      (name) => !name.startsWith('.') && name !== 'latest',
+    );
     expect(folders).to.have.length(2);
     const latest = realpathSync(join(env.PHONEHOME_REPORTS_DIR, 'latest'));
     expect(latest).to.include('virtual-redmi-1s-optin-fsecure-out-of-box');

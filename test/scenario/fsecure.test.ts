@@ -13,7 +13,12 @@ describe('the F-Secure out-of-box scenario on the virtual phone', function () {
   const dirs = tempDir();
   const config = loadDevices(join(import.meta.dirname, '..', '..', 'devices.json'));
   const run = (id: string) =>
-    runScenario({ scenario, entry: findDevice(config, id), reportsDir: join(dirs.path, 'reports'), caDir: join(dirs.path, 'ca') });
+    runScenario({
+      scenario,
+      entry: findDevice(config, id),
+      reportsDir: join(dirs.path, 'reports'),
+      caDir: join(dirs.path, 'ca'),
+    });
   let leaky: ScenarioOutcome;
   let fixed: ScenarioOutcome;
 
@@ -50,21 +55,37 @@ describe('the F-Secure out-of-box scenario on the virtual phone', function () {
   it('sees the 2014 firmware send the IMSI only after the Mi Cloud login', () => {
     const imsi = leaky.result.findings.filter((f) => f.kind === 'imsi');
     expect(imsi).to.not.be.empty;
-    expect(imsi.every((f) => !f.beforeConsent && (f.step === 'consent: cloud-messaging' || f.step.endsWith('(after consent)')))).to.equal(true);
+    expect(
+      imsi.every(
+        (f) =>
+          !f.beforeConsent &&
+          (f.step === 'consent: cloud-messaging' || f.step.endsWith('(after consent)')),
+      ),
+    ).to.equal(true);
   });
 
   it('finds the documented request: GET …/pass/v3/user@id with Cookie deviceId=<IMEI>', () => {
-    const cookie = leaky.result.findings.find((f) => f.kind === 'imei' && f.where === 'cookie:deviceId' && f.beforeConsent);
+    const cookie = leaky.result.findings.find(
+      (f) => f.kind === 'imei' && f.where === 'cookie:deviceId' && f.beforeConsent,
+    );
     expect(cookie, 'IMEI in the deviceId cookie').to.not.equal(undefined);
-    const journal = readFileSync(join(leaky.result.folder, 'journal.ndjson'), 'utf8').split('\n').filter(Boolean);
-    const exchange = JSON.parse(journal.filter((l) => l.includes('"type":"exchange"'))[cookie!.exchange]!).exchange;
+    const journal = readFileSync(join(leaky.result.folder, 'journal.ndjson'), 'utf8')
+      .split('\n')
+      .filter(Boolean);
+    const exchange = JSON.parse(
+      journal.filter((l) => l.includes('"type":"exchange"'))[cookie!.exchange]!,
+    ).exchange;
     expect(exchange.request.method).to.equal('GET');
-    expect(exchange.request.url).to.equal('http://api.account.xiaomi.com/pass/v3/user@id?type=MXPH&externalId=01');
+    expect(exchange.request.url).to.equal(
+      'http://api.account.xiaomi.com/pass/v3/user@id?type=MXPH&externalId=01',
+    );
   });
 
   it('gives a failure message that names identifier, host, step and fragment', () => {
     const message = leaky.checks[0]!.message;
-    expect(message).to.match(/IMEI #1 \(imei\) sent to api\.account\.xiaomi\.com during step 'insert SIM' in cookie:deviceId/);
+    expect(message).to.match(
+      /IMEI #1 \(imei\) sent to api\.account\.xiaomi\.com during step 'insert SIM' in cookie:deviceId/,
+    );
     expect(message).to.include('⟦86…564⟧');
     expect(message, 'values are masked').to.not.include('865432101234564');
   });
@@ -73,11 +94,14 @@ describe('the F-Secure out-of-box scenario on the virtual phone', function () {
     expect(fixed.checks.map((c) => c.status)).to.deep.equal(['pass']);
     expect(fixed.result.findings.filter((f) => f.beforeConsent)).to.deep.equal([]);
     const after = new Set(fixed.result.findings.map((f) => f.kind));
-    for (const kind of ['imei', 'imsi', 'msisdn', 'contact_number']) expect(after, kind).to.include(kind);
+    for (const kind of ['imei', 'imsi', 'msisdn', 'contact_number'])
+      expect(after, kind).to.include(kind);
   });
 
   it('records HTTPS exchanges decrypted through the run CA', () => {
-    const https = leaky.result.findings.filter((f) => f.host === 'api.account.xiaomi.com' && f.where === 'request-body');
+    const https = leaky.result.findings.filter(
+      (f) => f.host === 'api.account.xiaomi.com' && f.where === 'request-body',
+    );
     expect(https).to.not.be.empty;
     expect(leaky.result.unreadable).to.deep.equal([]);
   });
@@ -86,7 +110,9 @@ describe('the F-Secure out-of-box scenario on the virtual phone', function () {
     for (const outcome of [leaky, fixed]) {
       const run = JSON.parse(readFileSync(join(outcome.result.folder, 'run.json'), 'utf8'));
       expect(run.status).to.equal(outcome === leaky ? 'fail' : 'pass');
-      expect(run.device.firmware).to.equal(outcome === leaky ? 'redmi-1s-2014' : 'redmi-1s-optin-update');
+      expect(run.device.firmware).to.equal(
+        outcome === leaky ? 'redmi-1s-2014' : 'redmi-1s-optin-update',
+      );
       expect(run.versions).to.have.keys('phonehome', 'node', 'appium', 'webdriverio', 'mockttp');
       for (const file of ['journal.ndjson', 'run.json', 'findings.json']) {
         expect(statSync(join(outcome.result.folder, file)).mode & 0o077, file).to.equal(0);

@@ -10,7 +10,11 @@ export interface CliResult {
 }
 
 /** Runs the real `phonehome` command (bin/phonehome.js) in a child process. */
-export function runCli(args: string[], env: Record<string, string> = {}, cwd = PROJECT_ROOT): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = PROJECT_ROOT,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'phonehome.js'), ...args], {
       cwd,
