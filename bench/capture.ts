@@ -17,7 +17,7 @@ const HOSTS = ['api.example.test', 'cdn.example.test', 'metrics.example.test', '
 
 /**
  * Writes a realistic capture as a phonehome journal: JSON, HTML and text bodies, binary and
- * gzip'd blobs, with identifiers planted in about one exchange in forty, dressed in the ways
+ * gzip'd blobs, with identifiers planted in about one exchange in fifteen, dressed in the ways
  * vendors dress them. Returns where each was planted.
  *
  * @example
@@ -52,7 +52,7 @@ export async function writeCapture(
   let index = 0;
   while (written < megabytes * 1e6) {
     const exchange = ordinaryExchange(index, rng);
-    if (rng.int(40) === 0) plants.push(plant(exchange, index, rng.pick(identifiers), rng));
+    if (rng.int(15) === 0) plants.push(plant(exchange, index, rng.pick(identifiers), rng));
     const record: ExchangeRecord = { type: 'exchange', exchange };
     const line = JSON.stringify(record);
     written += line.length;
@@ -151,7 +151,9 @@ function plant(exchange: Exchange, index: number, identifier: Identifier, rng: R
     setRequestJson(exchange, `{"fix":{"latitude":${Number(lat).toFixed(5)},"longitude":${Number(lon).toFixed(5)},"acc":12}}`);
     return { exchange: index, label: identifier.label, how: 'coordinates' };
   }
-  const [how, apply] = rng.pick(ways);
+  // An operator name is weak evidence and has no digest variants: plant it as text only.
+  const usable = identifier.kind === 'operator' ? ways.filter(([how]) => !/sha|md5/.test(how)) : ways;
+  const [how, apply] = rng.pick(usable);
   apply();
   return { exchange: index, label: identifier.label, how };
 }

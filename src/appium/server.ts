@@ -19,6 +19,8 @@ type AppiumMain = (args: Record<string, unknown>) => Promise<ClosableServer | un
 export interface AppiumOptions {
   /** Appium's `--allow-insecure` features, e.g. ['uiautomator2:adb_shell'] for a phone on USB. */
   allowInsecure?: string[];
+  /** Load only these drivers (by Appium driver name), e.g. ['phonehome-virtual']: faster start. */
+  useDrivers?: string[];
   /** How long to wait for the server to listen. */
   timeoutMs?: number;
 }
@@ -40,6 +42,19 @@ export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
  *   await appium.stop();
  */
 export async function startAppium(options: AppiumOptions = {}): Promise<AppiumServer> {
+  // Appium keeps its argument schema in module state: two `main()` calls at once in one process
+  // collide ("address is already set"), one after the other is fine. Parallel runs queue here.
+  const turn = startupQueue.then(() => startOne(options));
+  startupQueue = turn.then(
+    () => undefined,
+    () => undefined,
+  );
+  return turn;
+}
+
+let startupQueue: Promise<void> = Promise.resolve();
+
+async function startOne(options: AppiumOptions): Promise<AppiumServer> {
   const port = await freePort();
   const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
   // A computed specifier keeps TypeScript from type-checking Appium's shipped .ts sources.
@@ -55,6 +70,7 @@ export async function startAppium(options: AppiumOptions = {}): Promise<AppiumSe
         loglevel: 'error',
         appiumHome: PROJECT_ROOT,
         allowInsecure: options.allowInsecure ?? [],
+        ...(options.useDrivers ? { useDrivers: options.useDrivers } : {}),
         // Appium would otherwise exit the process on a bad argument instead of telling us.
         throwInsteadOfExit: true,
       }),

@@ -3,12 +3,19 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../appium/server.ts';
-import { chooseDevice, findDevice, loadDevices, type DeviceEntry } from '../config/devices.ts';
+import {
+  chooseDevice,
+  findDevice,
+  loadDevices,
+  type DeviceEntry,
+  type DevicesConfig,
+} from '../config/devices.ts';
 import { readEnvironment } from '../config/env.ts';
-import { EXIT, PhonehomeError } from '../errors.ts';
+import { EXIT, PhonehomeError, describeError } from '../errors.ts';
 import { formatOutcome } from '../report/console-summary.ts';
 import { overallStatus } from '../report/json-report.ts';
 import type { Scenario } from '../scenario/define.ts';
+import { createDevice } from '../device/registry.ts';
 import { runScenario } from '../scenario/run.ts';
 
 const FSECURE = join(PROJECT_ROOT, 'scenarios', 'fsecure-out-of-box.scenario.ts');
@@ -52,37 +59,136 @@ export async function runCommand(argv: string[]): Promise<number> {
     strict: true,
     options: {
       device: { type: 'string' },
+      devices: { type: 'string' },
       'devices-file': { type: 'string' },
+      parallel: { type: 'string' },
+      shard: { type: 'string' },
       reveal: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
     },
   });
   const config = loadDevices(values['devices-file']);
-  const devices: DeviceEntry[] = values.device
-    ? values.device.split(',').map((id) => findDevice(config, id.trim()))
-    : [chooseDevice(config)];
+  const wanted = values.devices ?? values.device;
+  let devices: DeviceEntry[] = wanted ? selectDevices(config, wanted) : [chooseDevice(config)];
+  if (values.shard) devices = shardOf(devices, values.shard);
+  const parallel =
+    values.parallel === undefined ? 1 : positiveInteger(values.parallel, '--parallel');
   const files =
     positionals.length > 0 ? positionals.map((file) => resolve(file)) : defaultScenarios();
   const scenarios = await Promise.all(files.map(importScenario));
   const reveal = values.reveal || readEnvironment().reveal;
-  let worst = EXIT.ok as number;
-  for (const scenario of scenarios) {
-    for (const entry of devices) {
-      console.log(`\n▶ ${scenario.name} on ${entry.id}`);
+  // Every device is built before any run starts, so a bad entry or a missing ${VAR} stops the
+  // command with exit 2 before anything touches a phone.
+  for (const entry of devices) createDevice(entry);
+  if (devices.length === 0) {
+    console.log(`phonehome: shard ${values.shard} has no devices; nothing to run`);
+    return EXIT.ok;
+  }
+  const jobs = scenarios.flatMap((scenario) => devices.map((entry) => ({ scenario, entry })));
+  const statuses = await inPool(jobs, parallel, async ({ scenario, entry }) => {
+    const prefix = parallel > 1 ? `[${entry.id}] ` : '';
+    if (parallel === 1) console.log(`\n▶ ${scenario.name} on ${entry.id}`);
+    try {
       const outcome = await runScenario({
         scenario,
         entry,
-        log: values.quiet ? undefined : progress,
+        log: values.quiet ? undefined : (line) => progress(`${prefix}${line}`),
       });
-      console.log(formatOutcome(outcome, { reveal }));
-      for (const check of outcome.checks.filter((c) => c.status !== 'pass')) {
-        console.log(`  ✗ ${check.name} (${check.status})\n${indent(check.message)}`);
+      // One block per run, printed whole, so parallel runs do not interleave their summaries.
+      const failed = outcome.checks
+        .filter((c) => c.status !== 'pass')
+        .map((check) => `  ✗ ${check.name} (${check.status})\n${indent(check.message)}`);
+      console.log(
+        [
+          parallel > 1 ? `\n▶ ${scenario.name} on ${entry.id}` : '',
+          formatOutcome(outcome, { reveal }),
+          ...failed,
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      );
+      return overallStatus([...outcome.result.verdicts, ...outcome.checks]);
+    } catch (error) {
+      // One device failing (unreachable, refused) must not stop the others.
+      console.log(`\n▶ ${scenario.name} on ${entry.id}\nERROR  ${describeError(error)}`);
+      return 'fail' as const;
+    }
+  });
+  if (jobs.length > 1) {
+    const failed = statuses.filter((status) => status !== 'pass').length;
+    console.log(`\n${jobs.length - failed} of ${jobs.length} runs passed`);
+  }
+  return statuses.every((status) => status === 'pass') ? EXIT.ok : EXIT.leak;
+}
+
+/** "a,b,tag:nightly" → the devices with those ids, plus every device tagged "nightly". */
+export function selectDevices(config: DevicesConfig, list: string): DeviceEntry[] {
+  const chosen = new Map<string, DeviceEntry>();
+  for (const item of list
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    if (item.startsWith('tag:')) {
+      const tag = item.slice(4);
+      const tagged = config.devices.filter((device) => device.tags?.includes(tag));
+      if (tagged.length === 0) {
+        throw new PhonehomeError(
+          'DEVICE_UNKNOWN',
+          `no device in ${config.file} has the tag '${tag}'`,
+        );
       }
-      if (overallStatus([...outcome.result.verdicts, ...outcome.checks]) !== 'pass')
-        worst = EXIT.leak;
+      for (const device of tagged) chosen.set(device.id, device);
+    } else {
+      const device = findDevice(config, item);
+      chosen.set(device.id, device);
     }
   }
-  return worst;
+  return [...chosen.values()];
+}
+
+/**
+ * "--shard 2/3": the second of three stable slices of the devices, by sorted id, so a CI matrix
+ * of three runners covers every device exactly once.
+ */
+export function shardOf(devices: DeviceEntry[], spec: string): DeviceEntry[] {
+  const match = /^(\d+)\/(\d+)$/.exec(spec);
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || index < 1 || index > count) {
+    throw new PhonehomeError(
+      'USAGE',
+      `--shard takes i/n with 1 ≤ i ≤ n (e.g. --shard 2/3), not '${spec}'`,
+    );
+  }
+  return [...devices]
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .filter((_, position) => position % count === index - 1);
+}
+
+function positiveInteger(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new PhonehomeError('USAGE', `${flag} takes a whole number ≥ 1, not '${text}'`);
+  }
+  return value;
+}
+
+/** Runs `work` over `items` with at most `limit` at once; results in input order. */
+async function inPool<T, R>(
+  items: T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 function defaultScenarios(): string[] {

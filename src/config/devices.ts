@@ -19,6 +19,58 @@ export interface DeviceEntry {
   endpoint?: string;
   serial?: string;
   settle: { quietMs: number; maxMs: number };
+  /** For kind remote: how the phone's traffic reaches phonehome (default: proxy). */
+  traffic?: RemoteTraffic;
+  /** For kind android: what a phone on USB needs beyond its serial (docs/android.md). */
+  android?: AndroidOptions;
+}
+
+/** Options of an `android` entry in devices.json. */
+export interface AndroidOptions {
+  /** The phone's own number when its SIM does not store it (a peer calls and texts it). */
+  phoneNumber?: string;
+  /** A second phone on USB that texts and calls this one (real phones cannot fake either). */
+  peer?: { serial: string; phoneNumber?: string };
+  /** Hosts whose TLS is passed through untouched (pinned apps): recorded by SNI, not broken. */
+  tlsPassthroughHosts?: string[];
+  /** 'auto' (default): the run's CA goes into the system store on a rooted phone or emulator. */
+  systemCa?: 'auto' | 'never';
+  /** Named UI flows, e.g. "cloud-login"; `${account}` in a typed text is filled in. */
+  flows?: Record<string, UiStep[]>;
+  /** Consent settings by name (e.g. "cloud-messaging"): the steps that switch each on and off. */
+  settings?: Record<string, { on: UiStep[]; off?: UiStep[] }>;
+  /** Keys pressed once a messaging app shows the text, to send it (default: ["22", "66"]). */
+  sendKeys?: string[];
+  /** How long a call is held before hanging up, in ms (default 5000). */
+  callHoldMs?: number;
+}
+
+/** One step of a UI flow on an android phone: one action per step. */
+export interface UiStep {
+  /** Starts an activity by component, e.g. "com.android.settings/.Settings". */
+  start?: string;
+  /** Starts an activity by intent action, e.g. "android.settings.SETTINGS". */
+  action?: string;
+  tap?: UiSelector;
+  type?: { into: UiSelector; text: string };
+  /** A key: BACK, HOME, ENTER… or a keycode number. */
+  key?: string;
+  /** Waits this long, in ms (for an animation the selectors cannot see). */
+  waitMs?: number;
+}
+
+/** Finds one element on screen: by resource id, exact text, content description or XPath. */
+export interface UiSelector {
+  id?: string;
+  text?: string;
+  desc?: string;
+  xpath?: string;
+}
+
+export interface RemoteTraffic {
+  mode?: 'proxy' | 'tunnel' | 'har';
+  tunnel?: { command: string; args?: string[]; ready?: string; timeoutMs?: number };
+  har?: { farm: 'browserstack' | 'lambdatest'; api?: string; user?: string; key?: string };
 }
 
 export interface DevicesConfig {

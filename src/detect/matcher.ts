@@ -29,7 +29,7 @@ export interface Matcher {
  * the candidate. Long variants (a SHA-256 in hex, an SMS text) would otherwise add thousands of
  * states that the scan rarely visits but that push the hot ones out of the CPU cache.
  */
-const ANCHOR = 20;
+const ANCHOR = 16;
 
 /**
  * Builds the matcher for a set of variants.

@@ -1,6 +1,8 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PhonehomeError } from '../errors.ts';
 import { readHarEntries } from '../har/read.ts';
@@ -64,7 +66,11 @@ export async function journalRunStart(file: string): Promise<RunStartRecord> {
 }
 
 export interface ScanFileOptions {
-  /** Worker threads; 0 scans in this thread. Default: every core for files over 16 MB. */
+  /**
+   * Worker threads; 0 scans in this thread. Default: 0 on machines with fewer than 4 cores, where
+   * two threads measured no faster than one (docs/detection.md); else one per core but one, for
+   * files over 16 MB.
+   */
   workers?: number;
   /** Called when the journal's last line is torn (the run was killed mid-write); it is skipped. */
   onTornLine?: (line: number) => void;
@@ -75,6 +81,10 @@ export interface ScanFileResult {
   exchanges: number;
   /** Bytes the automaton went over, decoded parts included. */
   bytesScanned: number;
+  /** Time spent in the detector, summed over threads; reading and parsing the file excluded. */
+  detectorMs: number;
+  /** Threads that scanned (1 when no worker was used). */
+  threads: number;
 }
 
 /** Jobs go to a worker in batches of about this many bytes: fewer messages, steady cores. */
@@ -90,7 +100,7 @@ const BATCHES_IN_FLIGHT = 2;
  */
 export async function scanFile(input: ScanInput, identifiers: Identifier[], options: ScanFileOptions = {}): Promise<ScanFileResult> {
   const size = statSync(input.file).size;
-  const workers = options.workers ?? (size > 16 << 20 ? Math.min(availableParallelism(), 4) : 0);
+  const workers = options.workers ?? defaultWorkers(size);
   const pool = workers > 0 ? new WorkerPool(workers, identifiers, input.file) : undefined;
   const inline = pool ? undefined : createDetector(identifiers);
   const results: ScanJobResult[] = [];
@@ -129,6 +139,7 @@ export async function scanFile(input: ScanInput, identifiers: Identifier[], opti
     await pool?.close();
   }
   const findings: Finding[] = [];
+  const detectorMs = results.reduce((sum, result) => sum + result.detectorMs, 0);
   results.sort((a, b) => a.index - b.index);
   for (const result of results) {
     if (result.error !== undefined) {
@@ -142,7 +153,12 @@ export async function scanFile(input: ScanInput, identifiers: Identifier[], opti
     }
     findings.push(...result.findings);
   }
-  return { findings, exchanges, bytesScanned };
+  return { findings, exchanges, bytesScanned, detectorMs, threads: Math.max(1, workers) };
+}
+
+function defaultWorkers(size: number): number {
+  const cores = availableParallelism();
+  return size > 16 << 20 && cores >= 4 ? Math.min(cores - 1, 4) : 0;
 }
 
 async function* harJobs(file: string): AsyncGenerator<ScanJob> {
@@ -192,6 +208,17 @@ async function* journalJobs(file: string): AsyncGenerator<ScanJob> {
   }
 }
 
+/**
+ * The URL of tsx's ESM API. Not import.meta.resolve: under mocha, tsx runs this module as
+ * CommonJS, where it is missing and `require.resolve` picks the CommonJS build.
+ */
+function tsxEsmApi(): string {
+  const require = createRequire(import.meta.url);
+  const manifest = require.resolve('tsx/package.json');
+  const exported = (require(manifest) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api'];
+  return pathToFileURL(join(dirname(manifest), exported?.import.default ?? 'dist/esm/api/index.mjs')).href;
+}
+
 interface WorkerAnswer {
   results: ScanJobResult[];
   bytesScanned: number;
@@ -207,7 +234,7 @@ class WorkerPool {
 
   constructor(count: number, identifiers: Identifier[], file: string) {
     // Workers run TypeScript too: they register tsx before loading the worker module.
-    const tsx = import.meta.resolve('tsx/esm/api');
+    const tsx = tsxEsmApi();
     const target = new URL('./scan-worker.ts', import.meta.url).href;
     const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); })`;
     for (let i = 0; i < count; i++) {

@@ -1,7 +1,7 @@
 import { PhonehomeError } from '../errors.ts';
 import { harEntryToExchange, parseHarEntry } from '../har/read.ts';
 import type { ExchangeRecord } from '../journal/records.ts';
-import type { Finding } from '../types.ts';
+import type { Exchange, Finding } from '../types.ts';
 import type { Detector } from './detector.ts';
 
 /** One exchange still in its file's bytes: a HAR entry or a journal line. */
@@ -17,6 +17,8 @@ export interface ScanJob {
 export interface ScanJobResult {
   index: number;
   findings: Finding[];
+  /** Time spent in the detector proper, parsing excluded: the benchmark's detector figure. */
+  detectorMs: number;
   /** Set when the bytes were not a record: the caller decides (a torn last line is no error). */
   error?: string;
 }
@@ -31,17 +33,22 @@ export interface ScanJobResult {
 export function runScanJob(job: ScanJob, detector: Detector, file: string): ScanJobResult {
   const bytes = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
   if (job.format === 'har') {
-    const exchange = harEntryToExchange(parseHarEntry(bytes, job.index, file), job.index, file);
-    return { index: job.index, findings: detector.scanExchange(exchange, job.index) };
+    return timed(job.index, detector, harEntryToExchange(parseHarEntry(bytes, job.index, file), job.index, file));
   }
   let record: ExchangeRecord;
   try {
     record = JSON.parse(bytes.toString('utf8')) as ExchangeRecord;
   } catch (error) {
-    return { index: job.index, findings: [], error: (error as Error).message };
+    return { index: job.index, findings: [], detectorMs: 0, error: (error as Error).message };
   }
   if (record.type !== 'exchange' || typeof record.exchange !== 'object') {
     throw new PhonehomeError('JOURNAL_CORRUPT', `${file}:${job.line ?? '?'} is not an exchange record`);
   }
-  return { index: job.index, findings: detector.scanExchange(record.exchange, job.index) };
+  return timed(job.index, detector, record.exchange);
+}
+
+function timed(index: number, detector: Detector, exchange: Exchange): ScanJobResult {
+  const started = performance.now();
+  const findings = detector.scanExchange(exchange, index);
+  return { index, findings, detectorMs: performance.now() - started };
 }

@@ -213,8 +213,10 @@ function writtenForms(identifier: Identifier, options: VariantOptions): WrittenF
       // Ad networks hash the trimmed, lower-cased address (hashed e-mail matching).
       return [plain('plain', value.trim().toLowerCase(), 'word')];
     case 'operator':
-    case 'contact_name':
+      // An operator name is weak evidence whatever its dress: no digests of it.
       return [plain('plain', value, 'word', { hashed: false })];
+    case 'contact_name':
+      return [plain('plain', value, 'word')];
     case 'sms_text':
       return [plain('plain', value, 'none', { hashed: true })];
     case 'location':

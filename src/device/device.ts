@@ -1,6 +1,6 @@
 import type { CertificateAuthority } from '../capture/ca.ts';
 import type { DeviceEntry } from '../config/devices.ts';
-import type { IdentifierValues } from '../types.ts';
+import type { Exchange, IdentifierValues } from '../types.ts';
 
 /** What a device is given to route its traffic to the run's proxy. */
 export interface RouteContext {
@@ -11,6 +11,14 @@ export interface RouteContext {
   ca: CertificateAuthority;
   /** Folder of the run, for state files a device keeps (e.g. what to restore). */
   runFolder: string;
+  log: (message: string) => void;
+}
+
+export interface AfterSessionInfo {
+  sessionId: string;
+  runFolder: string;
+  /** Appends one exchange to the run's journal. */
+  addExchange: (exchange: Exchange) => void;
   log: (message: string) => void;
 }
 
@@ -52,7 +60,9 @@ export interface PhoneActions {
 export interface Device {
   readonly entry: DeviceEntry;
   /** The Appium server to use: the embedded one, or a remote endpoint. */
-  readonly appium: { kind: 'embedded'; allowInsecure?: string[] } | { kind: 'remote'; url: string };
+  readonly appium:
+    | { kind: 'embedded'; allowInsecure?: string[]; useDrivers?: string[] }
+    | { kind: 'remote'; url: string };
   /** Sends the phone's traffic through the proxy. Whatever it changes, `restore` undoes. */
   route(context: RouteContext): Promise<void>;
   /** Capabilities for the session: the entry's, plus what routing needs. */
@@ -60,6 +70,11 @@ export interface Device {
   /** Identifier values the phone itself reports (devices.json values win when merged). */
   readIdentifiers(session: DriverSession): Promise<IdentifierValues>;
   actions(session: DriverSession): PhoneActions;
+  /**
+   * Called after the Appium session ended, before `restore`: a device whose traffic is recorded
+   * elsewhere (a farm's network log) hands its exchanges over here.
+   */
+  afterSession?(info: AfterSessionInfo): Promise<void>;
   /** Puts back everything `route` changed. Safe to call twice and after a failed `route`. */
   restore(): Promise<void>;
   /** Firmware or build name for the report, when known. */

@@ -1,12 +1,18 @@
 import type { DeviceEntry, DeviceKind } from '../config/devices.ts';
 import { PhonehomeError } from '../errors.ts';
+import { AndroidDevice } from './android/android-device.ts';
 import type { Device } from './device.ts';
+import { RemoteDevice } from './remote.ts';
 import { VirtualDevice } from './virtual.ts';
 
 type Factory = (entry: DeviceEntry) => Device;
 
 /** Device kinds by name; each kind registers its factory here. */
-const kinds = new Map<DeviceKind, Factory>([['virtual', (entry) => new VirtualDevice(entry)]]);
+const kinds = new Map<DeviceKind, Factory>([
+  ['virtual', (entry) => new VirtualDevice(entry)],
+  ['remote', (entry) => new RemoteDevice(entry)],
+  ['android', (entry) => new AndroidDevice(entry)],
+]);
 
 /** Lets a device kind register itself (android, remote). */
 export function registerDeviceKind(kind: DeviceKind, factory: Factory): void {

@@ -1,17 +1,21 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../scenario/result.ts';
 import type { Verdict } from '../types.ts';
+import { writePrivateFile } from './private-file.ts';
 
 /**
  * Writes `run.json` (what ran, on what, when, with which versions, and the verdicts) and
  * `findings.json` (every finding on the timeline) into the run folder, mode 0600: they hold
- * identifier fragments.
+ * identifier fragments. A redacted copy says so in `run.json`.
+ *
+ * @example
+ *   writeJsonReports(result, { phonehome: '0.1.0' }, checks);
  */
 export function writeJsonReports(
   result: RunResult,
   versions: Record<string, string>,
   checks: Verdict[],
+  options: { redacted?: boolean } = {},
 ): void {
   const run = {
     runId: result.runId,
@@ -29,6 +33,7 @@ export function writeJsonReports(
     findingsBeforeConsent: result.findings.filter((finding) => finding.beforeConsent).length,
     unreadableConnections: result.unreadable.length,
     ...(result.error ? { error: result.error } : {}),
+    ...(options.redacted ? { redacted: true } : {}),
   };
   writePrivate(join(result.folder, 'run.json'), run);
   writePrivate(join(result.folder, 'findings.json'), { findings: result.findings });
@@ -42,5 +47,5 @@ export function overallStatus(verdicts: Verdict[]): Verdict['status'] {
 }
 
 function writePrivate(path: string, data: unknown): void {
-  writeFileSync(path, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
+  writePrivateFile(path, JSON.stringify(data, null, 2) + '\n');
 }

@@ -108,7 +108,10 @@ export async function runScenario(options: RunOptions): Promise<ScenarioOutcome>
     await device.route(context);
     appium =
       device.appium.kind === 'embedded'
-        ? await startAppium({ allowInsecure: device.appium.allowInsecure })
+        ? await startAppium({
+            allowInsecure: device.appium.allowInsecure,
+            useDrivers: device.appium.useDrivers,
+          })
         : undefined;
     const appiumUrl = device.appium.kind === 'remote' ? device.appium.url : appium!.url;
     mark({ type: 'step', name: 'power on', at: Date.now() });
@@ -139,6 +142,18 @@ export async function runScenario(options: RunOptions): Promise<ScenarioOutcome>
     } finally {
       flushCanaries(canary, journal);
       await settle();
+    }
+    if (device.afterSession) {
+      // The farm finalises its network log when the session ends.
+      const sessionId = session.sessionId;
+      await session.deleteSession();
+      session = undefined;
+      await device.afterSession({
+        sessionId,
+        runFolder: folder.path,
+        addExchange: (exchange) => journal.append({ type: 'exchange', exchange }),
+        log,
+      });
     }
   } catch (error) {
     runError = error;

@@ -1,0 +1,212 @@
+import type { AndroidOptions } from '../../config/devices.ts';
+import { PhonehomeError } from '../../errors.ts';
+import type { DriverSession, PhoneActions } from '../device.ts';
+import { shell, type Adb } from './adb-client.ts';
+import type { PhoneFacts } from './getprop.ts';
+import type { ChangeRecord } from './restore-state.ts';
+import { runFlow } from './ui-flow.ts';
+
+export interface AndroidActionsContext {
+  session: DriverSession;
+  adb: Adb;
+  /** The peer phone, when devices.json declares one. */
+  peer?: Adb;
+  facts: PhoneFacts;
+  deviceId: string;
+  options: AndroidOptions;
+  /** This phone's own number (devices.json, else read from the SIM), for the peer to reach it. */
+  ownNumber: () => Promise<string | undefined>;
+  /** Where changes to undo at the end are written before they are made. */
+  record: () => ChangeRecord;
+  log: (line: string) => void;
+}
+
+const DEFAULT_SEND_KEYS = ['22', '66']; // DPAD_RIGHT to the send button, ENTER to press it
+const CONTACTS = 'content://com.android.contacts';
+
+/**
+ * The scenario's user actions on a phone over USB: UiAutomator2's `mobile:` commands where they
+ * exist, adb for the rest, a peer phone for what a real phone cannot fake (an incoming SMS or
+ * call). Emulators get SMS and calls injected through their console. A real phone never texts
+ * or calls a scenario's made-up number (that could be a stranger's): it texts and calls the peer.
+ *
+ * @example
+ *   const actions = androidActions({ session, adb, facts, deviceId, options, ownNumber, record, log });
+ *   await actions.addContact('Ann Canary', '+358401234567');
+ */
+export function androidActions(context: AndroidActionsContext): PhoneActions {
+  const { session, adb, facts, options, log } = context;
+  const execute = (script: string, args: Record<string, unknown> = {}) =>
+    session.execute(script, args);
+  let wifiRecorded = false;
+  let locationRecorded = false;
+
+  const unsupported = (step: string, why: string, how: string) =>
+    new PhonehomeError('STEP_UNSUPPORTED', `'${step}' cannot run on device '${context.deviceId}': ${why}; ${how}`);
+
+  const needPeer = (step: string, why: string) => {
+    if (context.peer) return context.peer;
+    throw unsupported(
+      step,
+      why,
+      'declare a second phone on USB as "android": { "peer": { "serial": "…", "phoneNumber": "…" } } in devices.json',
+    );
+  };
+
+  const needOwnNumber = async (step: string) => {
+    const number = options.phoneNumber ?? (await context.ownNumber());
+    if (number) return number;
+    throw unsupported(
+      step,
+      "the peer needs this phone's number and the SIM does not tell it",
+      'add "android": { "phoneNumber": "+…" } (or identifiers.msisdn) to its entry in devices.json',
+    );
+  };
+
+  /** On a real phone, outgoing messages and calls go to the peer only. */
+  const outgoingTarget = (step: string, to: string) => {
+    if (facts.emulator) return to;
+    const peer = needPeer(step, `a real phone would send to the scenario's made-up number ${to}, which may belong to a stranger`);
+    const number = options.peer?.phoneNumber;
+    if (!number) {
+      throw unsupported(step, `the peer ${peer.serial} has no phone number`, 'add "phoneNumber" to "android.peer" in devices.json');
+    }
+    log(`  ${step}: a real phone sends to the peer ${number} instead of ${to}`);
+    return number;
+  };
+
+  const compose = async (on: Adb, kind: 'sms' | 'mms', to: string, text: string) => {
+    const extras =
+      kind === 'sms'
+        ? ['-d', `sms:${to}`, '--es', 'sms_body', text, '--ez', 'exit_on_sent', 'true']
+        : ['-d', `mmsto:${to}`, '--es', 'sms_body', text, '--es', 'subject', 'phonehome'];
+    await shell(on, ['am', 'start', '-W', '-a', 'android.intent.action.SENDTO', ...extras]);
+    for (const key of options.sendKeys ?? DEFAULT_SEND_KEYS) {
+      await shell(on, ['input', 'keyevent', key]);
+    }
+  };
+
+  const hold = () => new Promise((resolve) => setTimeout(resolve, options.callHoldMs ?? 5000));
+
+  const dial = (on: Adb, number: string) =>
+    shell(on, ['am', 'start', '-W', '-a', 'android.intent.action.CALL', '-d', `tel:${number}`]);
+
+  const waitRinging = async () => {
+    for (let attempt = 0; attempt < 30; attempt += 1) {
+      if (/mCallState=1\b/.test(await shell(adb, ['dumpsys', 'telephony.registry']))) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    throw new PhonehomeError(
+      'STEP_FAILED',
+      `the peer called ${context.deviceId}, but it did not ring within 30 s; check both phones have signal and the number in devices.json`,
+    );
+  };
+
+  return {
+    async insertSim() {
+      const states = (await shell(adb, ['getprop', 'gsm.sim.state'])).trim();
+      if (/\b(READY|LOADED)\b/.test(states)) {
+        log('  insert SIM: a SIM is in and ready (software cannot insert one; what the phone sent when it was inserted happened before this run — use `phonehome capture` and insert it by hand to see that)');
+        return;
+      }
+      throw unsupported('insert SIM', `no SIM is ready (gsm.sim.state=${states || 'empty'}) and software cannot insert one`, 'insert a SIM before the run, or use `phonehome capture` and insert it by hand while capturing');
+    },
+
+    async setWifi(on) {
+      if (!wifiRecorded) {
+        const wasOn = (await shell(adb, ['settings', 'get', 'global', 'wifi_on'])).trim() !== '0';
+        context.record().add({ kind: 'wifi', wasOn });
+        wifiRecorded = true;
+      }
+      await execute('mobile: setConnectivity', { wifi: on });
+    },
+
+    async allowLocation() {
+      if (await execute('mobile: isGpsEnabled')) return;
+      if (!locationRecorded) {
+        const previousMode = (await shell(adb, ['settings', 'get', 'secure', 'location_mode'])).trim();
+        context.record().add({ kind: 'location', previousMode, api: facts.api });
+        locationRecorded = true;
+      }
+      await execute('mobile: toggleGps');
+    },
+
+    async setLocation(latitude, longitude) {
+      await execute('mobile: setGeolocation', { latitude, longitude });
+    },
+
+    async addContact(name, phoneNumber) {
+      // A local contact (no account), the way a user adds one without signing in.
+      await shell(adb, ['content', 'insert', '--uri', `${CONTACTS}/raw_contacts`, '--bind', 'account_type:n:', '--bind', 'account_name:n:']);
+      const rows = await shell(adb, ['content', 'query', '--uri', `${CONTACTS}/raw_contacts`, '--projection', '_id', '--sort', '_id DESC']);
+      const id = Number(/_id=(\d+)/.exec(rows)?.[1]);
+      if (!Number.isInteger(id)) {
+        throw new PhonehomeError('STEP_FAILED', `the contacts provider of ${adb.serial} did not show the new contact (${rows.trim().split('\n')[0] ?? 'no rows'}); add it by hand or check the Contacts app is enabled`);
+      }
+      context.record().add({ kind: 'contact', rawContactId: id });
+      await shell(adb, ['content', 'insert', '--uri', `${CONTACTS}/data`, '--bind', `raw_contact_id:i:${id}`, '--bind', 'mimetype:s:vnd.android.cursor.item/name', '--bind', `data1:s:${name}`]);
+      await shell(adb, ['content', 'insert', '--uri', `${CONTACTS}/data`, '--bind', `raw_contact_id:i:${id}`, '--bind', 'mimetype:s:vnd.android.cursor.item/phone_v2', '--bind', `data1:s:${phoneNumber}`, '--bind', 'data2:i:2']);
+    },
+
+    async receiveSms(from, text) {
+      if (facts.emulator) {
+        await execute('mobile: sendSms', { phoneNumber: from, message: text });
+        return;
+      }
+      const peer = needPeer('receive an SMS', 'a real phone can only get an SMS from another phone');
+      await compose(peer, 'sms', await needOwnNumber('receive an SMS'), text);
+    },
+
+    async sendSms(to, text) {
+      await compose(adb, 'sms', outgoingTarget('send an SMS', to), text);
+    },
+
+    async receiveMms(_from, text) {
+      const peer = needPeer('receive an MMS', facts.emulator ? "the emulator's console can inject SMS but not MMS" : 'a real phone can only get an MMS from another phone');
+      await compose(peer, 'mms', await needOwnNumber('receive an MMS'), text);
+    },
+
+    async sendMms(to, text) {
+      await compose(adb, 'mms', outgoingTarget('send an MMS', to), text);
+    },
+
+    async receiveCall(from) {
+      if (facts.emulator) {
+        await execute('mobile: gsmCall', { phoneNumber: from, action: 'call' });
+        await execute('mobile: gsmCall', { phoneNumber: from, action: 'accept' });
+        await hold();
+        await execute('mobile: gsmCall', { phoneNumber: from, action: 'cancel' });
+        return;
+      }
+      const peer = needPeer('receive a call', 'a real phone can only be called by another phone');
+      await dial(peer, await needOwnNumber('receive a call'));
+      await waitRinging();
+      await shell(adb, ['input', 'keyevent', '5']); // KEYCODE_CALL answers a ringing call
+      await hold();
+      await shell(adb, ['input', 'keyevent', '6']); // KEYCODE_ENDCALL
+      await shell(peer, ['input', 'keyevent', '6']);
+    },
+
+    async makeCall(to) {
+      await dial(adb, outgoingTarget('make a call', to));
+      await hold();
+      await shell(adb, ['input', 'keyevent', '6']);
+    },
+
+    async cloudLogin(account) {
+      const steps = options.flows?.['cloud-login'];
+      if (!steps) {
+        throw unsupported('cloud login', 'every vendor signs in through its own screens, and devices.json has no flow for this phone', 'add "android": { "flows": { "cloud-login": [ …taps and typing… ] } } (docs/android.md shows one)');
+      }
+      await runFlow(session, adb, steps, 'cloud-login', { variables: { account } });
+    },
+
+    async setSetting(name, on) {
+      const flow = options.settings?.[name]?.[on ? 'on' : 'off'];
+      if (!flow) {
+        throw unsupported(`set ${name} ${on ? 'on' : 'off'}`, `devices.json has no taps that switch '${name}' ${on ? 'on' : 'off'} on this phone`, `add "android": { "settings": { "${name}": { "on": [ … ], "off": [ … ] } } } (docs/android.md shows one)`);
+      }
+      await runFlow(session, adb, flow, `settings.${name}.${on ? 'on' : 'off'}`);
+    },
+  };
+}

@@ -1,0 +1,285 @@
+import type { DeviceEntry } from '../../config/devices.ts';
+import { describeError, PhonehomeError } from '../../errors.ts';
+import type { IdentifierValues } from '../../types.ts';
+import type { Device, DriverSession, PhoneActions, RouteContext } from '../device.ts';
+import { androidActions } from './actions.ts';
+import { adbFor, createAdbExecutor, type Adb, type AdbExecutor } from './adb-client.ts';
+import { listAttachedDevices, selectDevice } from './device-list.ts';
+import { phoneFacts, readProps, type PhoneFacts, type Props } from './getprop.ts';
+import { describeIdentifierMerge, readPhoneIdentifiers } from './read-identifiers.ts';
+import { restoreChanges } from './restore.ts';
+import {
+  ChangeRecord,
+  defaultStateDir,
+  processAlive,
+  stateFilePath,
+} from './restore-state.ts';
+import { detectRoot, restartAdbdAsRoot, type RootMethod } from './root.ts';
+import { addReverse, isProxyUnset, readGlobalProxy, reassertReverse, setGlobalProxy } from './routing.ts';
+import { androidCaFileName } from './subject-hash.ts';
+import { installSystemCa } from './system-ca.ts';
+
+export interface AndroidDeviceOptions {
+  /** How adb is run (default: the adb found through ANDROID_HOME, ANDROID_SDK_ROOT or PATH). */
+  exec?: AdbExecutor;
+  /** Where restore records are kept (default: `android-state/` beside the CA folder). */
+  stateDir?: string;
+  /** How often the reverse tunnel is checked and re-created, in ms; 0 never (default 5000). */
+  tunnelCheckMs?: number;
+}
+
+const ACTION_NAMES: (keyof PhoneActions)[] = [
+  'insertSim',
+  'setWifi',
+  'allowLocation',
+  'setLocation',
+  'addContact',
+  'receiveSms',
+  'sendSms',
+  'receiveMms',
+  'sendMms',
+  'receiveCall',
+  'makeCall',
+  'cloudLogin',
+  'setSetting',
+];
+
+/**
+ * A real phone or an emulator on USB, over adb and Appium's UiAutomator2 driver.
+ *
+ * `route` writes a restore record before each change (docs/android.md): it first undoes what a
+ * killed run left on the phone, puts the run's CA into the system store when the phone is rooted
+ * or an emulator, opens `adb reverse tcp:P tcp:P`, and sets the global proxy to 127.0.0.1:P.
+ * `restore` undoes the record, the proxy first (`:0`, never `settings delete`).
+ *
+ * @example
+ *   const phone = new AndroidDevice(findDevice(loadDevices(), 'pixel-7'));
+ *   await phone.route(context);
+ *   try { … } finally { await phone.restore(); }
+ */
+export class AndroidDevice implements Device {
+  readonly entry: DeviceEntry;
+  readonly appium = {
+    kind: 'embedded' as const,
+    // Flows and UiAutomator2's own helpers run shell commands on the phone.
+    allowInsecure: ['uiautomator2:adb_shell'],
+    useDrivers: ['uiautomator2'],
+  };
+  /** What the report should say about how this phone was captured. */
+  readonly notes: string[] = [];
+  private readonly options: AndroidDeviceOptions;
+  private exec?: AdbExecutor;
+  private adb?: Adb;
+  private phone?: { props: Props; facts: PhoneFacts };
+  private record?: ChangeRecord;
+  private keeper?: NodeJS.Timeout;
+  private port?: number;
+  private log: (line: string) => void = () => {};
+  private phoneNumber?: string;
+
+  constructor(entry: DeviceEntry, options: AndroidDeviceOptions = {}) {
+    this.entry = entry;
+    this.options = options;
+  }
+
+  get firmware(): string | undefined {
+    const props = this.phone?.props;
+    return props ? props['ro.build.display.id'] || props['ro.build.fingerprint'] : undefined;
+  }
+
+  /** The phone's serial once it was found. */
+  get serial(): string | undefined {
+    return this.adb?.serial;
+  }
+
+  /** Finds the phone (by serial, or the only one attached) and reads its properties once. */
+  async connect(): Promise<{ adb: Adb; facts: PhoneFacts; props: Props }> {
+    if (!this.adb) {
+      this.exec ??= this.options.exec ?? createAdbExecutor();
+      const chosen = selectDevice(await listAttachedDevices(this.exec), this.entry.serial, this.entry.id);
+      this.adb = adbFor(chosen.serial, this.exec);
+    }
+    if (!this.phone) {
+      const props = await readProps(this.adb);
+      this.phone = { props, facts: phoneFacts(props, this.adb.serial) };
+    }
+    return { adb: this.adb, ...this.phone };
+  }
+
+  async route(context: RouteContext): Promise<void> {
+    this.log = context.log;
+    const { adb, facts } = await this.connect();
+    await this.restoreLeftovers(adb);
+    const record = this.ensureRecord();
+    context.log(
+      `  android: ${adb.serial}, ${facts.manufacturer} ${facts.model}, Android ${facts.release} (API ${facts.api})${facts.emulator ? ', emulator' : ''}`,
+    );
+    await this.trustCa(adb, facts, context);
+
+    const previous = await readGlobalProxy(adb);
+    if (!isProxyUnset(previous)) {
+      context.log(`  android: the phone had its own proxy (${previous}); it is put back at the end`);
+    }
+    this.port = context.proxyPort;
+    record.add({ kind: 'reverse', port: context.proxyPort });
+    await addReverse(adb, context.proxyPort);
+    record.add({ kind: 'proxy', previous });
+    await setGlobalProxy(adb, `127.0.0.1:${context.proxyPort}`);
+    this.notes.push(
+      'Traffic was routed with the global HTTP proxy over `adb reverse`: apps that ignore the system proxy (own network stacks, raw sockets, QUIC) are invisible to this capture.',
+    );
+    this.keepTunnel(adb, context.proxyPort);
+  }
+
+  capabilities(_context: RouteContext): Record<string, unknown> {
+    const udid = this.adb?.serial ?? this.entry.serial;
+    return {
+      platformName: 'Android',
+      'appium:automationName': 'UiAutomator2',
+      ...(udid ? { 'appium:udid': udid } : {}),
+      // Never clear the data of the apps under test: their state is what is being audited.
+      'appium:noReset': true,
+      'appium:newCommandTimeout': 600,
+      ...this.entry.capabilities,
+    };
+  }
+
+  async readIdentifiers(_session: DriverSession): Promise<IdentifierValues> {
+    const { adb } = await this.connect();
+    // Fresh properties: the SIM and operator may have changed since routing.
+    const props = await readProps(adb);
+    this.phone = { props, facts: phoneFacts(props, adb.serial) };
+    const reading = await readPhoneIdentifiers(adb, props, this.phone.facts);
+    this.phoneNumber = reading.values.msisdn?.[0];
+    for (const line of describeIdentifierMerge(this.entry.identifiers, reading)) {
+      this.log(`  identifiers: ${line}`);
+    }
+    return reading.values;
+  }
+
+  actions(session: DriverSession): PhoneActions {
+    const ready = (async () => {
+      const { adb, facts } = await this.connect();
+      const peer = this.entry.android?.peer;
+      return androidActions({
+        session,
+        adb,
+        ...(peer ? { peer: adbFor(peer.serial, this.exec) } : {}),
+        facts,
+        deviceId: this.entry.id,
+        options: this.entry.android ?? {},
+        ownNumber: async () => this.entry.identifiers.msisdn?.[0] ?? this.phoneNumber,
+        record: () => this.ensureRecord(),
+        log: (line) => this.log(line),
+      });
+    })();
+    // Each action waits for the phone to be found; a failure to find it surfaces in the step.
+    ready.catch(() => {});
+    const actions = {} as Record<keyof PhoneActions, (...args: never[]) => Promise<void>>;
+    for (const name of ACTION_NAMES) {
+      actions[name] = async (...args: never[]) => {
+        const inner = (await ready) as unknown as Record<string, (...a: never[]) => Promise<void>>;
+        return inner[name]!(...args);
+      };
+    }
+    return actions as unknown as PhoneActions;
+  }
+
+  async restore(): Promise<void> {
+    if (this.keeper) clearInterval(this.keeper);
+    this.keeper = undefined;
+    const record = this.record;
+    if (!record || !this.adb) return;
+    await restoreChanges(this.adb, record, this.log);
+    this.record = undefined;
+  }
+
+  /**
+   * Checks the reverse tunnel and re-creates it when adb dropped it (the keeper calls this on a
+   * timer). Returns true when it had to.
+   */
+  async reassertTunnel(): Promise<boolean> {
+    if (!this.adb || this.port === undefined) return false;
+    const redone = await reassertReverse(this.adb, this.port);
+    if (redone) this.log(`  android: adb had dropped the reverse tunnel tcp:${this.port}; re-created it`);
+    return redone;
+  }
+
+  private ensureRecord(): ChangeRecord {
+    if (!this.adb) throw new PhonehomeError('DEVICE_NOT_CONNECTED', 'the phone was not found yet');
+    this.record ??= ChangeRecord.begin(this.statePath(this.adb.serial), {
+      serial: this.adb.serial,
+      deviceId: this.entry.id,
+    });
+    return this.record;
+  }
+
+  private statePath(serial: string): string {
+    return stateFilePath(this.options.stateDir ?? defaultStateDir(), serial);
+  }
+
+  /** Undoes what a run killed with SIGKILL left on this phone, before changing anything. */
+  private async restoreLeftovers(adb: Adb): Promise<void> {
+    if (this.record) return;
+    const left = ChangeRecord.load(this.statePath(adb.serial));
+    if (!left) return;
+    const owner = left.state.pid;
+    if (owner !== process.pid && processAlive(owner)) {
+      throw new PhonehomeError(
+        'DEVICE_BUSY',
+        `another phonehome (pid ${owner}) has been using ${adb.serial} since ${new Date(left.state.startedAt).toISOString()}; wait for it to end (its Ctrl-C restores the phone), or if no phonehome runs, \`phonehome restore --device ${this.entry.id} --force\``,
+      );
+    }
+    this.log(
+      `  android: an earlier run (pid ${owner}) did not restore ${adb.serial}; restoring it first (${left.changes.length} change(s))`,
+    );
+    await restoreChanges(adb, left, this.log);
+  }
+
+  private async trustCa(adb: Adb, facts: PhoneFacts, context: RouteContext): Promise<void> {
+    const stock = (why: string) => {
+      const note = `TLS: ${why}. Only apps that trust user-installed CAs can be read; every other TLS connection is recorded as unreadable (time, host, cause). docs/android.md shows how to install the CA as a user CA, or use a rooted phone or an emulator.`;
+      this.notes.push(note);
+      context.log(`  android: ${note}`);
+    };
+    if (this.entry.android?.systemCa === 'never') return stock('devices.json says systemCa "never"');
+    const record = this.ensureRecord();
+    const found = await detectRoot(adb);
+    let method: RootMethod | undefined = found.method === 'none' ? undefined : found.method;
+    if (!method && facts.debuggable) {
+      const change = { kind: 'adbd-root' as const };
+      record.add(change);
+      if (await restartAdbdAsRoot(adb)) method = 'adbd';
+      else record.remove(change);
+    }
+    if (!method) {
+      return stock(`${adb.serial} is not rooted (${found.method === 'none' ? found.why : ''}) and adbd cannot run as root`);
+    }
+    const fileName = androidCaFileName(context.ca.certPem);
+    record.add({ kind: 'system-ca', fileName, root: method });
+    try {
+      await installSystemCa(adb, method, context.ca.certPem, fileName);
+      context.log(
+        `  android: the run's CA is in the system store as ${fileName} until the end of the run${facts.api >= 34 ? ' (and in the APEX Conscrypt store of zygote and running apps)' : ''}`,
+      );
+    } catch (error) {
+      // Traffic is still captured; TLS that cannot be opened is recorded as unreadable.
+      stock(describeError(error));
+    }
+  }
+
+  private keepTunnel(adb: Adb, port: number): void {
+    const every = this.options.tunnelCheckMs ?? 5000;
+    if (every <= 0) return;
+    let busy = false;
+    this.keeper = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      this.reassertTunnel()
+        .catch((error: unknown) => this.log(`  android: cannot check the reverse tunnel on ${adb.serial}: ${describeError(error)}`))
+        .finally(() => (busy = false));
+    }, every);
+    // The keeper must never keep the process alive on its own.
+    this.keeper.unref();
+  }
+}

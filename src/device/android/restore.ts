@@ -1,0 +1,111 @@
+import { describeError, PhonehomeError } from '../../errors.ts';
+import { shell, type Adb } from './adb-client.ts';
+import type { ChangeRecord, PhoneChange } from './restore-state.ts';
+import { restartAdbdAsShell } from './root.ts';
+import { isProxyUnset, removeReverse, setGlobalProxy } from './routing.ts';
+import { removeSystemCa } from './system-ca.ts';
+
+/**
+ * The order changes are undone in: the phone's internet first (proxy, tunnel, Wi-Fi), then the
+ * rest; adbd goes back to shell last because restarting it drops the connection for a moment.
+ */
+const ORDER: PhoneChange['kind'][] = [
+  'proxy',
+  'reverse',
+  'wifi',
+  'location',
+  'system-ca',
+  'contact',
+  'adbd-root',
+];
+
+/**
+ * Undoes every change in the record, most important first. Each undone change leaves the record
+ * at once, so a restore interrupted in turn is resumed by the next one; one that fails does not
+ * stop the others. The record's file is deleted when nothing is left; otherwise this throws
+ * RESTORE_INCOMPLETE with what is left and how to fix it by hand.
+ *
+ * @example
+ *   await restoreChanges(adb, ChangeRecord.load(path)!, console.log);
+ */
+export async function restoreChanges(
+  adb: Adb,
+  record: ChangeRecord,
+  log: (line: string) => void,
+): Promise<void> {
+  const pending = [...record.changes].sort(
+    (a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind),
+  );
+  const failures: string[] = [];
+  for (const change of pending) {
+    try {
+      await undo(adb, change);
+      record.remove(change);
+    } catch (error) {
+      // The other changes must still be undone: the proxy above all.
+      failures.push(`${describeChange(change)}: ${describeError(error)}`);
+      log(`  could not undo ${describeChange(change)}: ${describeError(error)}`);
+    }
+  }
+  if (failures.length > 0) {
+    throw new PhonehomeError(
+      'RESTORE_INCOMPLETE',
+      `the phone ${adb.serial} is not fully restored: ${failures.join('; ')}. Once it is attached again, run \`phonehome restore --device ${record.state.deviceId}\`; by hand: \`adb shell settings put global http_proxy :0\``,
+    );
+  }
+  record.finish();
+}
+
+async function undo(adb: Adb, change: PhoneChange): Promise<void> {
+  switch (change.kind) {
+    case 'proxy':
+      return setGlobalProxy(adb, isProxyUnset(change.previous) ? ':0' : change.previous);
+    case 'reverse':
+      return removeReverse(adb, change.port);
+    case 'wifi':
+      await shell(adb, ['svc', 'wifi', change.wasOn ? 'enable' : 'disable']);
+      return;
+    case 'location':
+      if (change.api >= 30) {
+        const on = change.previousMode !== '0';
+        await shell(adb, ['cmd', 'location', 'set-location-enabled', String(on)]);
+      } else {
+        await shell(adb, ['settings', 'put', 'secure', 'location_mode', change.previousMode]);
+      }
+      return;
+    case 'system-ca':
+      return removeSystemCa(adb, change.root, change.fileName);
+    case 'contact':
+      await shell(adb, [
+        'content',
+        'delete',
+        '--uri',
+        'content://com.android.contacts/raw_contacts?caller_is_syncadapter=true',
+        '--where',
+        `_id=${change.rawContactId}`,
+      ]);
+      return;
+    case 'adbd-root':
+      return restartAdbdAsShell(adb);
+  }
+}
+
+/** A change in words, for logs and errors. */
+export function describeChange(change: PhoneChange): string {
+  switch (change.kind) {
+    case 'proxy':
+      return `the global HTTP proxy (was '${change.previous}')`;
+    case 'reverse':
+      return `the adb reverse tunnel tcp:${change.port}`;
+    case 'wifi':
+      return `Wi-Fi (was ${change.wasOn ? 'on' : 'off'})`;
+    case 'location':
+      return `location (mode was ${change.previousMode})`;
+    case 'system-ca':
+      return `the run's CA in the system store (${change.fileName})`;
+    case 'contact':
+      return `the contact added by the run (raw contact ${change.rawContactId})`;
+    case 'adbd-root':
+      return 'adbd running as root';
+  }
+}

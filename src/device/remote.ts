@@ -1,0 +1,142 @@
+import { join } from 'node:path';
+import type { DeviceEntry } from '../config/devices.ts';
+import { readEnvironment } from '../config/env.ts';
+import { fillVariables } from '../config/variables.ts';
+import { PhonehomeError } from '../errors.ts';
+import { readHar } from '../har/read.ts';
+import type { IdentifierValues } from '../types.ts';
+import { automationFor } from './automation.ts';
+import type {
+  AfterSessionInfo,
+  Device,
+  DriverSession,
+  PhoneActions,
+  RouteContext,
+} from './device.ts';
+import { downloadNetworkLog } from './farm-network-log.ts';
+import { startTunnel, type RunningTunnel } from './tunnel-process.ts';
+import { usesVirtualAutomation, virtualCapabilities } from './virtual-automation.ts';
+
+/**
+ * A phone behind any Appium endpoint: a device farm, a Selenium Grid, appium-device-farm, or
+ * another machine's Appium. Credentials are written `${VAR}` in devices.json and filled from the
+ * environment here, at the last moment; the filled values are never logged or saved.
+ *
+ * Traffic reaches phonehome one of three ways (`traffic.mode`):
+ * - `proxy`: the phone reaches phonehome's proxy directly (a self-hosted grid on this host, or
+ *   virtual phones on another Appium server, which get the proxy as a capability);
+ * - `tunnel`: the farm's tunnel program forwards it; phonehome starts it before the session and
+ *   stops it after (`{proxyHost}`/`{proxyPort}` in its args are filled in);
+ * - `har`: the farm records a network log; phonehome downloads it after the session and imports
+ *   it into the journal, so the same detection and verdicts apply.
+ */
+export class RemoteDevice implements Device {
+  readonly entry: DeviceEntry;
+  private readonly where: string;
+  private tunnel?: RunningTunnel;
+
+  constructor(entry: DeviceEntry) {
+    this.entry = entry;
+    this.where = `devices.json: device '${entry.id}'`;
+    if (!entry.endpoint) {
+      throw new PhonehomeError(
+        'DEVICES_INVALID',
+        `${this.where} is remote and needs an "endpoint"`,
+      );
+    }
+    // Every ${VAR} is checked now, so a missing secret stops the command before any run starts.
+    this.fill(entry.endpoint, '.endpoint');
+    this.fill(entry.capabilities, '.capabilities');
+    this.fill(entry.traffic ?? {}, '.traffic');
+  }
+
+  get appium() {
+    return { kind: 'remote' as const, url: this.fill(this.entry.endpoint!, '.endpoint') };
+  }
+
+  get firmware(): string | undefined {
+    const firmware = this.entry.capabilities['appium:firmware'];
+    return typeof firmware === 'string' ? firmware : undefined;
+  }
+
+  private get mode(): 'proxy' | 'tunnel' | 'har' {
+    return this.entry.traffic?.mode ?? 'proxy';
+  }
+
+  async route(context: RouteContext): Promise<void> {
+    if (this.mode !== 'tunnel') return;
+    const spec = this.entry.traffic?.tunnel;
+    if (!spec) {
+      throw new PhonehomeError(
+        'DEVICES_INVALID',
+        `${this.where} has traffic.mode "tunnel" but no traffic.tunnel {"command", "args"}; give the farm's tunnel command (e.g. BrowserStackLocal with --force-local --local-proxy-host {proxyHost} --local-proxy-port {proxyPort})`,
+      );
+    }
+    const proxy = new URL(context.proxyUrl);
+    const args = (spec.args ?? []).map((arg, index) =>
+      this.fill(arg, `.traffic.tunnel.args[${index}]`)
+        .replaceAll('{proxyHost}', proxy.hostname)
+        .replaceAll('{proxyPort}', proxy.port),
+    );
+    context.log(`  starting the tunnel ${spec.command}`);
+    this.tunnel = await startTunnel({
+      command: spec.command,
+      args,
+      ready: spec.ready,
+      timeoutMs: spec.timeoutMs,
+    });
+  }
+
+  capabilities(context: RouteContext): Record<string, unknown> {
+    const filled = this.fill(this.entry.capabilities, '.capabilities');
+    return usesVirtualAutomation(filled)
+      ? { ...filled, ...virtualCapabilities(this.entry, context) }
+      : filled;
+  }
+
+  readIdentifiers(session: DriverSession): Promise<IdentifierValues> {
+    return automationFor(this.entry.capabilities, this.entry.id).readIdentifiers(session);
+  }
+
+  actions(session: DriverSession): PhoneActions {
+    return automationFor(this.entry.capabilities, this.entry.id).actions(session);
+  }
+
+  async afterSession(info: AfterSessionInfo): Promise<void> {
+    if (this.mode !== 'har') return;
+    const har = this.entry.traffic?.har;
+    if (!har) {
+      throw new PhonehomeError(
+        'DEVICES_INVALID',
+        `${this.where} has traffic.mode "har" but no traffic.har {"farm", "user", "key"}`,
+      );
+    }
+    const file = join(info.runFolder, 'farm-network-log.har');
+    await downloadNetworkLog(
+      {
+        farm: har.farm,
+        api: har.api && this.fill(har.api, '.traffic.har.api'),
+        user: this.fill(har.user ?? '', '.traffic.har.user'),
+        key: this.fill(har.key ?? '', '.traffic.har.key'),
+      },
+      info.sessionId,
+      file,
+    );
+    let count = 0;
+    for await (const exchange of readHar(file)) {
+      info.addExchange(exchange);
+      count += 1;
+    }
+    info.log(`  imported ${count} exchanges from ${har.farm}'s network log`);
+  }
+
+  async restore(): Promise<void> {
+    const tunnel = this.tunnel;
+    this.tunnel = undefined;
+    await tunnel?.stop();
+  }
+
+  private fill<T>(value: T, path: string): T {
+    return fillVariables(value, readEnvironment().variables, `${this.where}${path}`);
+  }
+}

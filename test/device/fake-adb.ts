@@ -1,0 +1,200 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/appium/server.ts';
+import { tempDir } from '../support/temp.ts';
+import { REPLY } from './parcel-replies.ts';
+
+/** The folder holding the fake `adb` (a test fake; see its header). */
+export const FAKE_ADB_DIR = join(PROJECT_ROOT, 'test', 'fixtures', 'fake-adb');
+
+/** One phone in the fake's model (test/fixtures/fake-adb/fake-adb.mjs reads and writes it). */
+export interface FakePhone {
+  state: 'device' | 'unauthorized' | 'offline';
+  props: Record<string, string>;
+  settings: Record<string, Record<string, string>>;
+  reverse: number[];
+  files: Record<string, string>;
+  mounts: string[];
+  systemCerts: string[];
+  /** Which su the phone has: a root manager's (`su -c`), AOSP's debug su (`su 0`), or none. */
+  su: 'su-c' | 'su-0' | null;
+  adbdRoot: boolean;
+  /** Replies to `service call iphonesubinfo <these words>`. */
+  iphonesubinfo: Record<string, string>;
+  wlan0: string | null;
+  phoneNumber?: string;
+  contacts?: { nextId: number; raw: { id: number; data: Record<string, string> }[] };
+  callState?: number;
+  calls?: string[];
+  sent?: { to: string; kind: string; text: string }[];
+  inbox?: { from?: string; kind: string; text: string }[];
+  nc?: boolean;
+  /** A vendor build that silently ignores `settings put`. */
+  blockSettingsPut?: boolean;
+}
+
+export interface FakeModel {
+  devices: Record<string, FakePhone>;
+  /** Injected failures: the first rule whose regex matches the command line answers instead. */
+  failures?: { match: string; stdout?: string; stderr?: string; code?: number; times?: number }[];
+}
+
+const SHELL = 's16 com.android.shell';
+
+/** A rooted (Magisk-style `su -c`) Android 14 phone with a SIM. */
+export function rootedPhone(overrides: Partial<FakePhone> = {}): FakePhone {
+  return {
+    state: 'device',
+    props: {
+      'ro.build.version.sdk': '34',
+      'ro.build.version.release': '14',
+      'ro.build.display.id': 'UP1A.231005.007',
+      'ro.product.model': 'Pixel 7',
+      'ro.product.manufacturer': 'Google',
+      'ro.product.name': 'panther',
+      'ro.serialno': 'R58M12345',
+      'ro.debuggable': '0',
+      'gsm.operator.alpha': 'China Mobile',
+      'gsm.sim.operator.alpha': 'China Mobile',
+      'gsm.sim.operator.numeric': '46000',
+      'gsm.sim.state': 'READY',
+    },
+    settings: {
+      global: { http_proxy: 'null', wifi_on: '1' },
+      secure: { android_id: '9774d56d682e549c', location_mode: '0' },
+      system: {},
+    },
+    reverse: [],
+    files: {},
+    mounts: [],
+    systemCerts: ['5ed36f99.0'],
+    su: 'su-c',
+    adbdRoot: false,
+    iphonesubinfo: {
+      [`1 ${SHELL}`]: REPLY.imei,
+      [`8 ${SHELL}`]: REPLY.imsi,
+      [`12 ${SHELL}`]: REPLY.iccid,
+      [`15 ${SHELL}`]: REPLY.msisdn,
+    },
+    wlan0: '64:09:80:12:34:56',
+    phoneNumber: '+8613912345678',
+    nc: true,
+    ...overrides,
+  };
+}
+
+/** A stock (not rooted, production build) Android 14 phone. */
+export function stockPhone(overrides: Partial<FakePhone> = {}): FakePhone {
+  return rootedPhone({ su: null, ...overrides });
+}
+
+/** An Android 14 emulator (Google APIs image): debuggable, AOSP's `su 0`. */
+export function emulatorPhone(overrides: Partial<FakePhone> = {}): FakePhone {
+  const base = rootedPhone();
+  return {
+    ...base,
+    props: {
+      ...base.props,
+      'ro.kernel.qemu': '1',
+      'ro.debuggable': '1',
+      'ro.serialno': 'EMULATOR34X1X1X0',
+      'ro.product.model': 'sdk_gphone64_x86_64',
+      'gsm.operator.alpha': 'Android',
+      'gsm.sim.operator.alpha': 'Android',
+      'gsm.sim.operator.numeric': '310260',
+    },
+    su: 'su-0',
+    iphonesubinfo: {},
+    phoneNumber: '+15555215554',
+    ...overrides,
+  };
+}
+
+/**
+ * The fake adb for one test: a private folder with the model and the command log, and the
+ * environment that puts the fake first on PATH (with ANDROID_HOME and ANDROID_SDK_ROOT unset, so
+ * discovery finds it the way it finds Debian's adb).
+ *
+ * @example
+ *   const fake = FakeAdb.create({ R58M12345: rootedPhone() });
+ *   const undo = fake.install();
+ *   … fake.commands() …
+ *   undo(); fake.remove();
+ */
+export class FakeAdb {
+  readonly dir: string;
+  readonly statePath: string;
+  readonly logPath: string;
+  private readonly removeDir: () => void;
+
+  private constructor(model: FakeModel) {
+    const dir = tempDir('phonehome-fake-adb-');
+    this.dir = dir.path;
+    this.removeDir = dir.remove;
+    this.statePath = join(dir.path, 'model.json');
+    this.logPath = join(dir.path, 'commands.ndjson');
+    writeFileSync(this.statePath, JSON.stringify(model, null, 2));
+    writeFileSync(this.logPath, '');
+  }
+
+  static create(devices: Record<string, FakePhone>, failures: FakeModel['failures'] = []): FakeAdb {
+    return new FakeAdb({ devices, failures });
+  }
+
+  /** Environment for a child process that should use the fake. */
+  get env(): Record<string, string> {
+    return {
+      PATH: `${FAKE_ADB_DIR}${delimiter}${process.env.PATH ?? ''}`,
+      FAKE_ADB_STATE: this.statePath,
+      FAKE_ADB_LOG: this.logPath,
+      ANDROID_HOME: '',
+      ANDROID_SDK_ROOT: '',
+    };
+  }
+
+  /** Puts the fake first on this process's PATH; returns the function that undoes it. */
+  install(): () => void {
+    const saved: Record<string, string | undefined> = {};
+    for (const [name, value] of Object.entries(this.env)) {
+      saved[name] = process.env[name];
+      if (value === '') delete process.env[name];
+      else process.env[name] = value;
+    }
+    return () => {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    };
+  }
+
+  /** Every adb invocation so far, as command lines (arguments joined by spaces). */
+  commands(): string[] {
+    return readFileSync(this.logPath, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => (JSON.parse(line) as string[]).join(' '));
+  }
+
+  clearLog(): void {
+    writeFileSync(this.logPath, '');
+  }
+
+  model(): FakeModel {
+    return JSON.parse(readFileSync(this.statePath, 'utf8')) as FakeModel;
+  }
+
+  phone(serial: string): FakePhone {
+    return this.model().devices[serial]!;
+  }
+
+  update(change: (model: FakeModel) => void): void {
+    const model = this.model();
+    change(model);
+    writeFileSync(this.statePath, JSON.stringify(model, null, 2));
+  }
+
+  remove(): void {
+    this.removeDir();
+  }
+}

@@ -1,0 +1,122 @@
+import { expect } from 'chai';
+import { createServer, type Server } from 'node:http';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startAppium, type AppiumServer } from '../../src/appium/server.ts';
+import { runCli } from '../support/cli.ts';
+import { tempDir } from '../support/temp.ts';
+import { imei } from './farm-devices.ts';
+
+const IMEI = imei('35123456789012');
+
+/** A HAR 1.2 network log as a farm records it: the phone's Cloud Messaging lookup by IMEI. */
+function farmHar(): object {
+  return {
+    log: {
+      version: '1.2',
+      creator: { name: 'farm-stub', version: '1' },
+      entries: [
+        {
+          startedDateTime: new Date().toISOString(),
+          time: 12,
+          request: {
+            method: 'GET',
+            url: 'http://api.account.xiaomi.com/pass/v3/user@id?type=MXPH&externalId=01',
+            httpVersion: 'HTTP/1.1',
+            headers: [
+              { name: 'Host', value: 'api.account.xiaomi.com' },
+              { name: 'Cookie', value: `deviceId=${IMEI}` },
+            ],
+            cookies: [{ name: 'deviceId', value: IMEI }],
+            queryString: [],
+            headersSize: -1,
+            bodySize: 0,
+          },
+          response: {
+            status: 200,
+            statusText: 'OK',
+            httpVersion: 'HTTP/1.1',
+            headers: [{ name: 'Content-Type', value: 'application/json' }],
+            cookies: [],
+            content: { size: 10, mimeType: 'application/json', text: '{"code":0}' },
+            redirectURL: '',
+            headersSize: -1,
+            bodySize: 10,
+          },
+          cache: {},
+          timings: { send: 1, wait: 10, receive: 1 },
+        },
+      ],
+    },
+  };
+}
+
+// The `har` traffic path: the farm (here a local stub of BrowserStack's REST API) recorded the
+// session's network log; phonehome downloads it after the session and judges it like its own.
+describe("a farm's network log (traffic mode har)", function () {
+  this.timeout(60_000);
+  const dirs = tempDir();
+  const requests: { path: string; auth: string }[] = [];
+  let api: Server;
+  let farm: AppiumServer;
+
+  before(async () => {
+    farm = await startAppium({ useDrivers: ['phonehome-virtual'] });
+    api = createServer((request, response) => {
+      requests.push({ path: request.url ?? '', auth: request.headers.authorization ?? '' });
+      const details = /^\/app-automate\/sessions\/([^/]+)\.json$/.exec(request.url ?? '');
+      if (details) {
+        response.setHeader('content-type', 'application/json');
+        response.end(JSON.stringify({ automation_session: { browser_url: `https://app-automate.example/builds/b0c1d2/sessions/${details[1]}` } }));
+      } else if (/^\/app-automate\/builds\/b0c1d2\/sessions\/[^/]+\/networklogs$/.test(request.url ?? '')) {
+        response.setHeader('content-type', 'application/json');
+        response.end(JSON.stringify(farmHar()));
+      } else {
+        response.statusCode = 404;
+        response.end();
+      }
+    });
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  });
+  after(async () => {
+    await farm.stop();
+    await new Promise((resolve) => api.close(resolve));
+    dirs.remove();
+  });
+
+  it('downloads the HAR with the session id, imports it and fails the leak', async () => {
+    const apiPort = (api.address() as { port: number }).port;
+    const file = join(dirs.path, 'devices.json');
+    const device = {
+      id: 'farm-har',
+      kind: 'remote',
+      endpoint: `http://127.0.0.1:${new URL(farm.url).port}/`,
+      // The clean firmware sends nothing identifying itself: the leak comes from the farm's log.
+      capabilities: { platformName: 'Android', 'appium:automationName': 'PhonehomeVirtual', 'appium:firmware': 'clean' },
+      identifiers: { imei: [IMEI] },
+      traffic: { mode: 'har', har: { farm: 'browserstack', api: `http://127.0.0.1:${apiPort}`, user: '${FARM_USER}', key: '${FARM_KEY}' } },
+      settle: { quietMs: 50, maxMs: 2000 },
+    };
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(file, JSON.stringify({ devices: [device] }));
+    const reports = join(dirs.path, 'reports');
+    const result = await runCli(['run', join('test', 'fixtures', 'scenarios', 'sim-only.scenario.ts'), '--devices-file', file, '--device', 'farm-har', '--quiet'], {
+      PHONEHOME_REPORTS_DIR: reports,
+      PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
+      FARM_USER: 'nightly',
+      FARM_KEY: 'k3y',
+    });
+    expect(result.code, result.stdout + result.stderr).to.equal(1);
+    const details = requests.find((r) => r.path.endsWith('.json'))!;
+    const sessionId = /sessions\/([^/]+)\.json/.exec(details.path)![1]!;
+    expect(requests.map((r) => r.path)).to.deep.equal([
+      `/app-automate/sessions/${sessionId}.json`,
+      `/app-automate/builds/b0c1d2/sessions/${sessionId}/networklogs`,
+    ]);
+    expect(requests.every((r) => r.auth === `Basic ${Buffer.from('nightly:k3y').toString('base64')}`)).to.equal(true);
+    const folder = join(reports, readdirSync(reports).find((name) => name.includes('farm-har'))!);
+    const findings = JSON.parse(readFileSync(join(folder, 'findings.json'), 'utf8')).findings as { kind: string; where: string; host: string; beforeConsent: boolean }[];
+    expect(findings.map((f) => [f.kind, f.where, f.host, f.beforeConsent])).to.deep.include(['imei', 'cookie:deviceId', 'api.account.xiaomi.com', true]);
+    expect(readdirSync(folder)).to.include('farm-network-log.har');
+  });
+});

@@ -1,0 +1,103 @@
+import { expect } from 'chai';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { startAppium, type AppiumServer } from '../../src/appium/server.ts';
+import { runCli } from '../support/cli.ts';
+import { tempDir } from '../support/temp.ts';
+import { writeFarmDevices } from './farm-devices.ts';
+
+const FARM_KEY = 's3cr3t-farm-key-d41d8cd9';
+
+/** Every file under a folder, recursively, as text. */
+function allText(dir: string): string {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((name) => join(dir, name))
+    .filter((path) => statSync(path).isFile())
+    .map((path) => readFileSync(path, 'utf8'))
+    .join('\n');
+}
+
+// A second Appium server, started here on another loopback port, plays the device farm: it hosts
+// the virtual phones that `phonehome run` drives as remote devices.
+describe('remote devices in parallel', function () {
+  this.timeout(180_000);
+  const dirs = tempDir();
+  let farm: AppiumServer;
+
+  before(async () => {
+    farm = await startAppium({ useDrivers: ['phonehome-virtual'] });
+  });
+  after(async () => {
+    await farm.stop();
+    dirs.remove();
+  });
+
+  for (const [count, parallel] of [
+    [1, 1],
+    [4, 4],
+    [8, 8],
+  ] as const) {
+    it(`gives ${count} device(s) at --parallel ${parallel} independent, correct verdicts`, async () => {
+      const file = join(dirs.path, `devices-${count}.json`);
+      writeFarmDevices(file, Number(new URL(farm.url).port), count);
+      const reports = join(dirs.path, `reports-${count}`);
+      const result = await runCli(
+        ['run', join('test', 'fixtures', 'scenarios', 'sim-only.scenario.ts'), '--devices-file', file, '--devices', 'tag:farm', '--parallel', String(parallel), '--quiet'],
+        { PHONEHOME_REPORTS_DIR: reports, PHONEHOME_CA_DIR: join(dirs.path, 'ca'), FARM_USER: 'tester', FARM_KEY },
+      );
+      // Every 2014 phone leaks, so the command fails as a whole.
+      expect(result.code, result.stdout + result.stderr).to.equal(1);
+      const runs = readdirSync(reports).filter((name) => name.includes('-farm-'));
+      expect(runs).to.have.length(count);
+      const devices = JSON.parse(readFileSync(file, 'utf8')).devices as { id: string; identifiers: { imei: string[] } }[];
+      for (const device of devices) {
+        const folder = join(reports, runs.find((name) => name.includes(`-${device.id}-`))!);
+        const run = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8'));
+        const findings = JSON.parse(readFileSync(join(folder, 'findings.json'), 'utf8')).findings as { kind: string; fragment: string }[];
+        const leaky = run.device.firmware === 'redmi-1s-2014';
+        expect(run.status, device.id).to.equal(leaky ? 'fail' : 'pass');
+        // Independent: a phone's findings are its own IMEI, never another phone's.
+        const imeis = findings.filter((f) => f.kind === 'imei');
+        expect(imeis.length > 0, `${device.id} IMEI findings`).to.equal(leaky);
+        const journal = readFileSync(join(folder, 'journal.ndjson'), 'utf8');
+        for (const other of devices.filter((d) => d.id !== device.id)) {
+          expect(journal.includes(other.identifiers.imei[0]!), `${device.id} journal holds ${other.id}'s IMEI`).to.equal(false);
+        }
+      }
+      if (count > 1) expect(result.stdout).to.include(`${count - Math.ceil(count / 2)} of ${count} runs passed`);
+      expect(result.stdout + result.stderr + allText(reports), 'the farm key leaked').to.not.include(FARM_KEY);
+    });
+  }
+
+  it('exits 2 naming a missing variable, before any run starts', async () => {
+    const file = join(dirs.path, 'devices-missing.json');
+    writeFarmDevices(file, Number(new URL(farm.url).port), 2);
+    const reports = join(dirs.path, 'reports-missing');
+    const env = { ...process.env, PHONEHOME_REPORTS_DIR: reports, FARM_USER: 'tester' } as Record<string, string>;
+    delete env.FARM_KEY;
+    const result = await runCli(['run', '--devices-file', file, '--devices', 'tag:farm'], env);
+    expect(result.code).to.equal(2);
+    expect(result.stderr).to.match(/device 'farm-01'\.endpoint uses \$\{FARM_KEY\}, which is not set; set FARM_KEY in \.env or in the environment/);
+    expect(() => readdirSync(reports)).to.throw(/ENOENT/);
+  });
+
+  it('runs a stable shard of the devices', async () => {
+    const file = join(dirs.path, 'devices-shard.json');
+    writeFarmDevices(file, Number(new URL(farm.url).port), 5);
+    const seen: string[][] = [];
+    for (const shard of ['1/2', '2/2']) {
+      const reports = join(dirs.path, `reports-shard-${shard.replace('/', '-')}`);
+      await runCli(['run', join('test', 'fixtures', 'scenarios', 'sim-only.scenario.ts'), '--devices-file', file, '--devices', 'tag:farm', '--shard', shard, '--quiet'], {
+        PHONEHOME_REPORTS_DIR: reports,
+        PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
+        FARM_USER: 'tester',
+        FARM_KEY,
+      });
+      seen.push(readdirSync(reports).filter((n) => n.includes('-farm-')).map((n) => /-(farm-\d\d)-/.exec(n)![1]!).sort());
+    }
+    expect(seen).to.deep.equal([
+      ['farm-01', 'farm-03', 'farm-05'],
+      ['farm-02', 'farm-04'],
+    ]);
+  });
+});
