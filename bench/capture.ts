@@ -12,8 +12,17 @@ export interface Plant {
   how: string;
 }
 
-const WORDS = 'the quick brown fox jumps over lazy dog weather news sport score match city light home play'.split(' ');
-const HOSTS = ['api.example.test', 'cdn.example.test', 'metrics.example.test', 'push.example.test', 'sync.example.test'];
+const WORDS =
+  'the quick brown fox jumps over lazy dog weather news sport score match city light home play'.split(
+    ' ',
+  );
+const HOSTS = [
+  'api.example.test',
+  'cdn.example.test',
+  'metrics.example.test',
+  'push.example.test',
+  'sync.example.test',
+];
 
 /**
  * Writes a realistic capture as a phonehome journal: JSON, HTML and text bodies, binary and
@@ -32,7 +41,9 @@ export async function writeCapture(
 ): Promise<Plant[]> {
   const out = createWriteStream(file);
   const write = (line: string) =>
-    new Promise<void>((resolve) => (out.write(line + '\n') ? resolve() : out.once('drain', () => resolve())));
+    new Promise<void>((resolve) =>
+      out.write(line + '\n') ? resolve() : out.once('drain', () => resolve()),
+    );
   const start: RunStartRecord = {
     type: 'run-start',
     version: 1,
@@ -76,10 +87,16 @@ function ordinaryExchange(index: number, rng: Random): Exchange {
     responseBody = { encoding: 'utf8', data: html(rng, 5_000 + rng.int(300_000)) };
   } else if (kind < 9) {
     type = 'application/octet-stream';
-    responseBody = { encoding: 'base64', data: rng.bytes(10_000 + rng.int(500_000)).toString('base64') };
+    responseBody = {
+      encoding: 'base64',
+      data: rng.bytes(10_000 + rng.int(500_000)).toString('base64'),
+    };
   } else {
     type = 'application/octet-stream';
-    responseBody = { encoding: 'base64', data: gzipSync(json(rng, 20_000 + rng.int(400_000)), { level: 1 }).toString('base64') };
+    responseBody = {
+      encoding: 'base64',
+      data: gzipSync(json(rng, 20_000 + rng.int(400_000)), { level: 1 }).toString('base64'),
+    };
   }
   if (rng.int(3) === 0) requestBody = { encoding: 'utf8', data: json(rng, 200 + rng.int(4_000)) };
   return {
@@ -100,7 +117,12 @@ function ordinaryExchange(index: number, rng: Random): Exchange {
       ],
       body: requestBody,
     },
-    response: { status: 200, statusMessage: 'OK', headers: [['content-type', type]], body: responseBody },
+    response: {
+      status: 200,
+      statusMessage: 'OK',
+      headers: [['content-type', type]],
+      body: responseBody,
+    },
   };
 }
 
@@ -130,29 +152,78 @@ function html(rng: Random, size: number): string {
 function plant(exchange: Exchange, index: number, identifier: Identifier, rng: Random): Plant {
   const value = identifier.value;
   const ways: [string, () => void][] = [
-    ['json field', () => setRequestJson(exchange, `{"device":{"id":${JSON.stringify(value)}},"v":2}`)],
+    [
+      'json field',
+      () => setRequestJson(exchange, `{"device":{"id":${JSON.stringify(value)}},"v":2}`),
+    ],
     ['query string', () => (exchange.request.url += `&d=${encodeURIComponent(value)}`)],
-    ['cookie', () => header(exchange.request.headers, 'cookie', `deviceId=${encodeURIComponent(value)}; theme=dark`)],
+    [
+      'cookie',
+      () =>
+        header(
+          exchange.request.headers,
+          'cookie',
+          `deviceId=${encodeURIComponent(value)}; theme=dark`,
+        ),
+    ],
     ['header', () => exchange.request.headers.push(['x-device-info', encodeURIComponent(value)])],
-    ['base64 json field', () => setRequestJson(exchange, `{"payload":"${Buffer.from(`v=1;id=${value};`).toString('base64')}"}`)],
-    ['sha256 hex', () => setRequestJson(exchange, `{"h":"${createHash('sha256').update(value).digest('hex')}"}`)],
-    ['md5 upper hex', () => (exchange.request.url += `&m=${createHash('md5').update(value).digest('hex').toUpperCase()}`)],
-    ['gzip body', () => {
-      exchange.request.body = { encoding: 'base64', data: gzipSync(JSON.stringify({ a: value })).toString('base64') };
-    }],
-    ['jwt', () => exchange.request.headers.push(['authorization', `Bearer eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify({ sub: value })).toString('base64url')}.c2ln`])],
-    ['response echo', () => {
-      if (exchange.response) exchange.response.body = { encoding: 'utf8', data: `{"status":"ok","registered":${JSON.stringify(value)}}` };
-    }],
+    [
+      'base64 json field',
+      () =>
+        setRequestJson(
+          exchange,
+          `{"payload":"${Buffer.from(`v=1;id=${value};`).toString('base64')}"}`,
+        ),
+    ],
+    [
+      'sha256 hex',
+      () => setRequestJson(exchange, `{"h":"${createHash('sha256').update(value).digest('hex')}"}`),
+    ],
+    [
+      'md5 upper hex',
+      () =>
+        (exchange.request.url += `&m=${createHash('md5').update(value).digest('hex').toUpperCase()}`),
+    ],
+    [
+      'gzip body',
+      () => {
+        exchange.request.body = {
+          encoding: 'base64',
+          data: gzipSync(JSON.stringify({ a: value })).toString('base64'),
+        };
+      },
+    ],
+    [
+      'jwt',
+      () =>
+        exchange.request.headers.push([
+          'authorization',
+          `Bearer eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify({ sub: value })).toString('base64url')}.c2ln`,
+        ]),
+    ],
+    [
+      'response echo',
+      () => {
+        if (exchange.response)
+          exchange.response.body = {
+            encoding: 'utf8',
+            data: `{"status":"ok","registered":${JSON.stringify(value)}}`,
+          };
+      },
+    ],
   ];
   // A location goes as a pair of numbers, the way location APIs send it.
   if (identifier.kind === 'location') {
     const [lat, lon] = value.split(',') as [string, string];
-    setRequestJson(exchange, `{"fix":{"latitude":${Number(lat).toFixed(5)},"longitude":${Number(lon).toFixed(5)},"acc":12}}`);
+    setRequestJson(
+      exchange,
+      `{"fix":{"latitude":${Number(lat).toFixed(5)},"longitude":${Number(lon).toFixed(5)},"acc":12}}`,
+    );
     return { exchange: index, label: identifier.label, how: 'coordinates' };
   }
   // An operator name is weak evidence and has no digest variants: plant it as text only.
-  const usable = identifier.kind === 'operator' ? ways.filter(([how]) => !/sha|md5/.test(how)) : ways;
+  const usable =
+    identifier.kind === 'operator' ? ways.filter(([how]) => !/sha|md5/.test(how)) : ways;
   const [how, apply] = rng.pick(usable);
   apply();
   return { exchange: index, label: identifier.label, how };

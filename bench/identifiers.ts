@@ -17,7 +17,18 @@ export function benchIdentifiers(rng: Random): IdentifierValues {
     return core + luhnDigit(core);
   };
   const mac = () => (hex(12).match(/../g) as string[]).join(':');
-  const words = ['Ana', 'Bruno', 'Chen', 'Dilnoza', 'Émile', 'Fatou', 'Goran', 'Hana', 'Ivo', 'Jun'];
+  const words = [
+    'Ana',
+    'Bruno',
+    'Chen',
+    'Dilnoza',
+    'Émile',
+    'Fatou',
+    'Goran',
+    'Hana',
+    'Ivo',
+    'Jun',
+  ];
   return {
     imei: [imei(), imei()],
     imsi: [`20801${digits(10)}`, `20810${digits(10)}`],
@@ -33,6 +44,9 @@ export function benchIdentifiers(rng: Random): IdentifierValues {
     contact_number: Array.from({ length: 10 }, () => `+336${digits(8)}`),
     contact_name: words.map((word) => `${word} Canary${hex(4)}`),
     sms_text: Array.from({ length: 8 }, () => `see you at ${rng.int(24)}h, code ${hex(6)} canary`),
-    location: Array.from({ length: 6 }, () => `${(43 + rng.next() * 6).toFixed(6)},${(-1 + rng.next() * 7).toFixed(6)}`),
+    location: Array.from(
+      { length: 6 },
+      () => `${(43 + rng.next() * 6).toFixed(6)},${(-1 + rng.next() * 7).toFixed(6)}`,
+    ),
   };
 }

@@ -55,13 +55,19 @@ async function main(): Promise<void> {
     writeFileSync(plantsFile, JSON.stringify(plants));
   }
   const plants = JSON.parse(readFileSync(plantsFile, 'utf8')) as Plant[];
-  console.log(`${identifiers.length} identifiers, ${variantCount} variants, ${plants.length} planted`);
+  console.log(
+    `${identifiers.length} identifiers, ${variantCount} variants, ${plants.length} planted`,
+  );
 
   // Peak RSS of the process, worker threads included (they share it).
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
   const started = performance.now();
-  const result = await scanFile({ format: 'journal', file }, identifiers, opts.workers >= 0 ? { workers: opts.workers } : {});
+  const result = await scanFile(
+    { format: 'journal', file },
+    identifiers,
+    opts.workers >= 0 ? { workers: opts.workers } : {},
+  );
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -79,14 +85,24 @@ async function main(): Promise<void> {
   console.log(
     `detector: ${(result.bytesScanned / 1e6).toFixed(0)} MB scanned (decoded) in ${result.exchanges} exchanges: ${detectorMbps.toFixed(0)} MB/s on ${result.threads} thread(s)`,
   );
-  console.log(`end to end (reading and parsing the journal included): ${seconds.toFixed(1)} s → ${endToEndMbps.toFixed(0)} MB/s`);
-  console.log(`recall: ${plants.length - missed.length}/${plants.length}; findings in exchanges where nothing was planted: ${strays.length}`);
-  for (const plant of missed.slice(0, 10)) console.log(`  missed: exchange ${plant.exchange} ${plant.label} (${plant.how})`);
-  for (const stray of strays.slice(0, 5)) console.log(`  stray: exchange ${stray.exchange} ${stray.label} ${stray.form} ${stray.where} (${stray.evidence})`);
+  console.log(
+    `end to end (reading and parsing the journal included): ${seconds.toFixed(1)} s → ${endToEndMbps.toFixed(0)} MB/s`,
+  );
+  console.log(
+    `recall: ${plants.length - missed.length}/${plants.length}; findings in exchanges where nothing was planted: ${strays.length}`,
+  );
+  for (const plant of missed.slice(0, 10))
+    console.log(`  missed: exchange ${plant.exchange} ${plant.label} (${plant.how})`);
+  for (const stray of strays.slice(0, 5))
+    console.log(
+      `  stray: exchange ${stray.exchange} ${stray.label} ${stray.form} ${stray.where} (${stray.evidence})`,
+    );
 
   const naiveMbps = await naive(file, identifiers, opts.naiveMb);
   const ratio = detectorMbps / naiveMbps;
-  console.log(`naive indexOf per variant: ${naiveMbps.toFixed(1)} MB/s over the first ${opts.naiveMb} MB of the same parts`);
+  console.log(
+    `naive indexOf per variant: ${naiveMbps.toFixed(1)} MB/s over the first ${opts.naiveMb} MB of the same parts`,
+  );
   console.log(`peak RSS ${(peakRss / 1e6).toFixed(0)} MB`);
   console.log(
     `detector_mbps=${detectorMbps.toFixed(0)} naive_mbps=${naiveMbps.toFixed(1)} ratio=${ratio.toFixed(1)} rss_mb=${(peakRss / 1e6).toFixed(0)} recall=${recall.toFixed(3)}`,
@@ -109,7 +125,8 @@ async function naive(file: string, identifiers: Identifier[], megabytes: number)
       const haystack = Buffer.from(part.bytes.buffer, part.bytes.byteOffset, part.bytes.byteLength);
       const started = performance.now();
       for (const needle of needles) {
-        for (let at = haystack.indexOf(needle); at >= 0; at = haystack.indexOf(needle, at + 1)) hits++;
+        for (let at = haystack.indexOf(needle); at >= 0; at = haystack.indexOf(needle, at + 1))
+          hits++;
       }
       elapsed += performance.now() - started;
       bytes += haystack.length;

@@ -10,11 +10,14 @@ const HELP = `phonehome — catches phones sending personal identifiers home bef
 Usage:
   phonehome start                      the F-Secure 2014 scenario on the virtual phone, before and
                                        after Xiaomi's opt-in update (what \`npm start\` runs)
-  phonehome run [scenario…] [--device id[,id…]] [--devices-file f] [--reveal]
+  phonehome run [scenario…] [--devices id,tag:name,…] [--parallel N] [--shard i/n]
+                [--devices-file f] [--reveal] [--quiet]
                                        run scenarios (default: scenarios/*.scenario.ts) on devices
                                        (default: PHONEHOME_DEVICE, else devices.json's "default")
   phonehome scan <file.har | run-folder | journal.ndjson> [--identifiers ids.json | --device id] [--json]
                                        find identifiers in captured traffic
+  phonehome merge <folders…> [--out dir] [--json]
+                                       one summary (HTML, JUnit, JSON) over many run folders
   phonehome devices [--devices-file f] list the devices in devices.json
   phonehome help | --help | --version
 
@@ -48,6 +51,10 @@ export async function main(argv: string[]): Promise<number> {
         return await runCommand(rest);
       case 'devices':
         return await devicesCommand(rest);
+      case 'merge': {
+        const { mergeCommand } = await import('./merge.ts');
+        return await mergeCommand(rest);
+      }
       case 'scan': {
         const { scanCommand } = await import('./scan.ts');
         return await scanCommand(rest);

@@ -11,6 +11,7 @@ import type { Child, Part } from './part.ts';
 export const MAX_DEPTH = 8;
 
 const PROTOBUF = 'application/x-protobuf';
+const MAX_UNDECLARED_PROTOBUF = 64 * 1024;
 
 /**
  * Everything found inside a part: slices that name a piece of it more precisely (a cookie, a
@@ -29,7 +30,8 @@ export function childrenOf(part: Part): Child[] {
   const compression = sniffCompression(part.bytes, part.contentEncoding);
   if (compression) {
     const bytes = decompress(part.bytes, compression);
-    if (bytes) return [decoded(part, `>${compression}`, bytes, 0, part.bytes.length, part.contentType)];
+    if (bytes)
+      return [decoded(part, `>${compression}`, bytes, 0, part.bytes.length, part.contentType)];
   }
   const type = part.contentType ?? '';
   if (type.startsWith('application/grpc')) {
@@ -43,12 +45,28 @@ export function childrenOf(part: Part): Child[] {
   const boundary = part.contentTypeParams?.boundary;
   if (type.startsWith('multipart/') && boundary) return multipartChildren(part, boundary);
   if (looksLikeText(part.bytes)) return blobChildren(part);
-  // Undeclared binary (a decoded base64 blob, an octet-stream body) is often protobuf.
-  return protobufChildren(part) ?? [];
+  // Undeclared binary that is small (a decoded base64 blob, an app's octet-stream body) is often
+  // protobuf; large binary is media, where a protobuf walk only finds noise.
+  if (part.bytes.length <= MAX_UNDECLARED_PROTOBUF) return protobufChildren(part) ?? [];
+  return [];
 }
 
-function decoded(part: Part, suffix: string, bytes: Uint8Array, start: number, end: number, contentType?: string): Child {
-  const child: Child = { where: `${part.where}${suffix}`, bytes, start, end, slice: false, depth: part.depth + 1 };
+function decoded(
+  part: Part,
+  suffix: string,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  contentType?: string,
+): Child {
+  const child: Child = {
+    where: `${part.where}${suffix}`,
+    bytes,
+    start,
+    end,
+    slice: false,
+    depth: part.depth + 1,
+  };
   if (contentType) child.contentType = contentType;
   return child;
 }
@@ -74,7 +92,13 @@ function basicAuth(part: Part): Child | undefined {
   const match = /^\s*basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(text);
   if (!match) return undefined;
   const start = text.indexOf(match[1] as string);
-  return decoded(part, '>basic', Buffer.from(match[1] as string, 'base64'), start, start + (match[1] as string).length);
+  return decoded(
+    part,
+    '>basic',
+    Buffer.from(match[1] as string, 'base64'),
+    start,
+    start + (match[1] as string).length,
+  );
 }
 
 function grpcChildren(part: Part): Child[] | undefined {
@@ -87,7 +111,14 @@ function grpcChildren(part: Part): Child[] | undefined {
     const message = part.bytes.subarray(frame.start, frame.end);
     const compression = sniffCompression(message) ?? 'gzip';
     const bytes = decompress(message, compression) ?? message;
-    const child = decoded(part, `>grpc[${frame.index}]>${compression}`, bytes, frame.start, frame.end, PROTOBUF);
+    const child = decoded(
+      part,
+      `>grpc[${frame.index}]>${compression}`,
+      bytes,
+      frame.start,
+      frame.end,
+      PROTOBUF,
+    );
     return child;
   });
 }
@@ -100,7 +131,9 @@ function protobufChildren(part: Part): Child[] | undefined {
   return fields
     .filter((field) => !field.path.includes('.'))
     .map((field) => {
-      const where = base ? `${base[1]}>protobuf:${base[2]}.${field.path}` : `${part.where}>protobuf:${field.path}`;
+      const where = base
+        ? `${base[1]}>protobuf:${base[2]}.${field.path}`
+        : `${part.where}>protobuf:${field.path}`;
       return slice(part, where, field.start, field.end, field.nested ? PROTOBUF : undefined);
     });
 }
@@ -110,7 +143,14 @@ function multipartChildren(part: Part, boundary: string): Child[] {
     const where = `${part.where}>multipart:${section.name}`;
     if (section.transferEncoding === 'base64') {
       const text = Buffer.from(part.bytes.subarray(section.start, section.end)).toString('latin1');
-      const child = decoded(part, `>multipart:${section.name}>base64`, Buffer.from(text.replace(/\s+/g, ''), 'base64'), section.start, section.end, section.contentType);
+      const child = decoded(
+        part,
+        `>multipart:${section.name}>base64`,
+        Buffer.from(text.replace(/\s+/g, ''), 'base64'),
+        section.start,
+        section.end,
+        section.contentType,
+      );
       return child;
     }
     return slice(part, where, section.start, section.end, section.contentType);
@@ -123,10 +163,22 @@ function blobChildren(part: Part): Child[] {
   if (blobs.length === 0) return [];
   const first = part.bytes.find((byte) => byte > 0x20);
   const json = part.contentType?.includes('json') || first === 0x7b || first === 0x5b;
-  const paths = json ? jsonPathsAt(part.bytes, blobs.map((blob) => blob.start)) : [];
+  const paths = json
+    ? jsonPathsAt(
+        part.bytes,
+        blobs.map((blob) => blob.start),
+      )
+    : [];
   return blobs.map((blob, index) => {
     const path = paths[index];
     const suffix = `${path ? `>json:${path}` : ''}>${blob.kind}`;
-    return decoded(part, suffix, blob.bytes, blob.start, blob.end, blob.kind.startsWith('jwt') ? 'application/json' : undefined);
+    return decoded(
+      part,
+      suffix,
+      blob.bytes,
+      blob.start,
+      blob.end,
+      blob.kind.startsWith('jwt') ? 'application/json' : undefined,
+    );
   });
 }

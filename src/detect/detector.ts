@@ -60,7 +60,11 @@ export function createDetector(identifiers: Identifier[]): Detector {
           host: exchange.host,
           offset: match.start,
           evidence: match.evidence ?? variant.evidence,
-          fragment: fragmentOf(context.bytes, context.offset + match.start, context.offset + match.end),
+          fragment: fragmentOf(
+            context.bytes,
+            context.offset + match.start,
+            context.offset + match.end,
+          ),
           startedAt: exchange.startedAt,
         });
       };
@@ -92,19 +96,30 @@ function scanPart(
   const found = new Set<Identifier>();
   const identifierOf = (match: RawMatch) => (matcher.variants[match.variant] as Variant).identifier;
   for (const child of childrenOf(part)) {
-    const inside = (match: RawMatch) => match.start >= child.start && match.end <= child.end;
     if (child.slice) {
       // A slice is the same bytes under a more precise name: its matches move to it.
-      const moved = matches.filter(inside).map((m) => ({ ...m, start: m.start - child.start, end: m.end - child.start }));
-      matches = matches.filter((match) => !inside(match));
+      const moved: RawMatch[] = [];
+      if (matches.length > 0) {
+        const kept: RawMatch[] = [];
+        for (const match of matches) {
+          if (match.start >= child.start && match.end <= child.end) {
+            moved.push({ ...match, start: match.start - child.start, end: match.end - child.start });
+          } else kept.push(match);
+        }
+        matches = kept;
+      }
       for (const identifier of scanPart(matcher, child, moved, report)) found.add(identifier);
     } else {
       const childFound = scanPart(matcher, child, undefined, report);
       if (childFound.size === 0) continue;
-      matches = matches.filter((match) => !(inside(match) && childFound.has(identifierOf(match))));
+      matches = matches.filter(
+        (match) =>
+          !(match.start >= child.start && match.end <= child.end && childFound.has(identifierOf(match))),
+      );
       for (const identifier of childFound) found.add(identifier);
     }
   }
+  if (matches.length === 0) return found;
   for (const match of withoutContained(pairLocations(matches, matcher.variants), identifierOf)) {
     report(part, match);
     found.add(identifierOf(match));
@@ -117,7 +132,10 @@ function scanPart(
  * inside the 15-digit IMEI, a truncated hash inside the full one. Matches come sorted by start,
  * longest first.
  */
-function withoutContained(matches: RawMatch[], identifierOf: (match: RawMatch) => Identifier): RawMatch[] {
+function withoutContained(
+  matches: RawMatch[],
+  identifierOf: (match: RawMatch) => Identifier,
+): RawMatch[] {
   const reach = new Map<Identifier, number>();
   const kept: RawMatch[] = [];
   for (const match of matches) {

@@ -26,16 +26,25 @@ export interface ScanInput {
  */
 export function resolveScanInput(path: string): ScanInput {
   if (!existsSync(path)) {
-    throw new PhonehomeError('SCAN_INPUT_MISSING', `${path} does not exist; pass a .har file, a run folder or a journal.ndjson`);
+    throw new PhonehomeError(
+      'SCAN_INPUT_MISSING',
+      `${path} does not exist; pass a .har file, a run folder or a journal.ndjson`,
+    );
   }
   if (statSync(path).isDirectory()) {
     const journal = join(path, 'journal.ndjson');
     if (!existsSync(journal)) {
-      throw new PhonehomeError('SCAN_INPUT_MISSING', `${path} is a folder without journal.ndjson; pass a run folder under reports/, or a .har file`);
+      throw new PhonehomeError(
+        'SCAN_INPUT_MISSING',
+        `${path} is a folder without journal.ndjson; pass a run folder under reports/, or a .har file`,
+      );
     }
     return { format: 'journal', file: journal };
   }
-  return { format: path.endsWith('.ndjson') || path.endsWith('.jsonl') ? 'journal' : 'har', file: path };
+  return {
+    format: path.endsWith('.ndjson') || path.endsWith('.jsonl') ? 'journal' : 'har',
+    file: path,
+  };
 }
 
 /**
@@ -57,10 +66,17 @@ export async function journalRunStart(file: string): Promise<RunStartRecord> {
   try {
     record = JSON.parse(line);
   } catch (error) {
-    throw new PhonehomeError('JOURNAL_CORRUPT', `${file}:1 is not a JSON record; is this a phonehome journal?`, { cause: error });
+    throw new PhonehomeError(
+      'JOURNAL_CORRUPT',
+      `${file}:1 is not a JSON record; is this a phonehome journal?`,
+      { cause: error },
+    );
   }
   if ((record as { type?: unknown }).type !== 'run-start') {
-    throw new PhonehomeError('JOURNAL_CORRUPT', `${file}:1 is not the run-start record; is this a phonehome journal?`);
+    throw new PhonehomeError(
+      'JOURNAL_CORRUPT',
+      `${file}:1 is not the run-start record; is this a phonehome journal?`,
+    );
   }
   return record as RunStartRecord;
 }
@@ -98,7 +114,11 @@ const BATCHES_IN_FLIGHT = 2;
  * @example
  *   const { findings } = await scanFile(resolveScanInput('capture.har'), identifiers);
  */
-export async function scanFile(input: ScanInput, identifiers: Identifier[], options: ScanFileOptions = {}): Promise<ScanFileResult> {
+export async function scanFile(
+  input: ScanInput,
+  identifiers: Identifier[],
+  options: ScanFileOptions = {},
+): Promise<ScanFileResult> {
   const size = statSync(input.file).size;
   const workers = options.workers ?? defaultWorkers(size);
   const pool = workers > 0 ? new WorkerPool(workers, identifiers, input.file) : undefined;
@@ -115,10 +135,11 @@ export async function scanFile(input: ScanInput, identifiers: Identifier[], opti
       const jobs = batch;
       batch = [];
       batchBytes = 0;
-      if (pool) await pool.submit(jobs, (answer) => {
-        results.push(...answer.results);
-        bytesScanned += answer.bytesScanned;
-      });
+      if (pool)
+        await pool.submit(jobs, (answer) => {
+          results.push(...answer.results);
+          bytesScanned += answer.bytesScanned;
+        });
       else {
         const detector = inline as NonNullable<typeof inline>;
         const before = detector.bytesScanned();
@@ -126,7 +147,9 @@ export async function scanFile(input: ScanInput, identifiers: Identifier[], opti
         bytesScanned += detector.bytesScanned() - before;
       }
     };
-    for await (const job of input.format === 'har' ? harJobs(input.file) : journalJobs(input.file)) {
+    for await (const job of input.format === 'har'
+      ? harJobs(input.file)
+      : journalJobs(input.file)) {
       exchanges++;
       last = job;
       batch.push(job);
@@ -149,7 +172,10 @@ export async function scanFile(input: ScanInput, identifiers: Identifier[], opti
         options.onTornLine?.(last.line ?? 0);
         continue;
       }
-      throw new PhonehomeError('JOURNAL_CORRUPT', `${input.file}: exchange ${result.index} is not a JSON record (${result.error}); the journal was changed by hand or corrupted`);
+      throw new PhonehomeError(
+        'JOURNAL_CORRUPT',
+        `${input.file}: exchange ${result.index} is not a JSON record (${result.error}); the journal was changed by hand or corrupted`,
+      );
     }
     findings.push(...result.findings);
   }
@@ -164,7 +190,8 @@ function defaultWorkers(size: number): number {
 async function* harJobs(file: string): AsyncGenerator<ScanJob> {
   let index = 0;
   // A copy of its own per job: a view would drag its whole read buffer into the worker message.
-  for await (const entry of readHarEntries(file)) yield { format: 'har', index: index++, bytes: new Uint8Array(entry) };
+  for await (const entry of readHarEntries(file))
+    yield { format: 'har', index: index++, bytes: new Uint8Array(entry) };
 }
 
 /**
@@ -200,7 +227,11 @@ async function* journalJobs(file: string): AsyncGenerator<ScanJob> {
       if (from < chunk.length) carry.push(chunk.subarray(from));
     }
   } catch (error) {
-    throw new PhonehomeError('JOURNAL_READ', `cannot read the journal ${file}: ${(error as Error).message}`, { cause: error });
+    throw new PhonehomeError(
+      'JOURNAL_READ',
+      `cannot read the journal ${file}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   if (carry.length > 0) {
     const job = classify(Buffer.concat(carry));
@@ -215,8 +246,12 @@ async function* journalJobs(file: string): AsyncGenerator<ScanJob> {
 function tsxEsmApi(): string {
   const require = createRequire(import.meta.url);
   const manifest = require.resolve('tsx/package.json');
-  const exported = (require(manifest) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api'];
-  return pathToFileURL(join(dirname(manifest), exported?.import.default ?? 'dist/esm/api/index.mjs')).href;
+  const exported = (
+    require(manifest) as { exports: Record<string, { import: { default: string } }> }
+  ).exports['./esm/api'];
+  return pathToFileURL(
+    join(dirname(manifest), exported?.import.default ?? 'dist/esm/api/index.mjs'),
+  ).href;
 }
 
 interface WorkerAnswer {
@@ -243,7 +278,8 @@ class WorkerPool {
       worker.on('message', (answer: WorkerAnswer) => slot.pending.shift()?.(answer));
       worker.on('error', (error) => {
         this.failure = error;
-        for (const resolve of slot.pending.splice(0)) resolve({ results: [], bytesScanned: 0, failure: error.message });
+        for (const resolve of slot.pending.splice(0))
+          resolve({ results: [], bytesScanned: 0, failure: error.message });
       });
       this.workers.push(slot);
     }
@@ -267,7 +303,10 @@ class WorkerPool {
           this.waiting.delete(tracked);
         });
         this.waiting.add(tracked);
-        slot.worker.postMessage(jobs, jobs.map((job) => job.bytes.buffer as ArrayBuffer));
+        slot.worker.postMessage(
+          jobs,
+          jobs.map((job) => job.bytes.buffer as ArrayBuffer),
+        );
         return;
       }
       await Promise.race(this.waiting);

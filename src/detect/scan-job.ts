@@ -33,7 +33,11 @@ export interface ScanJobResult {
 export function runScanJob(job: ScanJob, detector: Detector, file: string): ScanJobResult {
   const bytes = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
   if (job.format === 'har') {
-    return timed(job.index, detector, harEntryToExchange(parseHarEntry(bytes, job.index, file), job.index, file));
+    return timed(
+      job.index,
+      detector,
+      harEntryToExchange(parseHarEntry(bytes, job.index, file), job.index, file),
+    );
   }
   let record: ExchangeRecord;
   try {
@@ -42,7 +46,10 @@ export function runScanJob(job: ScanJob, detector: Detector, file: string): Scan
     return { index: job.index, findings: [], detectorMs: 0, error: (error as Error).message };
   }
   if (record.type !== 'exchange' || typeof record.exchange !== 'object') {
-    throw new PhonehomeError('JOURNAL_CORRUPT', `${file}:${job.line ?? '?'} is not an exchange record`);
+    throw new PhonehomeError(
+      'JOURNAL_CORRUPT',
+      `${file}:${job.line ?? '?'} is not an exchange record`,
+    );
   }
   return timed(job.index, detector, record.exchange);
 }

@@ -17,6 +17,9 @@ parentPort?.on('message', (jobs: ScanJob[]) => {
     const results: ScanJobResult[] = jobs.map((job) => runScanJob(job, detector, file));
     parentPort?.postMessage({ results, bytesScanned: detector.bytesScanned() - before });
   } catch (error) {
-    parentPort?.postMessage({ failure: describeError(error), code: (error as { code?: string }).code });
+    parentPort?.postMessage({
+      failure: describeError(error),
+      code: (error as { code?: string }).code,
+    });
   }
 });

@@ -62,7 +62,9 @@ export class HarEntrySplitter {
         this.collect(chunk, i, quote);
         this.inString = false;
         if (this.collecting) {
-          this.lastString[this.depth] = JSON.parse(`"${Buffer.from(this.collecting).toString('utf8')}"`) as string;
+          this.lastString[this.depth] = JSON.parse(
+            `"${Buffer.from(this.collecting).toString('utf8')}"`,
+          ) as string;
           this.collecting = undefined;
         }
         i = quote + 1;
@@ -88,7 +90,12 @@ export class HarEntrySplitter {
             this.capture = [];
             this.captureStart = i;
           }
-          if (byte === 0x5b && this.depth === 3 && this.keys[1] === 'log' && this.keys[2] === 'entries') {
+          if (
+            byte === 0x5b &&
+            this.depth === 3 &&
+            this.keys[1] === 'log' &&
+            this.keys[2] === 'entries'
+          ) {
             this.entriesDepth = 3;
             this.sawEntries = true;
           }
@@ -134,6 +141,9 @@ export class HarEntrySplitter {
   }
 
   private fail(what: string): never {
-    throw new PhonehomeError('HAR_INVALID', `${this.file} is not valid JSON near byte ${this.position}: ${what}`);
+    throw new PhonehomeError(
+      'HAR_INVALID',
+      `${this.file} is not valid JSON near byte ${this.position}: ${what}`,
+    );
   }
 }

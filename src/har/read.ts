@@ -28,7 +28,9 @@ export async function* readHarEntries(file: string): AsyncGenerator<Buffer> {
     for await (const chunk of stream) yield* splitter.push(chunk as Buffer);
   } catch (error) {
     if (error instanceof PhonehomeError) throw error;
-    throw new PhonehomeError('HAR_UNREADABLE', `cannot read ${file}: ${(error as Error).message}`, { cause: error });
+    throw new PhonehomeError('HAR_UNREADABLE', `cannot read ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   splitter.end();
 }
@@ -38,15 +40,14 @@ export function parseHarEntry(bytes: Buffer, index: number, file: string): unkno
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch (error) {
-    throw new PhonehomeError('HAR_INVALID', `${file}: log.entries[${index}] is not valid JSON: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new PhonehomeError(
+      'HAR_INVALID',
+      `${file}: log.entries[${index}] is not valid JSON: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
-}
-
-interface HarHeader {
-  name: string;
-  value: string;
 }
 
 interface HarPostData {
@@ -72,7 +73,10 @@ interface HarContent {
 export function harEntryToExchange(entry: unknown, index: number, file: string): Exchange {
   const at = `${file}: log.entries[${index}]`;
   const fail = (path: string, what: string): never => {
-    throw new PhonehomeError('HAR_INVALID', `${at}.${path} ${what}; the file is not a HAR 1.2 export`);
+    throw new PhonehomeError(
+      'HAR_INVALID',
+      `${at}.${path} ${what}; the file is not a HAR 1.2 export`,
+    );
   };
   if (!isObject(entry)) return fail('', 'is not an object');
   const request = entry.request;
@@ -85,7 +89,8 @@ export function harEntryToExchange(entry: unknown, index: number, file: string):
     url = undefined;
   }
   const requestHeaders = headersOf(request.headers, `request.headers`, fail);
-  const started = typeof entry.startedDateTime === 'string' ? Date.parse(entry.startedDateTime) : NaN;
+  const started =
+    typeof entry.startedDateTime === 'string' ? Date.parse(entry.startedDateTime) : NaN;
   const startedAt = Number.isNaN(started) ? 0 : started;
   const time = typeof entry.time === 'number' && entry.time >= 0 ? entry.time : 0;
   const exchange: Exchange = {
@@ -93,7 +98,8 @@ export function harEntryToExchange(entry: unknown, index: number, file: string):
     startedAt,
     completedAt: startedAt + time,
     protocol: url?.protocol === 'http:' ? 'http' : 'https',
-    host: url?.hostname ?? requestHeaders.find(([name]) => name.toLowerCase() === 'host')?.[1] ?? '',
+    host:
+      url?.hostname ?? requestHeaders.find(([name]) => name.toLowerCase() === 'host')?.[1] ?? '',
     request: {
       method: typeof request.method === 'string' ? request.method : 'GET',
       url: request.url,
@@ -115,12 +121,20 @@ export function harEntryToExchange(entry: unknown, index: number, file: string):
   return exchange;
 }
 
-function headersOf(headers: unknown, path: string, fail: (path: string, what: string) => never): HeaderPair[] {
+function headersOf(
+  headers: unknown,
+  path: string,
+  fail: (path: string, what: string) => never,
+): HeaderPair[] {
   if (headers === undefined) return [];
   if (!Array.isArray(headers)) return fail(path, 'is not an array of { name, value }');
   return headers.map((header: unknown, i) => {
-    if (!isObject(header) || typeof header.name !== 'string') return fail(`${path}[${i}].name`, 'is missing');
-    return [header.name, typeof header.value === 'string' ? header.value : String(header.value ?? '')] as HeaderPair;
+    if (!isObject(header) || typeof header.name !== 'string')
+      return fail(`${path}[${i}].name`, 'is missing');
+    return [
+      header.name,
+      typeof header.value === 'string' ? header.value : String(header.value ?? ''),
+    ] as HeaderPair;
   });
 }
 
@@ -131,7 +145,9 @@ function postDataBody(postData: HarPostData | undefined): Body {
   }
   // Some exporters give a form only as params: rebuild the body the phone sent.
   if (Array.isArray(postData.params)) {
-    const form = postData.params.map((p) => `${encodeURIComponent(p.name)}=${encodeURIComponent(p.value ?? '')}`).join('&');
+    const form = postData.params
+      .map((p) => `${encodeURIComponent(p.name)}=${encodeURIComponent(p.value ?? '')}`)
+      .join('&');
     return { encoding: 'utf8', data: form };
   }
   return { encoding: 'utf8', data: '' };

@@ -72,9 +72,7 @@ export async function writeHar(
     let index = 0;
     for await (const record of readJournal(journalPath)) {
       if (record.type !== 'exchange') continue;
-      const exchange = options.transform
-        ? options.transform(record.exchange)
-        : record.exchange;
+      const exchange = options.transform ? options.transform(record.exchange) : record.exchange;
       const entry = harEntry(exchange, result.runId, {
         phase: timeline.phaseAt(exchange.startedAt),
         step: timeline.stepAt(exchange.startedAt),

@@ -11,17 +11,24 @@ export interface IdentifierRange {
   identifier: Identifier;
 }
 
+/**
+ * What to take beyond what the detector itself reports. Redaction wants both; highlighting wants
+ * neither (a lone "24.938" may be a timestamp's seconds).
+ */
+export interface FindOptions {
+  /** A latitude or longitude without its partner. */
+  loneCoordinates?: boolean;
+  /** A plain value glued inside a longer run ("1865432101234564"), boundaries ignored. */
+  glued?: boolean;
+}
+
 /** Finds identifier ranges in bytes, for highlighting and for redaction. */
 export interface RangeFinder {
   readonly identifiers: readonly Identifier[];
   /** The detector over the same identifiers: what proves a redaction left nothing behind. */
   readonly detector: Detector;
-  /**
-   * Non-overlapping ranges, sorted. `greedy` also takes what the detector would not report on its
-   * own — a coordinate without its partner, a value glued inside a longer run of digits — which
-   * redaction wants and highlighting does not.
-   */
-  find(bytes: Uint8Array, options?: { greedy?: boolean }): IdentifierRange[];
+  /** Non-overlapping ranges, sorted. */
+  find(bytes: Uint8Array, options?: FindOptions): IdentifierRange[];
 }
 
 /**
@@ -49,13 +56,13 @@ export function createRangeFinder(identifiers: Identifier[]): RangeFinder {
     find(bytes, options = {}) {
       if (bytes.length === 0) return [];
       const raw = matcher.scan(bytes);
-      const matches = options.greedy ? raw : pairLocations(raw, matcher.variants);
+      const matches = options.loneCoordinates ? raw : pairLocations(raw, matcher.variants);
       const ranges: IdentifierRange[] = matches.map((match) => ({
         start: match.start,
         end: match.end,
         identifier: (matcher.variants[match.variant] as Variant).identifier,
       }));
-      if (options.greedy) {
+      if (options.glued) {
         const haystack = foldAscii(bytes);
         for (const { identifier, bytes: needle } of plain) {
           for (let at = haystack.indexOf(needle); at >= 0; at = haystack.indexOf(needle, at + 1)) {

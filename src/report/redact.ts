@@ -2,6 +2,9 @@ import type { Body, Exchange, HeaderPair, Identifier } from '../types.ts';
 import { maskFragment } from './console-summary.ts';
 import type { IdentifierRange, RangeFinder } from './identifier-ranges.ts';
 
+/** Redaction takes everything that could be an identifier: a false positive costs nothing. */
+const REDACT = { loneCoordinates: true, glued: true } as const;
+
 /**
  * What stands for an identifier in redacted text: its label, in brackets, without the spaces and
  * "#" that would break a URL or a header ("IMEI #1" → "[IMEI-1]", "phone number #1" →
@@ -29,7 +32,7 @@ export function redactText(
   // A header value the proxy gave as more than latin1 would lose characters: read it as UTF-8.
   const encoding = charset === 'latin1' && /[^\x00-\xff]/.test(text) ? 'utf8' : charset;
   const bytes = Buffer.from(text, encoding);
-  const ranges = finder.find(bytes, { greedy: true });
+  const ranges = finder.find(bytes, REDACT);
   if (ranges.length === 0) return text;
   return splice(bytes, ranges).toString(encoding);
 }
@@ -45,7 +48,12 @@ export function redactText(
 export function redactFragment(fragment: string, label: string, finder: RangeFinder): string {
   const open = fragment.indexOf('⟦');
   const close = fragment.lastIndexOf('⟧');
-  const context = (text: string) => maskFragment(redactText(text, finder));
+  // A value cut at the fragment's edge ("…China%2") is no longer a form the detector knows: the
+  // cut word is dropped, and any long run of digits left in the context is masked.
+  const context = (text: string) =>
+    maskFragment(redactText(text, finder))
+      .replace(/^…[^&=;,:"'\s{}[\]()<>/?]*/, '…')
+      .replace(/[^&=;,:"'\s{}[\]()<>/?]*…$/, '…');
   if (open < 0 || close < open) return context(fragment);
   return `${context(fragment.slice(0, open))}⟦${redactionToken(label)}⟧${context(fragment.slice(close + 1))}`;
 }
@@ -54,7 +62,7 @@ export function redactFragment(fragment: string, label: string, finder: RangeFin
 export function redactBody(body: Body, finder: RangeFinder): Body {
   if (body.data.length === 0) return body;
   const bytes = Buffer.from(body.data, body.encoding);
-  const ranges = finder.find(bytes, { greedy: true });
+  const ranges = finder.find(bytes, REDACT);
   if (ranges.length === 0) return body;
   return { ...body, data: splice(bytes, ranges).toString(body.encoding) };
 }

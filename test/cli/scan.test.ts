@@ -27,13 +27,53 @@ async function scan(...argv: string[]): Promise<{ code: number; out: string; err
 }
 
 const EXPECTED = [
-  { exchange: 0, kind: 'imei', label: 'IMEI #1', form: 'plain', where: 'cookie:deviceId', host: 'api.account.xiaomi.com', offset: 0, evidence: 'strong' },
-  { exchange: 1, kind: 'msisdn', label: 'phone number #1', form: 'plain', where: 'request-body>gzip', host: 'api.account.xiaomi.com', offset: 10, evidence: 'strong' },
-  { exchange: 1, kind: 'operator', label: 'operator name #1', form: 'plain', where: 'request-body>gzip', host: 'api.account.xiaomi.com', offset: 32, evidence: 'weak' },
-  { exchange: 1, kind: 'imsi', label: 'IMSI #1', form: 'plain', where: 'response-body', host: 'api.account.xiaomi.com', offset: 19, evidence: 'strong' },
+  {
+    exchange: 0,
+    kind: 'imei',
+    label: 'IMEI #1',
+    form: 'plain',
+    where: 'cookie:deviceId',
+    host: 'api.account.xiaomi.com',
+    offset: 0,
+    evidence: 'strong',
+  },
+  {
+    exchange: 1,
+    kind: 'msisdn',
+    label: 'phone number #1',
+    form: 'plain',
+    where: 'request-body>gzip',
+    host: 'api.account.xiaomi.com',
+    offset: 10,
+    evidence: 'strong',
+  },
+  {
+    exchange: 1,
+    kind: 'operator',
+    label: 'operator name #1',
+    form: 'plain',
+    where: 'request-body>gzip',
+    host: 'api.account.xiaomi.com',
+    offset: 32,
+    evidence: 'weak',
+  },
+  {
+    exchange: 1,
+    kind: 'imsi',
+    label: 'IMSI #1',
+    form: 'plain',
+    where: 'response-body',
+    host: 'api.account.xiaomi.com',
+    offset: 19,
+    evidence: 'strong',
+  },
 ];
 
-function writeRun(name: string, exchanges: Exchange[], identifiers: Record<string, string[]>): string {
+function writeRun(
+  name: string,
+  exchanges: Exchange[],
+  identifiers: Record<string, string[]>,
+): string {
   const run = join(folder, name);
   mkdirSync(run);
   const journal = JournalWriter.open(join(run, 'journal.ndjson'));
@@ -64,8 +104,19 @@ function exchange(id: string, url: string, cookie = ''): Exchange {
     completedAt: 11,
     protocol: 'http',
     host: new URL(url).hostname,
-    request: { method: 'GET', url, httpVersion: '1.1', headers: cookie ? [['Cookie', cookie]] : [], body: { encoding: 'utf8', data: '' } },
-    response: { status: 200, statusMessage: 'OK', headers: [], body: { encoding: 'utf8', data: 'ok' } },
+    request: {
+      method: 'GET',
+      url,
+      httpVersion: '1.1',
+      headers: cookie ? [['Cookie', cookie]] : [],
+      body: { encoding: 'utf8', data: '' },
+    },
+    response: {
+      status: 200,
+      statusMessage: 'OK',
+      headers: [],
+      body: { encoding: 'utf8', data: 'ok' },
+    },
   };
 }
 
@@ -76,7 +127,9 @@ describe('phonehome scan', () => {
     expect(JSON.parse(out)).to.deep.equal({ findings: EXPECTED });
   });
 
-  it('gives the same findings on worker threads', async () => {
+  it('gives the same findings on worker threads', async function () {
+    // Each worker compiles the detector's TypeScript on start: seconds on a busy machine.
+    this.timeout(30_000);
     const { code, out } = await scan(HAR, '--identifiers', IDS, '--json', '--workers', '2');
     expect(code).to.equal(1);
     expect(JSON.parse(out)).to.deep.equal({ findings: EXPECTED });
@@ -84,13 +137,15 @@ describe('phonehome scan', () => {
 
   it('prints a readable table with the values masked', async () => {
     const { out } = await scan(HAR, '--identifiers', IDS);
-    expect(out).to.match(/^4 findings in 2 of 3 exchanges of test\/fixtures\/detect\/xiaomi-2014\.har/);
+    expect(out).to.match(
+      /^4 findings in 2 of 3 exchanges of test\/fixtures\/detect\/xiaomi-2014\.har/,
+    );
     expect(out).to.match(/0 +api\.account\.xiaomi\.com +IMEI #1 +plain +cookie:deviceId +strong/);
     expect(out).to.include('deviceId=⟦86…564⟧; lang=zh_CN');
     expect(out).not.to.include('865432101234564');
   });
 
-  it('exits 0 when another phone\'s identifiers are not in the capture', async () => {
+  it("exits 0 when another phone's identifiers are not in the capture", async () => {
     const other = join(folder, 'other.json');
     writeFileSync(other, JSON.stringify({ imei: ['865432101234572'], imsi: ['460001234567891'] }));
     const { code, out } = await scan(HAR, '--identifiers', other);
@@ -99,33 +154,106 @@ describe('phonehome scan', () => {
   });
 
   it('scans a run folder with the identifiers its journal names, counting exchanges in journal order', async () => {
-    const run = writeRun('run-a', [exchange('a', 'https://a.example.test/'), exchange('b', 'http://api.account.xiaomi.com/pass/v3/user@id?type=MXPH&externalId=01', 'deviceId=865432101234564')], { imei: ['865432101234564'] });
+    const run = writeRun(
+      'run-a',
+      [
+        exchange('a', 'https://a.example.test/'),
+        exchange(
+          'b',
+          'http://api.account.xiaomi.com/pass/v3/user@id?type=MXPH&externalId=01',
+          'deviceId=865432101234564',
+        ),
+      ],
+      { imei: ['865432101234564'] },
+    );
     const { code, out } = await scan(run, '--json');
     expect(code).to.equal(1);
     expect(JSON.parse(out).findings).to.deep.equal([
-      { exchange: 1, kind: 'imei', label: 'IMEI #1', form: 'plain', where: 'cookie:deviceId', host: 'api.account.xiaomi.com', offset: 0, evidence: 'strong' },
+      {
+        exchange: 1,
+        kind: 'imei',
+        label: 'IMEI #1',
+        form: 'plain',
+        where: 'cookie:deviceId',
+        host: 'api.account.xiaomi.com',
+        offset: 0,
+        evidence: 'strong',
+      },
     ]);
   });
 
   it('skips a torn last line of a killed run and says so', async () => {
-    const run = writeRun('run-torn', [exchange('a', 'https://a.example.test/?imei=865432101234564')], { imei: ['865432101234564'] });
-    appendFileSync(join(run, 'journal.ndjson'), '{"type":"exchange","exchange":{"id":"b","startedAt":');
+    const run = writeRun(
+      'run-torn',
+      [exchange('a', 'https://a.example.test/?imei=865432101234564')],
+      { imei: ['865432101234564'] },
+    );
+    appendFileSync(
+      join(run, 'journal.ndjson'),
+      '{"type":"exchange","exchange":{"id":"b","startedAt":',
+    );
     const { code, err } = await scan(join(run, 'journal.ndjson'), '--json');
     expect(code).to.equal(1);
-    expect(err).to.match(/journal\.ndjson:5 is torn \(the run was killed while writing it\); skipped/);
+    expect(err).to.match(
+      /journal\.ndjson:5 is torn \(the run was killed while writing it\); skipped/,
+    );
   });
 
   const BAD: [name: string, argv: () => string[], message: RegExp][] = [
-    ['a missing file', () => ['nope.har', '--identifiers', IDS], /nope\.har does not exist; pass a \.har file, a run folder or a journal\.ndjson/],
-    ['a folder without a journal', () => [folder, '--identifiers', IDS], /is a folder without journal\.ndjson/],
-    ['a HAR without identifiers', () => [HAR], /is a HAR file, which carries no identifiers; pass --identifiers ids\.json or --device <id>/],
-    ['an unknown kind in ids.json', () => { const f = join(folder, 'bad-kind.json'); writeFileSync(f, '{"imeii":["1"]}'); return [HAR, '--identifiers', f]; }, /bad-kind\.json: unknown identifier kind 'imeii'; known: imei/],
-    ['ids.json that is not JSON', () => { const f = join(folder, 'broken.json'); writeFileSync(f, '{imei:'); return [HAR, '--identifiers', f]; }, /broken\.json is not valid JSON/],
-    ['a missing ids.json', () => [HAR, '--identifiers', join(folder, 'none.json')], /none\.json does not exist; write it as \{ "imei": \["…"\]/],
-    ['an invalid HAR', () => { const f = join(folder, 'x.har'); writeFileSync(f, '{"log":{}}'); return [f, '--identifiers', IDS]; }, /x\.har is not a HAR 1\.2 file/],
+    [
+      'a missing file',
+      () => ['nope.har', '--identifiers', IDS],
+      /nope\.har does not exist; pass a \.har file, a run folder or a journal\.ndjson/,
+    ],
+    [
+      'a folder without a journal',
+      () => [folder, '--identifiers', IDS],
+      /is a folder without journal\.ndjson/,
+    ],
+    [
+      'a HAR without identifiers',
+      () => [HAR],
+      /is a HAR file, which carries no identifiers; pass --identifiers ids\.json or --device <id>/,
+    ],
+    [
+      'an unknown kind in ids.json',
+      () => {
+        const f = join(folder, 'bad-kind.json');
+        writeFileSync(f, '{"imeii":["1"]}');
+        return [HAR, '--identifiers', f];
+      },
+      /bad-kind\.json: unknown identifier kind 'imeii'; known: imei/,
+    ],
+    [
+      'ids.json that is not JSON',
+      () => {
+        const f = join(folder, 'broken.json');
+        writeFileSync(f, '{imei:');
+        return [HAR, '--identifiers', f];
+      },
+      /broken\.json is not valid JSON/,
+    ],
+    [
+      'a missing ids.json',
+      () => [HAR, '--identifiers', join(folder, 'none.json')],
+      /none\.json does not exist; write it as \{ "imei": \["…"\]/,
+    ],
+    [
+      'an invalid HAR',
+      () => {
+        const f = join(folder, 'x.har');
+        writeFileSync(f, '{"log":{}}');
+        return [f, '--identifiers', IDS];
+      },
+      /x\.har is not a HAR 1\.2 file/,
+    ],
     ['an unknown device', () => [HAR, '--device', 'pixel-99'], /pixel-99/],
     ['an unknown option', () => [HAR, '--idents', IDS], /unknown option --idents/],
-    ['both --identifiers and --device', () => [HAR, '--identifiers', IDS, '--device', 'virtual-clean'], /give --identifiers or --device, not both/],
+    [
+      'both --identifiers and --device',
+      () => [HAR, '--identifiers', IDS, '--device', 'virtual-clean'],
+      /give --identifiers or --device, not both/,
+    ],
     ['no capture', () => ['--json'], /which capture\?/],
   ];
   for (const [name, argv, message] of BAD) {

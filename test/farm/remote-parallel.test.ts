@@ -69,6 +69,26 @@ describe('remote devices in parallel', function () {
     });
   }
 
+  it('merges the run folders into one summary with a verdict per device × scenario', async () => {
+    const out = join(dirs.path, 'merged');
+    const result = await runCli(['merge', join(dirs.path, 'reports-4'), '--out', out]);
+    expect(result.code, result.stderr).to.equal(1);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.status).to.equal('fail');
+    expect(summary.runs.map((r: { device: { id: string }; status: string }) => `${r.device.id}:${r.status}`)).to.deep.equal([
+      'farm-01:fail',
+      'farm-02:pass',
+      'farm-03:fail',
+      'farm-04:pass',
+    ]);
+    const junit = readFileSync(join(out, 'junit.xml'), 'utf8');
+    expect(junit.match(/<testsuite /g)).to.have.length(4);
+    expect(junit).to.match(/<testsuite name="sim-only on farm-01" tests="2" failures="2"/);
+    expect(junit).to.match(/<failure type="leak" message="\d+ identifier\(s\) left the phone before consent &apos;cloud-messaging&apos;:|<failure type="leak" message="\d+ identifier\(s\) left the phone before consent 'cloud-messaging':/);
+    expect(readFileSync(join(out, 'summary.html'), 'utf8')).to.include('2 of 4 runs passed.');
+    expect(result.stdout).to.include('2 of 4 runs passed');
+  });
+
   it('exits 2 naming a missing variable, before any run starts', async () => {
     const file = join(dirs.path, 'devices-missing.json');
     writeFarmDevices(file, Number(new URL(farm.url).port), 2);

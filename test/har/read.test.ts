@@ -24,11 +24,24 @@ describe('readHar', () => {
     const exchanges = await collect(FIXTURE);
     expect(exchanges).to.have.length(3);
     const [first, second] = exchanges;
-    expect(first).to.deep.include({ id: 'har-0', protocol: 'http', host: 'api.account.xiaomi.com', startedAt: Date.parse('2014-08-08T10:00:00.000Z'), completedAt: Date.parse('2014-08-08T10:00:00.000Z') + 42 });
-    expect(first?.request.headers).to.deep.include(['Cookie', 'deviceId=865432101234564; lang=zh_CN']);
+    expect(first).to.deep.include({
+      id: 'har-0',
+      protocol: 'http',
+      host: 'api.account.xiaomi.com',
+      startedAt: Date.parse('2014-08-08T10:00:00.000Z'),
+      completedAt: Date.parse('2014-08-08T10:00:00.000Z') + 42,
+    });
+    expect(first?.request.headers).to.deep.include([
+      'Cookie',
+      'deviceId=865432101234564; lang=zh_CN',
+    ]);
     expect(second?.request.body.encoding).to.equal('base64');
-    expect(Buffer.from(second?.request.body.data ?? '', 'base64').subarray(0, 2)).to.deep.equal(Buffer.from([0x1f, 0x8b]));
-    expect(Buffer.from(second?.response?.body.data ?? '', 'base64').toString()).to.equal('{"ok":true,"imsi":"460001234567890"}');
+    expect(Buffer.from(second?.request.body.data ?? '', 'base64').subarray(0, 2)).to.deep.equal(
+      Buffer.from([0x1f, 0x8b]),
+    );
+    expect(Buffer.from(second?.response?.body.data ?? '', 'base64').toString()).to.equal(
+      '{"ok":true,"imsi":"460001234567890"}',
+    );
   });
 
   it('gives the same entries whatever the chunk boundaries', () => {
@@ -37,7 +50,8 @@ describe('readHar', () => {
     for (const size of [1, 2, 3, 7, 64, 1000]) {
       const splitter = new HarEntrySplitter(FIXTURE);
       const entries: string[] = [];
-      for (let at = 0; at < bytes.length; at += size) entries.push(...splitter.push(bytes.subarray(at, at + size)).map((b) => b.toString()));
+      for (let at = 0; at < bytes.length; at += size)
+        entries.push(...splitter.push(bytes.subarray(at, at + size)).map((b) => b.toString()));
       splitter.end();
       expect(entries, `chunks of ${size}`).to.deep.equal(whole);
     }
@@ -50,7 +64,16 @@ describe('readHar', () => {
         version: '1.2',
         creator: { name: 'x "entries": [', version: '}]' },
         pages: [{ entries: [{ id: 'no' }] }],
-        entries: [{ request: { method: 'GET', url: 'https://a.example.test/?q=%7B%22x%22%7D', headers: [{ name: 'X-Odd', value: 'a\\"b}]{["' }] }, response: { status: 204, headers: [] } }],
+        entries: [
+          {
+            request: {
+              method: 'GET',
+              url: 'https://a.example.test/?q=%7B%22x%22%7D',
+              headers: [{ name: 'X-Odd', value: 'a\\"b}]{["' }],
+            },
+            response: { status: 204, headers: [] },
+          },
+        ],
       },
     };
     const [exchange, ...rest] = await collect(write('tricky.har', JSON.stringify(har)));
@@ -60,17 +83,55 @@ describe('readHar', () => {
   });
 
   it('rebuilds a form body given only as params', async () => {
-    const har = { log: { version: '1.2', entries: [{ request: { method: 'POST', url: 'https://a.example.test/', headers: [], postData: { mimeType: 'application/x-www-form-urlencoded', params: [{ name: 'tel', value: '+33 6' }] } }, response: { status: 200, headers: [], content: { text: 'ok' } } }] } };
+    const har = {
+      log: {
+        version: '1.2',
+        entries: [
+          {
+            request: {
+              method: 'POST',
+              url: 'https://a.example.test/',
+              headers: [],
+              postData: {
+                mimeType: 'application/x-www-form-urlencoded',
+                params: [{ name: 'tel', value: '+33 6' }],
+              },
+            },
+            response: { status: 200, headers: [], content: { text: 'ok' } },
+          },
+        ],
+      },
+    };
     const [exchange] = await collect(write('params.har', JSON.stringify(har)));
     expect(exchange?.request.body).to.deep.equal({ encoding: 'utf8', data: 'tel=%2B33%206' });
   });
 
   const BAD: [string, string, RegExp][] = [
-    ['a file that is not a HAR', '{"hello": "world"}', /bad\.har is not a HAR 1\.2 file: it has no log\.entries array/],
-    ['a file cut short', '{"log":{"entries":[{"request":{"url":"https://a.example.test/"', /ends in the middle of the JSON document/],
-    ['an entry without a request', '{"log":{"entries":[{"response":{}}]}}', /log\.entries\[0\]\.request is missing/],
-    ['an entry without a URL', '{"log":{"entries":[{"request":{"method":"GET"}}]}}', /log\.entries\[0\]\.request\.url is missing/],
-    ['headers that are not a list', '{"log":{"entries":[{"request":{"url":"https://a.example.test/","headers":{}}}]}}', /log\.entries\[0\]\.request\.headers is not an array/],
+    [
+      'a file that is not a HAR',
+      '{"hello": "world"}',
+      /bad\.har is not a HAR 1\.2 file: it has no log\.entries array/,
+    ],
+    [
+      'a file cut short',
+      '{"log":{"entries":[{"request":{"url":"https://a.example.test/"',
+      /ends in the middle of the JSON document/,
+    ],
+    [
+      'an entry without a request',
+      '{"log":{"entries":[{"response":{}}]}}',
+      /log\.entries\[0\]\.request is missing/,
+    ],
+    [
+      'an entry without a URL',
+      '{"log":{"entries":[{"request":{"method":"GET"}}]}}',
+      /log\.entries\[0\]\.request\.url is missing/,
+    ],
+    [
+      'headers that are not a list',
+      '{"log":{"entries":[{"request":{"url":"https://a.example.test/","headers":{}}}]}}',
+      /log\.entries\[0\]\.request\.headers is not an array/,
+    ],
   ];
   for (const [name, text, message] of BAD) {
     it(`rejects ${name}, naming the file and the field`, async () => {

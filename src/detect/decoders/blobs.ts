@@ -75,8 +75,13 @@ function base64Blob(bytes: Uint8Array, start: number, end: number, stop: number)
 
 /** A JWT starting at `start`: its header and payload, decoded. */
 function jwtAt(bytes: Uint8Array, start: number): { blobs: Blob[]; end: number } | undefined {
-  if (bytes[start] !== 0x65 || bytes[start + 1] !== 0x79 || bytes[start + 2] !== 0x4a) return undefined;
-  const window = Buffer.from(bytes.buffer, bytes.byteOffset + start, Math.min(bytes.length - start, 1 << 16)).toString('latin1');
+  if (bytes[start] !== 0x65 || bytes[start + 1] !== 0x79 || bytes[start + 2] !== 0x4a)
+    return undefined;
+  const window = Buffer.from(
+    bytes.buffer,
+    bytes.byteOffset + start,
+    Math.min(bytes.length - start, 1 << 16),
+  ).toString('latin1');
   const parts = JWT.exec(window);
   if (!parts) return undefined;
   const header = parts[1] as string;
@@ -85,7 +90,12 @@ function jwtAt(bytes: Uint8Array, start: number): { blobs: Blob[]; end: number }
   return {
     blobs: [
       { start, end: payloadStart - 1, kind: 'jwt:header', bytes: Buffer.from(header, 'base64url') },
-      { start: payloadStart, end: payloadStart + payload.length, kind: 'jwt:payload', bytes: Buffer.from(payload, 'base64url') },
+      {
+        start: payloadStart,
+        end: payloadStart + payload.length,
+        kind: 'jwt:payload',
+        bytes: Buffer.from(payload, 'base64url'),
+      },
     ],
     end: start + (parts[0] as string).length,
   };

@@ -1,6 +1,14 @@
+import type { DeviceEntry } from '../../config/devices.ts';
 import { describeError, PhonehomeError } from '../../errors.ts';
-import { shell, type Adb } from './adb-client.ts';
-import type { ChangeRecord, PhoneChange } from './restore-state.ts';
+import { adbFor, createAdbExecutor, shell, type Adb, type AdbExecutor } from './adb-client.ts';
+import { listAttachedDevices, selectDevice } from './device-list.ts';
+import {
+  ChangeRecord,
+  defaultStateDir,
+  processAlive,
+  stateFilePath,
+  type PhoneChange,
+} from './restore-state.ts';
 import { restartAdbdAsShell } from './root.ts';
 import { isProxyUnset, removeReverse, setGlobalProxy } from './routing.ts';
 import { removeSystemCa } from './system-ca.ts';
@@ -108,4 +116,47 @@ export function describeChange(change: PhoneChange): string {
     case 'adbd-root':
       return 'adbd running as root';
   }
+}
+
+export interface RestorePhoneOptions {
+  exec?: AdbExecutor;
+  stateDir?: string;
+  /** Restore even when the record's process still runs (its pid may have been reused). */
+  force?: boolean;
+  /** Also reset the proxy (`:0`) when there is no record. */
+  resetProxy?: boolean;
+  log: (line: string) => void;
+}
+
+/**
+ * `phonehome restore`: undoes what a killed run left on a phone, from its restore record.
+ *
+ * @example
+ *   await restorePhone(findDevice(loadDevices(), 'pixel-7'), { log: console.log });
+ */
+export async function restorePhone(entry: DeviceEntry, options: RestorePhoneOptions): Promise<void> {
+  const exec = options.exec ?? createAdbExecutor();
+  const chosen = selectDevice(await listAttachedDevices(exec), entry.serial, entry.id);
+  const adb = adbFor(chosen.serial, exec);
+  const path = stateFilePath(options.stateDir ?? defaultStateDir(), chosen.serial);
+  const record = ChangeRecord.load(path);
+  if (!record) {
+    options.log(`nothing to restore on ${chosen.serial}: no run left changes (no ${path})`);
+    if (options.resetProxy) {
+      await setGlobalProxy(adb, ':0');
+      options.log('the global HTTP proxy is reset (:0)');
+    }
+    return;
+  }
+  const owner = record.state.pid;
+  if (!options.force && owner !== process.pid && processAlive(owner)) {
+    throw new PhonehomeError(
+      'DEVICE_BUSY',
+      `the run that changed ${chosen.serial} (pid ${owner}) still runs; stop it with Ctrl-C (it restores the phone), or pass --force if that pid is not phonehome`,
+    );
+  }
+  options.log(`restoring ${chosen.serial} (left by pid ${owner} at ${new Date(record.state.startedAt).toISOString()}):`);
+  for (const change of record.changes) options.log(`  - ${describeChange(change)}`);
+  await restoreChanges(adb, record, options.log);
+  options.log(`${chosen.serial} is restored`);
 }

@@ -25,7 +25,8 @@ export async function readGlobalProxy(adb: Adb): Promise<string> {
 export async function setGlobalProxy(adb: Adb, value: string): Promise<void> {
   await shell(adb, ['settings', 'put', 'global', 'http_proxy', value]);
   const now = await readGlobalProxy(adb);
-  if (now !== value) {
+  // "null" and ":0" both mean no proxy: a phone that never had one may keep saying "null".
+  if (now !== value && !(isProxyUnset(now) && isProxyUnset(value))) {
     throw new PhonehomeError(
       'PROXY_SETTING',
       `the phone ${adb.serial} did not take http_proxy=${value} (it reads '${now}'); some vendor builds block \`settings put global\` for the shell — allow "USB debugging (Security settings)" in Developer options (Xiaomi) and run again`,
