@@ -107,6 +107,45 @@ async function startOne(options: AppiumOptions): Promise<AppiumServer> {
   };
 }
 
+const shared = new Map<string, { server: Promise<AppiumServer>; users: number }>();
+
+/**
+ * An embedded Appium server shared by every run in this process that needs the same options:
+ * Appium serves many sessions at once, and one server instead of one per device keeps parallel
+ * runs from queueing behind each other's start-up. The last `release()` stops it.
+ *
+ * @example
+ *   const { server, release } = await acquireAppium({ useDrivers: ['phonehome-virtual'] });
+ *   try { … } finally { await release(); }
+ */
+export async function acquireAppium(
+  options: AppiumOptions = {},
+): Promise<{ server: AppiumServer; release: () => Promise<void> }> {
+  const key = JSON.stringify([options.allowInsecure ?? [], options.useDrivers ?? []]);
+  let entry = shared.get(key);
+  if (!entry) {
+    entry = { server: startAppium(options), users: 0 };
+    shared.set(key, entry);
+    entry.server.catch(() => shared.delete(key));
+  }
+  entry.users += 1;
+  const held = entry;
+  const server = await held.server;
+  let released = false;
+  return {
+    server,
+    release: async () => {
+      if (released) return;
+      released = true;
+      held.users -= 1;
+      if (held.users === 0) {
+        shared.delete(key);
+        await server.stop();
+      }
+    },
+  };
+}
+
 /** A port free on loopback right now. */
 export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {

@@ -13,10 +13,16 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { out: { type: 'string', default: 'reports/merged' }, json: { type: 'boolean', default: false } },
+    options: {
+      out: { type: 'string', default: 'reports/merged' },
+      json: { type: 'boolean', default: false },
+    },
   });
   if (positionals.length === 0) {
-    throw new PhonehomeError('USAGE', 'phonehome merge needs run folders (or folders holding them), e.g. `phonehome merge artifacts/*`');
+    throw new PhonehomeError(
+      'USAGE',
+      'phonehome merge needs run folders (or folders holding them), e.g. `phonehome merge artifacts/*`',
+    );
   }
   const summary = mergeRuns(positionals);
   const files = writeMergedFiles(summary, values.out);
@@ -24,9 +30,13 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     console.log(JSON.stringify(summary, null, 2));
   } else {
     for (const run of summary.runs) {
-      console.log(`${run.status.toUpperCase().padEnd(12)} ${run.scenario.name} on ${run.device.id}${run.device.firmware ? ` (${run.device.firmware})` : ''}: ${run.findingsBeforeConsent} findings before consent`);
+      console.log(
+        `${run.status.toUpperCase().padEnd(12)} ${run.scenario.name} on ${run.device.id}${run.device.firmware ? ` (${run.device.firmware})` : ''}: ${run.findingsBeforeConsent} findings before consent`,
+      );
     }
-    console.log(`\n${summary.runs.filter((r) => r.status === 'pass').length} of ${summary.runs.length} runs passed; wrote ${files.join(', ')}`);
+    console.log(
+      `\n${summary.runs.filter((r) => r.status === 'pass').length} of ${summary.runs.length} runs passed; wrote ${files.join(', ')}`,
+    );
   }
   return summary.status === 'pass' ? EXIT.ok : EXIT.leak;
 }

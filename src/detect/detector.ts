@@ -103,7 +103,11 @@ function scanPart(
         const kept: RawMatch[] = [];
         for (const match of matches) {
           if (match.start >= child.start && match.end <= child.end) {
-            moved.push({ ...match, start: match.start - child.start, end: match.end - child.start });
+            moved.push({
+              ...match,
+              start: match.start - child.start,
+              end: match.end - child.start,
+            });
           } else kept.push(match);
         }
         matches = kept;
@@ -114,7 +118,11 @@ function scanPart(
       if (childFound.size === 0) continue;
       matches = matches.filter(
         (match) =>
-          !(match.start >= child.start && match.end <= child.end && childFound.has(identifierOf(match))),
+          !(
+            match.start >= child.start &&
+            match.end <= child.end &&
+            childFound.has(identifierOf(match))
+          ),
       );
       for (const identifier of childFound) found.add(identifier);
     }

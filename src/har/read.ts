@@ -117,6 +117,16 @@ export function harEntryToExchange(entry: unknown, index: number, file: string):
       body: contentBody(response.content as HarContent | undefined),
     };
   }
+  // phonehome's own export marks bodies whose content-encoding the proxy could not undo: the
+  // detector then tries the declared encoding itself.
+  const decodeError = isObject(entry._phonehome) ? entry._phonehome.bodyDecodeError : undefined;
+  if (isObject(decodeError)) {
+    if (typeof decodeError.request === 'string')
+      exchange.request.body.decodeError = decodeError.request;
+    if (typeof decodeError.response === 'string' && exchange.response) {
+      exchange.response.body.decodeError = decodeError.response;
+    }
+  }
   if (typeof entry._error === 'string') exchange.error = entry._error;
   return exchange;
 }

@@ -33,9 +33,17 @@ export interface MergedSummary {
 export function mergeRuns(paths: string[]): MergedSummary {
   const folders = paths.flatMap((path) => runFoldersIn(path));
   if (folders.length === 0) {
-    throw new PhonehomeError('USAGE', `no run folders (folders with run.json) in ${paths.join(', ')}`);
+    throw new PhonehomeError(
+      'USAGE',
+      `no run folders (folders with run.json) in ${paths.join(', ')}`,
+    );
   }
-  const runs = folders.map(readRun).sort((a, b) => a.device.id.localeCompare(b.device.id) || a.scenario.name.localeCompare(b.scenario.name));
+  const runs = folders
+    .map(readRun)
+    .sort(
+      (a, b) =>
+        a.device.id.localeCompare(b.device.id) || a.scenario.name.localeCompare(b.scenario.name),
+    );
   const status: VerdictStatus = runs.some((run) => run.status === 'fail')
     ? 'fail'
     : runs.some((run) => run.status === 'inconclusive')
@@ -46,7 +54,10 @@ export function mergeRuns(paths: string[]): MergedSummary {
 
 function runFoldersIn(path: string): string[] {
   if (!existsSync(path) || !statSync(path).isDirectory()) {
-    throw new PhonehomeError('USAGE', `${path} is not a folder; give run folders or folders that hold them`);
+    throw new PhonehomeError(
+      'USAGE',
+      `${path} is not a folder; give run folders or folders that hold them`,
+    );
   }
   if (existsSync(join(path, 'run.json'))) return [path];
   if (existsSync(join(path, 'journal.ndjson'))) {
@@ -77,10 +88,15 @@ function readRun(folder: string): MergedRun {
   try {
     run = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new PhonehomeError('USAGE', `${file} is not readable JSON: ${(error as Error).message}`, { cause: error });
+    throw new PhonehomeError('USAGE', `${file} is not readable JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   if (!run.device || !run.scenario || !run.status) {
-    throw new PhonehomeError('USAGE', `${file} is not a phonehome run.json (no device, scenario or status)`);
+    throw new PhonehomeError(
+      'USAGE',
+      `${file} is not a phonehome run.json (no device, scenario or status)`,
+    );
   }
   return {
     folder,

@@ -14,7 +14,8 @@ export function writeMergedFiles(summary: MergedSummary, outDir: string): string
     'junit.xml': mergedJunit(summary),
     'summary.html': mergedHtml(summary, outDir),
   };
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(outDir, name), text, { mode: 0o600 });
+  for (const [name, text] of Object.entries(files))
+    writeFileSync(join(outDir, name), text, { mode: 0o600 });
   return Object.keys(files).map((name) => join(outDir, name));
 }
 
@@ -23,7 +24,8 @@ export function mergedJunit(summary: MergedSummary): string {
     const failures = run.verdicts.filter((v) => v.status !== 'pass').length;
     const cases = run.verdicts.map((verdict) => {
       const name = `${attr(verdict.name)}`;
-      if (verdict.status === 'pass') return `    <testcase classname="${attr(suiteName(run))}" name="${name}"/>`;
+      if (verdict.status === 'pass')
+        return `    <testcase classname="${attr(suiteName(run))}" name="${name}"/>`;
       const type = verdict.status === 'inconclusive' ? 'inconclusive' : 'leak';
       const first = verdict.message.split('\n')[0] ?? '';
       return `    <testcase classname="${attr(suiteName(run))}" name="${name}">\n      <failure type="${type}" message="${attr(first)}">${text(verdict.message)}</failure>\n    </testcase>`;
@@ -31,14 +33,19 @@ export function mergedJunit(summary: MergedSummary): string {
     return `  <testsuite name="${attr(suiteName(run))}" tests="${run.verdicts.length}" failures="${failures}" timestamp="${attr(run.startedAt)}">\n${cases.join('\n')}\n  </testsuite>`;
   });
   const tests = summary.runs.reduce((sum, run) => sum + run.verdicts.length, 0);
-  const failures = summary.runs.reduce((sum, run) => sum + run.verdicts.filter((v) => v.status !== 'pass').length, 0);
+  const failures = summary.runs.reduce(
+    (sum, run) => sum + run.verdicts.filter((v) => v.status !== 'pass').length,
+    0,
+  );
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="phonehome" tests="${tests}" failures="${failures}">\n${suites.join('\n')}\n</testsuites>\n`;
 }
 
 function mergedHtml(summary: MergedSummary, outDir: string): string {
   const rows = summary.runs.map((run) => {
     const link = join(relative(outDir, run.folder), 'report.html');
-    const failed = run.verdicts.filter((v) => v.status !== 'pass').map((v) => `<div class="why">${text(v.message.split('\n')[0] ?? '')}</div>`);
+    const failed = run.verdicts
+      .filter((v) => v.status !== 'pass')
+      .map((v) => `<div class="why">${text(v.message.split('\n')[0] ?? '')}</div>`);
     return `<tr class="${run.status}"><td>${text(run.device.id)}</td><td>${text(run.device.firmware ?? '')}</td><td>${text(run.scenario.name)}</td><td class="status">${run.status.toUpperCase()}</td><td>${run.findingsBeforeConsent}</td><td>${failed.join('')}</td><td><a href="${attr(link)}">report</a></td></tr>`;
   });
   return `<!doctype html>

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { remote } from 'webdriverio';
-import { startAppium, PROJECT_ROOT, type AppiumServer } from '../appium/server.ts';
+import { acquireAppium, PROJECT_ROOT } from '../appium/server.ts';
 import { loadOrCreateCa } from '../capture/ca.ts';
 import { CaptureSession } from '../capture/session.ts';
 import type { DeviceEntry } from '../config/devices.ts';
@@ -72,7 +72,7 @@ export async function runScenario(options: RunOptions): Promise<ScenarioOutcome>
   });
   const mark = (m: Mark) => journal.append({ type: 'mark', mark: m });
   let capture: CaptureSession | undefined;
-  let appium: AppiumServer | undefined;
+  let appium: Awaited<ReturnType<typeof acquireAppium>> | undefined;
   let session: WebdriverIO.Browser | undefined;
   let runError: unknown;
 
@@ -80,7 +80,7 @@ export async function runScenario(options: RunOptions): Promise<ScenarioOutcome>
     // Order matters: the phone first (it must never be left without internet), then the rest.
     await safely('restore the phone', () => device.restore(), log);
     await safely('end the Appium session', () => session?.deleteSession(), log);
-    await safely('stop Appium', () => appium?.stop(), log);
+    await safely('stop Appium', () => appium?.release(), log);
     await safely('stop the proxy', () => capture?.stop(), log);
   };
   const unregister = onShutdown(`run ${folder.id}`, async () => {
@@ -108,12 +108,12 @@ export async function runScenario(options: RunOptions): Promise<ScenarioOutcome>
     await device.route(context);
     appium =
       device.appium.kind === 'embedded'
-        ? await startAppium({
+        ? await acquireAppium({
             allowInsecure: device.appium.allowInsecure,
             useDrivers: device.appium.useDrivers,
           })
         : undefined;
-    const appiumUrl = device.appium.kind === 'remote' ? device.appium.url : appium!.url;
+    const appiumUrl = device.appium.kind === 'remote' ? device.appium.url : appium!.server.url;
     mark({ type: 'step', name: 'power on', at: Date.now() });
     session = await openSession(appiumUrl, device.capabilities(context), entry.id);
     const driver: DriverSession = session;

@@ -5,32 +5,23 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/appium/server.ts';
 import { loadOrCreateCa, type CertificateAuthority } from '../../src/capture/ca.ts';
 import { restoreCommand } from '../../src/cli/restore.ts';
-import type { DeviceEntry } from '../../src/config/devices.ts';
 import { AndroidDevice } from '../../src/device/android/android-device.ts';
 import { androidCaFileName } from '../../src/device/android/subject-hash.ts';
 import type { RouteContext } from '../../src/device/device.ts';
 import { PhonehomeError } from '../../src/errors.ts';
 import { tempDir } from '../support/temp.ts';
-import { emulatorPhone, FakeAdb, rootedPhone, stockPhone, type FakePhone } from './fake-adb.ts';
+import {
+  androidEntry,
+  emulatorPhone,
+  FakeAdb,
+  normalise,
+  rootedPhone,
+  stockPhone,
+  type FakePhone,
+} from './fake-adb.ts';
 
 const SERIAL = 'R58M12345';
 const PORT = 8123;
-
-export function androidEntry(overrides: Partial<DeviceEntry> = {}): DeviceEntry {
-  return {
-    id: 'pixel',
-    kind: 'android',
-    capabilities: {},
-    identifiers: {},
-    settle: { quietMs: 0, maxMs: 0 },
-    ...overrides,
-  };
-}
-
-/** Command lines with the random host folder of pushed files replaced by <tmp>. */
-export function normalise(commands: string[]): string[] {
-  return commands.map((line) => line.replace(/\S*phonehome-push-[^/]+\//g, '<tmp>/'));
-}
 
 /** What must be the same before a run and after its restore. */
 function observable(phone: FakePhone) {

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/appium/server.ts';
+import type { DeviceEntry } from '../../src/config/devices.ts';
 import { tempDir } from '../support/temp.ts';
 import { REPLY } from './parcel-replies.ts';
 
@@ -198,3 +199,21 @@ export class FakeAdb {
     this.removeDir();
   }
 }
+
+/** A devices.json entry of kind android, for tests. */
+export function androidEntry(overrides: Partial<DeviceEntry> = {}): DeviceEntry {
+  return {
+    id: 'pixel',
+    kind: 'android',
+    capabilities: {},
+    identifiers: {},
+    settle: { quietMs: 0, maxMs: 0 },
+    ...overrides,
+  };
+}
+
+/** Command lines with the random host folder of pushed files replaced by <tmp>. */
+export function normalise(commands: string[]): string[] {
+  return commands.map((line) => line.replace(/\S*phonehome-push-[^/]+\//g, '<tmp>/'));
+}
+

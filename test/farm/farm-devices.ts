@@ -19,7 +19,12 @@ export function imei(body: string): string {
  * opt-in firmware, each with its own IMEI and number. The endpoint carries credentials as
  * ${FARM_USER}/${FARM_KEY}, filled from the environment like a real farm's.
  */
-export function writeFarmDevices(file: string, endpointPort: number, count: number, extra: object[] = []): void {
+export function writeFarmDevices(
+  file: string,
+  endpointPort: number,
+  count: number,
+  extra: object[] = [],
+): void {
   const devices = Array.from({ length: count }, (_, index) => ({
     id: `farm-${String(index + 1).padStart(2, '0')}`,
     kind: 'remote',

@@ -67,8 +67,16 @@ describe("a farm's network log (traffic mode har)", function () {
       const details = /^\/app-automate\/sessions\/([^/]+)\.json$/.exec(request.url ?? '');
       if (details) {
         response.setHeader('content-type', 'application/json');
-        response.end(JSON.stringify({ automation_session: { browser_url: `https://app-automate.example/builds/b0c1d2/sessions/${details[1]}` } }));
-      } else if (/^\/app-automate\/builds\/b0c1d2\/sessions\/[^/]+\/networklogs$/.test(request.url ?? '')) {
+        response.end(
+          JSON.stringify({
+            automation_session: {
+              browser_url: `https://app-automate.example/builds/b0c1d2/sessions/${details[1]}`,
+            },
+          }),
+        );
+      } else if (
+        /^\/app-automate\/builds\/b0c1d2\/sessions\/[^/]+\/networklogs$/.test(request.url ?? '')
+      ) {
         response.setHeader('content-type', 'application/json');
         response.end(JSON.stringify(farmHar()));
       } else {
@@ -92,20 +100,43 @@ describe("a farm's network log (traffic mode har)", function () {
       kind: 'remote',
       endpoint: `http://127.0.0.1:${new URL(farm.url).port}/`,
       // The clean firmware sends nothing identifying itself: the leak comes from the farm's log.
-      capabilities: { platformName: 'Android', 'appium:automationName': 'PhonehomeVirtual', 'appium:firmware': 'clean' },
+      capabilities: {
+        platformName: 'Android',
+        'appium:automationName': 'PhonehomeVirtual',
+        'appium:firmware': 'clean',
+      },
       identifiers: { imei: [IMEI] },
-      traffic: { mode: 'har', har: { farm: 'browserstack', api: `http://127.0.0.1:${apiPort}`, user: '${FARM_USER}', key: '${FARM_KEY}' } },
+      traffic: {
+        mode: 'har',
+        har: {
+          farm: 'browserstack',
+          api: `http://127.0.0.1:${apiPort}`,
+          user: '${FARM_USER}',
+          key: '${FARM_KEY}',
+        },
+      },
       settle: { quietMs: 50, maxMs: 2000 },
     };
     const { writeFileSync } = await import('node:fs');
     writeFileSync(file, JSON.stringify({ devices: [device] }));
     const reports = join(dirs.path, 'reports');
-    const result = await runCli(['run', join('test', 'fixtures', 'scenarios', 'sim-only.scenario.ts'), '--devices-file', file, '--device', 'farm-har', '--quiet'], {
-      PHONEHOME_REPORTS_DIR: reports,
-      PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
-      FARM_USER: 'nightly',
-      FARM_KEY: 'k3y',
-    });
+    const result = await runCli(
+      [
+        'run',
+        join('test', 'fixtures', 'scenarios', 'sim-only.scenario.ts'),
+        '--devices-file',
+        file,
+        '--device',
+        'farm-har',
+        '--quiet',
+      ],
+      {
+        PHONEHOME_REPORTS_DIR: reports,
+        PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
+        FARM_USER: 'nightly',
+        FARM_KEY: 'k3y',
+      },
+    );
     expect(result.code, result.stdout + result.stderr).to.equal(1);
     const details = requests.find((r) => r.path.endsWith('.json'))!;
     const sessionId = /sessions\/([^/]+)\.json/.exec(details.path)![1]!;
@@ -113,10 +144,25 @@ describe("a farm's network log (traffic mode har)", function () {
       `/app-automate/sessions/${sessionId}.json`,
       `/app-automate/builds/b0c1d2/sessions/${sessionId}/networklogs`,
     ]);
-    expect(requests.every((r) => r.auth === `Basic ${Buffer.from('nightly:k3y').toString('base64')}`)).to.equal(true);
-    const folder = join(reports, readdirSync(reports).find((name) => name.includes('farm-har'))!);
-    const findings = JSON.parse(readFileSync(join(folder, 'findings.json'), 'utf8')).findings as { kind: string; where: string; host: string; beforeConsent: boolean }[];
-    expect(findings.map((f) => [f.kind, f.where, f.host, f.beforeConsent])).to.deep.include(['imei', 'cookie:deviceId', 'api.account.xiaomi.com', true]);
+    expect(
+      requests.every((r) => r.auth === `Basic ${Buffer.from('nightly:k3y').toString('base64')}`),
+    ).to.equal(true);
+    const folder = join(
+      reports,
+      readdirSync(reports).find((name) => name.includes('farm-har'))!,
+    );
+    const findings = JSON.parse(readFileSync(join(folder, 'findings.json'), 'utf8')).findings as {
+      kind: string;
+      where: string;
+      host: string;
+      beforeConsent: boolean;
+    }[];
+    expect(findings.map((f) => [f.kind, f.where, f.host, f.beforeConsent])).to.deep.include([
+      'imei',
+      'cookie:deviceId',
+      'api.account.xiaomi.com',
+      true,
+    ]);
     expect(readdirSync(folder)).to.include('farm-network-log.har');
   });
 });

@@ -42,18 +42,40 @@ describe('remote devices in parallel', function () {
       writeFarmDevices(file, Number(new URL(farm.url).port), count);
       const reports = join(dirs.path, `reports-${count}`);
       const result = await runCli(
-        ['run', join('test', 'fixtures', 'scenarios', 'sim-only.scenario.ts'), '--devices-file', file, '--devices', 'tag:farm', '--parallel', String(parallel), '--quiet'],
-        { PHONEHOME_REPORTS_DIR: reports, PHONEHOME_CA_DIR: join(dirs.path, 'ca'), FARM_USER: 'tester', FARM_KEY },
+        [
+          'run',
+          join('test', 'fixtures', 'scenarios', 'sim-only.scenario.ts'),
+          '--devices-file',
+          file,
+          '--devices',
+          'tag:farm',
+          '--parallel',
+          String(parallel),
+          '--quiet',
+        ],
+        {
+          PHONEHOME_REPORTS_DIR: reports,
+          PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
+          FARM_USER: 'tester',
+          FARM_KEY,
+        },
       );
       // Every 2014 phone leaks, so the command fails as a whole.
       expect(result.code, result.stdout + result.stderr).to.equal(1);
       const runs = readdirSync(reports).filter((name) => name.includes('-farm-'));
       expect(runs).to.have.length(count);
-      const devices = JSON.parse(readFileSync(file, 'utf8')).devices as { id: string; identifiers: { imei: string[] } }[];
+      const devices = JSON.parse(readFileSync(file, 'utf8')).devices as {
+        id: string;
+        identifiers: { imei: string[] };
+      }[];
       for (const device of devices) {
-        const folder = join(reports, runs.find((name) => name.includes(`-${device.id}-`))!);
+        const folder = join(
+          reports,
+          runs.find((name) => name.includes(`-${device.id}-`))!,
+        );
         const run = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8'));
-        const findings = JSON.parse(readFileSync(join(folder, 'findings.json'), 'utf8')).findings as { kind: string; fragment: string }[];
+        const findings = JSON.parse(readFileSync(join(folder, 'findings.json'), 'utf8'))
+          .findings as { kind: string; fragment: string }[];
         const leaky = run.device.firmware === 'redmi-1s-2014';
         expect(run.status, device.id).to.equal(leaky ? 'fail' : 'pass');
         // Independent: a phone's findings are its own IMEI, never another phone's.
@@ -61,11 +83,18 @@ describe('remote devices in parallel', function () {
         expect(imeis.length > 0, `${device.id} IMEI findings`).to.equal(leaky);
         const journal = readFileSync(join(folder, 'journal.ndjson'), 'utf8');
         for (const other of devices.filter((d) => d.id !== device.id)) {
-          expect(journal.includes(other.identifiers.imei[0]!), `${device.id} journal holds ${other.id}'s IMEI`).to.equal(false);
+          expect(
+            journal.includes(other.identifiers.imei[0]!),
+            `${device.id} journal holds ${other.id}'s IMEI`,
+          ).to.equal(false);
         }
       }
-      if (count > 1) expect(result.stdout).to.include(`${count - Math.ceil(count / 2)} of ${count} runs passed`);
-      expect(result.stdout + result.stderr + allText(reports), 'the farm key leaked').to.not.include(FARM_KEY);
+      if (count > 1)
+        expect(result.stdout).to.include(`${count - Math.ceil(count / 2)} of ${count} runs passed`);
+      expect(
+        result.stdout + result.stderr + allText(reports),
+        'the farm key leaked',
+      ).to.not.include(FARM_KEY);
     });
   }
 
@@ -75,16 +104,17 @@ describe('remote devices in parallel', function () {
     expect(result.code, result.stderr).to.equal(1);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.status).to.equal('fail');
-    expect(summary.runs.map((r: { device: { id: string }; status: string }) => `${r.device.id}:${r.status}`)).to.deep.equal([
-      'farm-01:fail',
-      'farm-02:pass',
-      'farm-03:fail',
-      'farm-04:pass',
-    ]);
+    expect(
+      summary.runs.map(
+        (r: { device: { id: string }; status: string }) => `${r.device.id}:${r.status}`,
+      ),
+    ).to.deep.equal(['farm-01:fail', 'farm-02:pass', 'farm-03:fail', 'farm-04:pass']);
     const junit = readFileSync(join(out, 'junit.xml'), 'utf8');
     expect(junit.match(/<testsuite /g)).to.have.length(4);
     expect(junit).to.match(/<testsuite name="sim-only on farm-01" tests="2" failures="2"/);
-    expect(junit).to.match(/<failure type="leak" message="\d+ identifier\(s\) left the phone before consent &apos;cloud-messaging&apos;:|<failure type="leak" message="\d+ identifier\(s\) left the phone before consent 'cloud-messaging':/);
+    expect(junit).to.match(
+      /<failure type="leak" message="\d+ identifier\(s\) left the phone before consent &apos;cloud-messaging&apos;:|<failure type="leak" message="\d+ identifier\(s\) left the phone before consent 'cloud-messaging':/,
+    );
     expect(readFileSync(join(out, 'summary.html'), 'utf8')).to.include('2 of 4 runs passed.');
     expect(result.stdout).to.include('2 of 4 runs passed');
   });
@@ -93,11 +123,16 @@ describe('remote devices in parallel', function () {
     const file = join(dirs.path, 'devices-missing.json');
     writeFarmDevices(file, Number(new URL(farm.url).port), 2);
     const reports = join(dirs.path, 'reports-missing');
-    const env = { ...process.env, PHONEHOME_REPORTS_DIR: reports, FARM_USER: 'tester' } as Record<string, string>;
+    const env = { ...process.env, PHONEHOME_REPORTS_DIR: reports, FARM_USER: 'tester' } as Record<
+      string,
+      string
+    >;
     delete env.FARM_KEY;
     const result = await runCli(['run', '--devices-file', file, '--devices', 'tag:farm'], env);
     expect(result.code).to.equal(2);
-    expect(result.stderr).to.match(/device 'farm-01'\.endpoint uses \$\{FARM_KEY\}, which is not set; set FARM_KEY in \.env or in the environment/);
+    expect(result.stderr).to.match(
+      /device 'farm-01'\.endpoint uses \$\{FARM_KEY\}, which is not set; set FARM_KEY in \.env or in the environment/,
+    );
     expect(() => readdirSync(reports)).to.throw(/ENOENT/);
   });
 
@@ -107,13 +142,31 @@ describe('remote devices in parallel', function () {
     const seen: string[][] = [];
     for (const shard of ['1/2', '2/2']) {
       const reports = join(dirs.path, `reports-shard-${shard.replace('/', '-')}`);
-      await runCli(['run', join('test', 'fixtures', 'scenarios', 'sim-only.scenario.ts'), '--devices-file', file, '--devices', 'tag:farm', '--shard', shard, '--quiet'], {
-        PHONEHOME_REPORTS_DIR: reports,
-        PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
-        FARM_USER: 'tester',
-        FARM_KEY,
-      });
-      seen.push(readdirSync(reports).filter((n) => n.includes('-farm-')).map((n) => /-(farm-\d\d)-/.exec(n)![1]!).sort());
+      await runCli(
+        [
+          'run',
+          join('test', 'fixtures', 'scenarios', 'sim-only.scenario.ts'),
+          '--devices-file',
+          file,
+          '--devices',
+          'tag:farm',
+          '--shard',
+          shard,
+          '--quiet',
+        ],
+        {
+          PHONEHOME_REPORTS_DIR: reports,
+          PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
+          FARM_USER: 'tester',
+          FARM_KEY,
+        },
+      );
+      seen.push(
+        readdirSync(reports)
+          .filter((n) => n.includes('-farm-'))
+          .map((n) => /-(farm-\d\d)-/.exec(n)![1]!)
+          .sort(),
+      );
     }
     expect(seen).to.deep.equal([
       ['farm-01', 'farm-03', 'farm-05'],
