@@ -18,7 +18,14 @@ Usage:
                                        find identifiers in captured traffic
   phonehome merge <folders…> [--out dir] [--json]
                                        one summary (HTML, JUnit, JSON) over many run folders
-  phonehome devices [--devices-file f] list the devices in devices.json
+  phonehome capture [--device id] [--port P] [--host ip --client ip…]
+                                       a phone you drive by hand: proxy + journal, you mark the
+                                       steps (s/c/q keys, or step/consent/quit lines on stdin)
+  phonehome doctor [--device id]       checks what a phone on USB needs, each with a fix
+  phonehome restore --device id        undo what a killed run changed on a phone
+  phonehome devices [--devices-file f] [--propose]
+                                       list the devices in devices.json; --propose prints entries
+                                       for the phones attached over adb
   phonehome help | --help | --version
 
 Exit codes: 0 pass / nothing found, 1 a leak or a failed verdict, 2 bad input, 3 internal error.
@@ -50,7 +57,23 @@ export async function main(argv: string[]): Promise<number> {
       case 'run':
         return await runCommand(rest);
       case 'devices':
+        if (rest.includes('--propose')) {
+          const { devicesProposeCommand } = await import('./devices-propose.ts');
+          return await devicesProposeCommand(rest.filter((arg) => arg !== '--propose'));
+        }
         return await devicesCommand(rest);
+      case 'doctor': {
+        const { doctorCommand } = await import('./doctor.ts');
+        return await doctorCommand(rest);
+      }
+      case 'restore': {
+        const { restoreCommand } = await import('./restore.ts');
+        return await restoreCommand(rest);
+      }
+      case 'capture': {
+        const { captureCommand } = await import('./capture.ts');
+        return await captureCommand(rest);
+      }
       case 'merge': {
         const { mergeCommand } = await import('./merge.ts');
         return await mergeCommand(rest);

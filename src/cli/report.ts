@@ -173,9 +173,7 @@ async function scenarioChecks(
 ): Promise<{ checks: Verdict[]; source: string }> {
   let checks: Verdict[] = [];
   let source = '';
-  const file = explicit
-    ? resolve(explicit)
-    : resolve('scenarios', `${start.scenario}.scenario.ts`);
+  const file = explicit ? resolve(explicit) : resolve('scenarios', `${start.scenario}.scenario.ts`);
   if (explicit || existsSync(file)) {
     const scenario = await importScenario(file);
     if (scenario.name !== start.scenario) {

@@ -77,6 +77,12 @@ export interface Device {
   afterSession?(info: AfterSessionInfo): Promise<void>;
   /** Puts back everything `route` changed. Safe to call twice and after a failed `route`. */
   restore(): Promise<void>;
+  /**
+   * What the report should say about how this phone was watched (e.g. "stock phone: only apps
+   * that trust user CAs are readable"; "apps that ignore the system proxy are invisible").
+   * Filled by `route`.
+   */
+  readonly notes?: string[];
   /** Firmware or build name for the report, when known. */
   readonly firmware?: string;
 }

@@ -141,7 +141,12 @@ function earlyHosts(run: RunResult): Map<string, HostChange> {
     if (contact.phase !== 'before consent') continue;
     const known = hosts.get(contact.host);
     if (known) known.readable ||= contact.readable;
-    else hosts.set(contact.host, { host: contact.host, readable: contact.readable, step: contact.step });
+    else
+      hosts.set(contact.host, {
+        host: contact.host,
+        readable: contact.readable,
+        step: contact.step,
+      });
   }
   return hosts;
 }

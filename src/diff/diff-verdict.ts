@@ -42,8 +42,7 @@ export interface DiffVerdict {
  *   // → { ok: true, reasons: [] } when every pre-consent leak is fixed and none is new
  */
 export function judgeDiff(diff: RunDiff, options: DiffVerdictOptions): DiffVerdict {
-  const counts = (row: DiffRow) =>
-    !options.strongOnly || !((row.b ?? row.a)?.weakOnly ?? false);
+  const counts = (row: DiffRow) => !options.strongOnly || !((row.b ?? row.a)?.weakOnly ?? false);
   const rows = diff.rows.filter(counts);
   const reasons: string[] = [];
   const on = (rule: FailRule) => options.failOn.includes(rule);

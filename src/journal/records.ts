@@ -7,6 +7,7 @@ import type { Exchange, IdentifierValues, Mark, TlsFailure } from '../types.ts';
 export type JournalRecord =
   | RunStartRecord
   | IdentifiersRecord
+  | NoteRecord
   | MarkRecord
   | ExchangeRecord
   | TlsFailureRecord
@@ -39,6 +40,13 @@ export interface IdentifiersRecord {
   type: 'identifiers';
   source: 'device' | 'canary';
   values: IdentifierValues;
+}
+
+/** Something the reader of the report must know about how the phone was watched. */
+export interface NoteRecord {
+  type: 'note';
+  at: number;
+  text: string;
 }
 
 export interface MarkRecord {

@@ -1,7 +1,7 @@
 import { readJournal } from '../journal/reader.ts';
 import type { RunResult } from '../scenario/result.ts';
 import { Timeline } from '../timeline/timeline.ts';
-import type { Body, Exchange, HeaderPair, JudgedFinding, Verdict } from '../types.ts';
+import type { Body, HeaderPair, JudgedFinding, Verdict } from '../types.ts';
 import { IDENTIFIER_KINDS } from '../types.ts';
 import { maskFragment } from './console-summary.ts';
 import type { RangeFinder } from './identifier-ranges.ts';
@@ -174,7 +174,8 @@ export async function buildReportModel(input: ModelInput): Promise<ReportModel> 
   };
   // Step names, messages and causes are text like any other: only --reveal shows values in them.
   const text = (value: string) => (mode === 'reveal' ? value : redactText(value, finder));
-  const shownHost = (host: string) => hostIndex(mode === 'reveal' ? host : redactText(host, finder));
+  const shownHost = (host: string) =>
+    hostIndex(mode === 'reveal' ? host : redactText(host, finder));
 
   const findings: FindingView[] = result.findings.map((finding) => ({
     x: finding.exchange,
@@ -396,7 +397,8 @@ function markTokens(value: string, tokens: ReturnType<typeof tokenPattern>): str
   const clean = stripMarks(value);
   return clean.replace(
     tokens.pattern,
-    (token) => `${MARK_START}${tokens.labels.get(token) ?? 'removed'}${MARK_SEP}${token}${MARK_END}`,
+    (token) =>
+      `${MARK_START}${tokens.labels.get(token) ?? 'removed'}${MARK_SEP}${token}${MARK_END}`,
   );
 }
 

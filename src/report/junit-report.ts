@@ -60,11 +60,15 @@ export function junitXml(result: RunResult, checks: Verdict[]): string {
 
 /** XML text: escaped, and without the control characters XML 1.0 forbids (a binary fragment). */
 function text(value: string): string {
-  return value
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
+  return (
+    value
+      // Control characters are exactly what must go: a binary fragment would make the XML invalid.
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\ufffd')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+  );
 }
 
 /** An attribute value: also quotes and line breaks, which a parser would fold into spaces. */

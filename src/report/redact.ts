@@ -30,7 +30,8 @@ export function redactText(
   charset: 'utf8' | 'latin1' = 'utf8',
 ): string {
   // A header value the proxy gave as more than latin1 would lose characters: read it as UTF-8.
-  const encoding = charset === 'latin1' && /[^\x00-\xff]/.test(text) ? 'utf8' : charset;
+  const encoding =
+    charset === 'latin1' && [...text].some((c) => c.charCodeAt(0) > 0xff) ? 'utf8' : charset;
   const bytes = Buffer.from(text, encoding);
   const ranges = finder.find(bytes, REDACT);
   if (ranges.length === 0) return text;

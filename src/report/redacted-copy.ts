@@ -156,7 +156,9 @@ function prepareFolder(out: string): void {
 
 function wasRedactedCopy(folder: string): boolean {
   try {
-    const run = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8')) as { redacted?: boolean };
+    const run = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8')) as {
+      redacted?: boolean;
+    };
     return run.redacted === true;
   } catch {
     return false;

@@ -43,13 +43,20 @@ export async function findLeftovers(folder: string, finder: RangeFinder): Promis
     for (const finding of finder.detector.scanExchange(whole, 0)) {
       leftovers.push({ file, label: finding.label, where: `file>${finding.where}` });
     }
-    const exchanges =
-      name.endsWith('.ndjson') ? journalExchanges(file) : extname(name) === '.har' ? readHar(file) : undefined;
+    const exchanges = name.endsWith('.ndjson')
+      ? journalExchanges(file)
+      : extname(name) === '.har'
+        ? readHar(file)
+        : undefined;
     if (!exchanges) continue;
     let index = 0;
     for await (const exchange of exchanges) {
       for (const finding of finder.detector.scanExchange(exchange, index)) {
-        leftovers.push({ file, label: finding.label, where: `exchange #${index} ${finding.where}` });
+        leftovers.push({
+          file,
+          label: finding.label,
+          where: `exchange #${index} ${finding.where}`,
+        });
       }
       index += 1;
     }

@@ -19,6 +19,8 @@ export interface RunResult {
   contacts: HostContact[];
   /** The consent verdicts computed from the data (the checks add theirs). */
   verdicts: Verdict[];
+  /** What the reader must know about how the phone was watched (stock phone, proxy-unaware apps). */
+  notes?: string[];
   /** Set when the run stopped early; the findings are those captured until then. */
   error?: string;
 }

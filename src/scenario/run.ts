@@ -96,6 +96,7 @@ export async function runScenario(options: RunOptions): Promise<ScenarioOutcome>
       ca,
       journal,
       answers: { hosts: scenario.answers ?? {}, otherwise: 'not-found' },
+      tlsPassthroughHosts: entry.android?.tlsPassthroughHosts,
       log: (line) => log(`proxy: ${line}`),
     });
     const context: RouteContext = {
@@ -106,6 +107,10 @@ export async function runScenario(options: RunOptions): Promise<ScenarioOutcome>
       log,
     };
     await device.route(context);
+    for (const text of device.notes ?? []) {
+      journal.append({ type: 'note', at: Date.now(), text });
+      log(`  note: ${text}`);
+    }
     appium =
       device.appium.kind === 'embedded'
         ? await acquireAppium({

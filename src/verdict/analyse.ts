@@ -59,6 +59,7 @@ export async function analyseJournal(
   let start: RunStartRecord | undefined;
   const learnt: { source: IdentifierSource; values: IdentifierValues }[] = [];
   const marks: Mark[] = [];
+  const notes: string[] = [];
   const tlsFailures: TlsFailure[] = [];
   const exchanges: { host: string; startedAt: number }[] = [];
   let endedAt: number | undefined;
@@ -74,6 +75,9 @@ export async function analyseJournal(
         break;
       case 'identifiers':
         learnt.push({ source: record.source, values: record.values });
+        break;
+      case 'note':
+        notes.push(record.text);
         break;
       case 'mark':
         marks.push(record.mark);
@@ -135,6 +139,7 @@ export async function analyseJournal(
     unreadable: judged.unreadable,
     contacts: judged.contacts,
     verdicts: judged.verdicts,
+    notes,
     error:
       endedAt === undefined
         ? 'the run did not end normally (killed?); this is what was captured until then'

@@ -54,7 +54,10 @@ describe('android device over adb (fake adb)', function () {
   });
   const device = (entry = androidEntry()) =>
     new AndroidDevice(entry, { stateDir, tunnelCheckMs: 0 });
-  const use = (phones: Record<string, FakePhone>, failures: Parameters<typeof FakeAdb.create>[1] = []) => {
+  const use = (
+    phones: Record<string, FakePhone>,
+    failures: Parameters<typeof FakeAdb.create>[1] = [],
+  ) => {
     fake = FakeAdb.create(phones, failures);
     undoPath = fake.install();
   };
@@ -210,7 +213,11 @@ describe('android device over adb (fake adb)', function () {
 
   it('restores what was recorded when routing fails half-way (reverse refused)', async () => {
     use({ [SERIAL]: stockPhone() }, [
-      { match: `reverse tcp:${PORT}`, stderr: 'adb: error: cannot bind listener: Address already in use\n', code: 1 },
+      {
+        match: `reverse tcp:${PORT}`,
+        stderr: 'adb: error: cannot bind listener: Address already in use\n',
+        code: 1,
+      },
     ]);
     const phone = device();
     const error = await phone.route(context()).catch((e: unknown) => e);
@@ -271,20 +278,35 @@ describe('android device over adb (fake adb)', function () {
   });
 
   describe('when the run is signalled or killed', () => {
-    const child = (): { process: ChildProcess; routed: Promise<void>; ended: Promise<number | null> } => {
+    const child = (): {
+      process: ChildProcess;
+      routed: Promise<void>;
+      ended: Promise<number | null>;
+    } => {
       const script = join(PROJECT_ROOT, 'test', 'fixtures', 'fake-adb', 'route-and-wait.ts');
-      const proc = spawn(process.execPath, ['--import', 'tsx', script, stateDir, join(dirs.path, 'ca'), String(PORT)], {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, ...fake.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const proc = spawn(
+        process.execPath,
+        ['--import', 'tsx', script, stateDir, join(dirs.path, 'ca'), String(PORT)],
+        {
+          cwd: PROJECT_ROOT,
+          env: { ...process.env, ...fake.env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let err = '';
       proc.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
       const routed = new Promise<void>((resolve, reject) => {
-        proc.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('routed') && resolve());
-        proc.on('close', (code) => reject(new Error(`the child ended (${code}) before routing: ${err}`)));
+        proc.stdout!.on(
+          'data',
+          (chunk: Buffer) => chunk.toString().includes('routed') && resolve(),
+        );
+        proc.on('close', (code) =>
+          reject(new Error(`the child ended (${code}) before routing: ${err}`)),
+        );
       });
-      const ended = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
+      const ended = new Promise<number | null>((resolve) =>
+        proc.on('close', (code) => resolve(code)),
+      );
       return { process: proc, routed, ended };
     };
 
@@ -312,7 +334,11 @@ describe('android device over adb (fake adb)', function () {
       await run.ended;
       expect(fake.phone(SERIAL).settings.global!.http_proxy).to.equal(`127.0.0.1:${PORT}`);
       const left = JSON.parse(readFileSync(join(stateDir, `${SERIAL}.json`), 'utf8'));
-      expect(left.changes.map((c: { kind: string }) => c.kind)).to.deep.equal(['system-ca', 'reverse', 'proxy']);
+      expect(left.changes.map((c: { kind: string }) => c.kind)).to.deep.equal([
+        'system-ca',
+        'reverse',
+        'proxy',
+      ]);
 
       fake.clearLog();
       const next = device();
@@ -333,15 +359,33 @@ describe('android device over adb (fake adb)', function () {
       const devicesFile = join(dirs.path, 'devices.json');
       writeFileSync(
         devicesFile,
-        JSON.stringify({ devices: [{ id: 'pixel', kind: 'android', serial: SERIAL, capabilities: {} }] }),
+        JSON.stringify({
+          devices: [{ id: 'pixel', kind: 'android', serial: SERIAL, capabilities: {} }],
+        }),
       );
       fake.clearLog();
-      const code = await restoreCommand(['--device', 'pixel', '--devices-file', devicesFile, '--state-dir', stateDir]);
+      const code = await restoreCommand([
+        '--device',
+        'pixel',
+        '--devices-file',
+        devicesFile,
+        '--state-dir',
+        stateDir,
+      ]);
       expect(code).to.equal(0);
       expect(normalise(fake.commands())).to.deep.equal(['devices -l', ...rootedRestore]);
       expect(existsSync(join(stateDir, `${SERIAL}.json`))).to.equal(false);
       fake.clearLog();
-      expect(await restoreCommand(['--device', 'pixel', '--devices-file', devicesFile, '--state-dir', stateDir])).to.equal(0);
+      expect(
+        await restoreCommand([
+          '--device',
+          'pixel',
+          '--devices-file',
+          devicesFile,
+          '--state-dir',
+          stateDir,
+        ]),
+      ).to.equal(0);
       expect(fake.commands()).to.deep.equal(['devices -l']);
     });
 
@@ -353,7 +397,9 @@ describe('android device over adb (fake adb)', function () {
       const state = JSON.parse(readFileSync(record, 'utf8'));
       writeFileSync(record, JSON.stringify({ ...state, pid: process.ppid }));
       fake.clearLog();
-      const error = await device().route(context()).catch((e: unknown) => e);
+      const error = await device()
+        .route(context())
+        .catch((e: unknown) => e);
       expect(error).to.be.instanceOf(PhonehomeError).with.property('code', 'DEVICE_BUSY');
       expect(fake.commands()).to.deep.equal(['devices -l', `-s ${SERIAL} shell getprop`]);
       writeFileSync(record, JSON.stringify(state));

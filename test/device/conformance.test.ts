@@ -61,8 +61,18 @@ function virtualHarness(): KindHarness {
     create: () => new VirtualDevice(entry),
     async setUp(ca, folder) {
       journal = JournalWriter.open(join(folder, `journal-${Date.now()}.ndjson`));
-      capture = await CaptureSession.start({ ca, journal, answers: { hosts: {}, otherwise: 'not-found' } });
-      return { proxyPort: capture.port, proxyUrl: capture.proxyUrl, ca, runFolder: folder, log: () => {} };
+      capture = await CaptureSession.start({
+        ca,
+        journal,
+        answers: { hosts: {}, otherwise: 'not-found' },
+      });
+      return {
+        proxyPort: capture.port,
+        proxyUrl: capture.proxyUrl,
+        ca,
+        runFolder: folder,
+        log: () => {},
+      };
     },
     async openSession(device, context) {
       if (device.appium.kind !== 'embedded') throw new Error('the virtual kind is embedded');
@@ -101,7 +111,13 @@ function androidHarness(): KindHarness {
       fake = FakeAdb.create({ R58M12345: stockPhone() });
       undo = fake.install();
       stateDir = join(folder, `state-${Date.now()}`);
-      return { proxyPort: 8123, proxyUrl: 'http://127.0.0.1:8123', ca, runFolder: folder, log: () => {} };
+      return {
+        proxyPort: 8123,
+        proxyUrl: 'http://127.0.0.1:8123',
+        ca,
+        runFolder: folder,
+        log: () => {},
+      };
     },
     async openSession() {
       return new RecordingSession({ 'mobile: isGpsEnabled': false });
@@ -112,11 +128,25 @@ function androidHarness(): KindHarness {
     },
     phoneState() {
       const phone = fake!.phone('R58M12345');
-      return { settings: phone.settings, reverse: phone.reverse, mounts: phone.mounts, contacts: phone.contacts?.raw ?? [] };
+      return {
+        settings: phone.settings,
+        reverse: phone.reverse,
+        mounts: phone.mounts,
+        contacts: phone.contacts?.raw ?? [],
+      };
     },
     expectedIdentifiers: { imei: ['865432101234564'], imsi: ['460001234567890'] },
     // A real phone without a peer cannot get or make calls and messages; vendor screens need flows.
-    unsupported: ['receiveSms', 'sendSms', 'receiveMms', 'sendMms', 'receiveCall', 'makeCall', 'cloudLogin', 'setSetting'],
+    unsupported: [
+      'receiveSms',
+      'sendSms',
+      'receiveMms',
+      'sendMms',
+      'receiveCall',
+      'makeCall',
+      'cloudLogin',
+      'setSetting',
+    ],
   };
 }
 
@@ -141,7 +171,9 @@ for (const make of [virtualHarness, androidHarness]) {
       expect(['embedded', 'remote']).to.include(device.appium.kind);
       if (harness.entry.kind === 'android') {
         expect(device.appium).to.deep.include({ kind: 'embedded' });
-        expect((device.appium as { allowInsecure?: string[] }).allowInsecure).to.include('uiautomator2:adb_shell');
+        expect((device.appium as { allowInsecure?: string[] }).allowInsecure).to.include(
+          'uiautomator2:adb_shell',
+        );
       }
     });
 
@@ -183,15 +215,16 @@ for (const make of [virtualHarness, androidHarness]) {
       await device.route(context);
       const refused: string[] = [];
       try {
-        const actions = device.actions(await harness.openSession(device, context)) as unknown as Record<
-          string,
-          (...args: unknown[]) => Promise<void>
-        >;
+        const actions = device.actions(
+          await harness.openSession(device, context),
+        ) as unknown as Record<string, (...args: unknown[]) => Promise<void>>;
         for (const [name, args] of ACTIONS) {
           try {
             await actions[name]!(...args);
           } catch (error) {
-            expect(error, name).to.be.instanceOf(PhonehomeError).with.property('code', 'STEP_UNSUPPORTED');
+            expect(error, name)
+              .to.be.instanceOf(PhonehomeError)
+              .with.property('code', 'STEP_UNSUPPORTED');
             expect((error as Error).message, name).to.match(/cannot run on device '[^']+': .+; .+/);
             refused.push(name);
           }

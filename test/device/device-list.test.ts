@@ -29,13 +29,31 @@ describe('finding adb and the phone', () => {
   });
 
   const all = parseDeviceList(LIST);
-  const selection: [name: string, devices: typeof all, serial: string | undefined, code: string | undefined, says: RegExp][] = [
+  const selection: [
+    name: string,
+    devices: typeof all,
+    serial: string | undefined,
+    code: string | undefined,
+    says: RegExp,
+  ][] = [
     ['the serial from devices.json', all, 'R58M12345', undefined, /R58M12345/],
     ['the only one attached', [all[0]!], undefined, undefined, /R58M12345/],
     ['none attached', [], undefined, 'ADB_NO_DEVICE', /plug it in with USB debugging on/],
     ['several and no serial', all, undefined, 'ADB_SEVERAL_DEVICES', /add "serial"/],
-    ['a serial adb does not see', all, 'NOPE', 'ADB_DEVICE_NOT_FOUND', /attached: R58M12345 \(device\)/],
-    ['an unauthorized one', all, 'emulator-5554', 'ADB_UNAUTHORIZED', /accept the "Allow USB debugging\?" prompt/],
+    [
+      'a serial adb does not see',
+      all,
+      'NOPE',
+      'ADB_DEVICE_NOT_FOUND',
+      /attached: R58M12345 \(device\)/,
+    ],
+    [
+      'an unauthorized one',
+      all,
+      'emulator-5554',
+      'ADB_UNAUTHORIZED',
+      /accept the "Allow USB debugging\?" prompt/,
+    ],
     ['an offline one', all, '0123456789ABCDEF', 'ADB_OFFLINE', /adb reconnect/],
     ['one without USB permissions', all, 'ZY22ABCD', 'ADB_NO_PERMISSIONS', /udev rule/],
   ];
@@ -64,11 +82,27 @@ describe('finding adb and the phone', () => {
     after(() => dirs.remove());
 
     const rows: [name: string, env: Record<string, string>, found: string | RegExp][] = [
-      ['ANDROID_HOME first', { ANDROID_HOME: sdk, ANDROID_SDK_ROOT: '/nowhere', PATH: FAKE_ADB_DIR }, join(sdk, 'platform-tools', 'adb')],
-      ['ANDROID_SDK_ROOT next', { ANDROID_SDK_ROOT: sdk, PATH: FAKE_ADB_DIR }, join(sdk, 'platform-tools', 'adb')],
+      [
+        'ANDROID_HOME first',
+        { ANDROID_HOME: sdk, ANDROID_SDK_ROOT: '/nowhere', PATH: FAKE_ADB_DIR },
+        join(sdk, 'platform-tools', 'adb'),
+      ],
+      [
+        'ANDROID_SDK_ROOT next',
+        { ANDROID_SDK_ROOT: sdk, PATH: FAKE_ADB_DIR },
+        join(sdk, 'platform-tools', 'adb'),
+      ],
       ['PATH last', { PATH: `/nowhere:${FAKE_ADB_DIR}` }, join(FAKE_ADB_DIR, 'adb')],
-      ['an SDK variable without adb: a plain error', { ANDROID_HOME: dirs.path, PATH: FAKE_ADB_DIR }, /ANDROID_HOME is .* but .*platform-tools\/adb is not there/],
-      ['nothing: a plain error', { PATH: '/nowhere' }, /adb was not found: set ANDROID_HOME .* apt-get install adb/],
+      [
+        'an SDK variable without adb: a plain error',
+        { ANDROID_HOME: dirs.path, PATH: FAKE_ADB_DIR },
+        /ANDROID_HOME is .* but .*platform-tools\/adb is not there/,
+      ],
+      [
+        'nothing: a plain error',
+        { PATH: '/nowhere' },
+        /adb was not found: set ANDROID_HOME .* apt-get install adb/,
+      ],
     ];
     for (const [name, env, found] of rows) {
       it(`finds adb through ${name}`, () => {
@@ -105,7 +139,9 @@ describe('finding adb and the phone', () => {
     ];
     for (const [serial, code] of rows) {
       it(`turns adb's message for ${serial} into ${code}`, async () => {
-        const error = await shell(adbFor(serial, createAdbExecutor()), ['id']).catch((e: unknown) => e);
+        const error = await shell(adbFor(serial, createAdbExecutor()), ['id']).catch(
+          (e: unknown) => e,
+        );
         expect(error).to.be.instanceOf(PhonehomeError).with.property('code', code);
         expect(fake.commands()).to.deep.equal([`-s ${serial} shell id`]);
       });

@@ -216,4 +216,3 @@ export function androidEntry(overrides: Partial<DeviceEntry> = {}): DeviceEntry 
 export function normalise(commands: string[]): string[] {
   return commands.map((line) => line.replace(/\S*phonehome-push-[^/]+\//g, '<tmp>/'));
 }
-

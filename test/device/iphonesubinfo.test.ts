@@ -8,11 +8,27 @@ import { REPLY } from './parcel-replies.ts';
 
 describe('service call iphonesubinfo', () => {
   describe('parsing the Parcel dump', () => {
-    const rows: { name: string; output: string; expected: ReturnType<typeof parseServiceCallString> }[] = [
-      { name: 'an IMEI over three lines', output: REPLY.imei, expected: { ok: true, value: '865432101234564' } },
+    const rows: {
+      name: string;
+      output: string;
+      expected: ReturnType<typeof parseServiceCallString>;
+    }[] = [
+      {
+        name: 'an IMEI over three lines',
+        output: REPLY.imei,
+        expected: { ok: true, value: '865432101234564' },
+      },
       { name: 'an IMSI', output: REPLY.imsi, expected: { ok: true, value: '460001234567890' } },
-      { name: 'a 20-digit ICCID ending on a word boundary', output: REPLY.iccid, expected: { ok: true, value: '89860012345678901234' } },
-      { name: 'a number with a +', output: REPLY.msisdn, expected: { ok: true, value: '+8613912345678' } },
+      {
+        name: 'a 20-digit ICCID ending on a word boundary',
+        output: REPLY.iccid,
+        expected: { ok: true, value: '89860012345678901234' },
+      },
+      {
+        name: 'a number with a +',
+        output: REPLY.msisdn,
+        expected: { ok: true, value: '+8613912345678' },
+      },
       { name: 'a null String (one line)', output: REPLY.null, expected: { ok: true, value: null } },
       { name: 'an empty String', output: REPLY.empty, expected: { ok: true, value: '' } },
       {
@@ -20,10 +36,15 @@ describe('service call iphonesubinfo', () => {
         output: REPLY.security,
         expected: {
           ok: false,
-          reason: 'SecurityException: getDeviceId: The user 2000 does not meet the requirements to access device identifiers.',
+          reason:
+            'SecurityException: getDeviceId: The user 2000 does not meet the requirements to access device identifiers.',
         },
       },
-      { name: 'a code the interface lacks', output: REPLY.binderError, expected: { ok: false, reason: 'binder error 0xffffffb6 "Not a data message"' } },
+      {
+        name: 'a code the interface lacks',
+        output: REPLY.binderError,
+        expected: { ok: false, reason: 'binder error 0xffffffb6 "Not a data message"' },
+      },
       {
         name: 'a missing service',
         output: 'service: Service iphonesubinfo does not exist\n',
@@ -52,7 +73,14 @@ describe('service call iphonesubinfo', () => {
   });
 
   describe('transaction codes per API level', () => {
-    const table: [api: number, imei: number[], imsi: number[], iccid: number[], msisdn: number[], args: string[]][] = [
+    const table: [
+      api: number,
+      imei: number[],
+      imsi: number[],
+      iccid: number[],
+      msisdn: number[],
+      args: string[],
+    ][] = [
       [16, [1], [3], [4], [5], []],
       [18, [1], [3], [5], [6], []],
       [19, [1], [3], [5], [6], []],
@@ -68,7 +96,12 @@ describe('service call iphonesubinfo', () => {
       it(`API ${api}: IMEI ${imei}, IMSI ${imsi}, ICCID ${iccid}, number ${msisdn}${args.length ? ', as com.android.shell' : ''}`, () => {
         const calls = subInfoCalls(api);
         const codes = (kind: keyof typeof calls) => calls[kind].map((call) => call.code);
-        expect({ imei: codes('imei'), imsi: codes('imsi'), iccid: codes('iccid'), msisdn: codes('msisdn') }).to.deep.equal({
+        expect({
+          imei: codes('imei'),
+          imsi: codes('imsi'),
+          iccid: codes('iccid'),
+          msisdn: codes('msisdn'),
+        }).to.deep.equal({
           imei,
           imsi,
           iccid,
@@ -80,7 +113,12 @@ describe('service call iphonesubinfo', () => {
   });
 
   describe('accepting a value only in the shape of its kind', () => {
-    const rows: [kind: Parameters<typeof acceptSubscriberValue>[0], value: string, simOperator: string | undefined, ok: boolean][] = [
+    const rows: [
+      kind: Parameters<typeof acceptSubscriberValue>[0],
+      value: string,
+      simOperator: string | undefined,
+      ok: boolean,
+    ][] = [
       ['imei', '865432101234564', undefined, true],
       ['imei', '865432101234565', undefined, false], // Luhn fails
       ['imei', 'A0000012345678', undefined, true], // a CDMA MEID

@@ -10,11 +10,15 @@ describe("the CA's file name in Android's system store", function () {
   const dirs = tempDir();
   after(() => dirs.remove());
 
-  it('is OpenSSL\'s old subject hash, as `openssl x509 -subject_hash_old` computes it', async function () {
+  it("is OpenSSL's old subject hash, as `openssl x509 -subject_hash_old` computes it", async function () {
     const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
     let expected: string;
     try {
-      expected = execFileSync('openssl', ['x509', '-noout', '-subject_hash_old', '-in', ca.certPath], { encoding: 'utf8' }).trim();
+      expected = execFileSync(
+        'openssl',
+        ['x509', '-noout', '-subject_hash_old', '-in', ca.certPath],
+        { encoding: 'utf8' },
+      ).trim();
     } catch {
       this.skip(); // no openssl on this machine to compare with
     }

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { PROJECT_ROOT } from '../../src/appium/server.ts';
 import type { CliResult } from '../support/cli.ts';
+
+const TSX = pathToFileURL(join(PROJECT_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 /**
  * Runs `phonehome report` or `phonehome diff` in a child process, as the command would: its own
@@ -18,8 +21,8 @@ export function runCommand(
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      // tsx by its resolved URL: the child may run in another folder (a scenario lookup test).
-      ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script, JSON.stringify(args)],
+      // tsx by its path (its package's "." export): the child may run in another folder.
+      ['--import', TSX, '--input-type=module', '-e', script, JSON.stringify(args)],
       { cwd, env: { ...process.env, PHONEHOME_REVEAL: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';

@@ -42,7 +42,10 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
   let locationRecorded = false;
 
   const unsupported = (step: string, why: string, how: string) =>
-    new PhonehomeError('STEP_UNSUPPORTED', `'${step}' cannot run on device '${context.deviceId}': ${why}; ${how}`);
+    new PhonehomeError(
+      'STEP_UNSUPPORTED',
+      `'${step}' cannot run on device '${context.deviceId}': ${why}; ${how}`,
+    );
 
   const needPeer = (step: string, why: string) => {
     if (context.peer) return context.peer;
@@ -66,10 +69,17 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
   /** On a real phone, outgoing messages and calls go to the peer only. */
   const outgoingTarget = (step: string, to: string) => {
     if (facts.emulator) return to;
-    const peer = needPeer(step, `a real phone would send to the scenario's made-up number ${to}, which may belong to a stranger`);
+    const peer = needPeer(
+      step,
+      `a real phone would send to the scenario's made-up number ${to}, which may belong to a stranger`,
+    );
     const number = options.peer?.phoneNumber;
     if (!number) {
-      throw unsupported(step, `the peer ${peer.serial} has no phone number`, 'add "phoneNumber" to "android.peer" in devices.json');
+      throw unsupported(
+        step,
+        `the peer ${peer.serial} has no phone number`,
+        'add "phoneNumber" to "android.peer" in devices.json',
+      );
     }
     log(`  ${step}: a real phone sends to the peer ${number} instead of ${to}`);
     return number;
@@ -106,10 +116,16 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
     async insertSim() {
       const states = (await shell(adb, ['getprop', 'gsm.sim.state'])).trim();
       if (/\b(READY|LOADED)\b/.test(states)) {
-        log('  insert SIM: a SIM is in and ready (software cannot insert one; what the phone sent when it was inserted happened before this run — use `phonehome capture` and insert it by hand to see that)');
+        log(
+          '  insert SIM: a SIM is in and ready (software cannot insert one; what the phone sent when it was inserted happened before this run — use `phonehome capture` and insert it by hand to see that)',
+        );
         return;
       }
-      throw unsupported('insert SIM', `no SIM is ready (gsm.sim.state=${states || 'empty'}) and software cannot insert one`, 'insert a SIM before the run, or use `phonehome capture` and insert it by hand while capturing');
+      throw unsupported(
+        'insert SIM',
+        `no SIM is ready (gsm.sim.state=${states || 'empty'}) and software cannot insert one`,
+        'insert a SIM before the run, or use `phonehome capture` and insert it by hand while capturing',
+      );
     },
 
     async setWifi(on) {
@@ -124,7 +140,9 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
     async allowLocation() {
       if (await execute('mobile: isGpsEnabled')) return;
       if (!locationRecorded) {
-        const previousMode = (await shell(adb, ['settings', 'get', 'secure', 'location_mode'])).trim();
+        const previousMode = (
+          await shell(adb, ['settings', 'get', 'secure', 'location_mode'])
+        ).trim();
         context.record().add({ kind: 'location', previousMode, api: facts.api });
         locationRecorded = true;
       }
@@ -137,15 +155,60 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
 
     async addContact(name, phoneNumber) {
       // A local contact (no account), the way a user adds one without signing in.
-      await shell(adb, ['content', 'insert', '--uri', `${CONTACTS}/raw_contacts`, '--bind', 'account_type:n:', '--bind', 'account_name:n:']);
-      const rows = await shell(adb, ['content', 'query', '--uri', `${CONTACTS}/raw_contacts`, '--projection', '_id', '--sort', '_id DESC']);
+      await shell(adb, [
+        'content',
+        'insert',
+        '--uri',
+        `${CONTACTS}/raw_contacts`,
+        '--bind',
+        'account_type:n:',
+        '--bind',
+        'account_name:n:',
+      ]);
+      const rows = await shell(adb, [
+        'content',
+        'query',
+        '--uri',
+        `${CONTACTS}/raw_contacts`,
+        '--projection',
+        '_id',
+        '--sort',
+        '_id DESC',
+      ]);
       const id = Number(/_id=(\d+)/.exec(rows)?.[1]);
       if (!Number.isInteger(id)) {
-        throw new PhonehomeError('STEP_FAILED', `the contacts provider of ${adb.serial} did not show the new contact (${rows.trim().split('\n')[0] ?? 'no rows'}); add it by hand or check the Contacts app is enabled`);
+        throw new PhonehomeError(
+          'STEP_FAILED',
+          `the contacts provider of ${adb.serial} did not show the new contact (${rows.trim().split('\n')[0] ?? 'no rows'}); add it by hand or check the Contacts app is enabled`,
+        );
       }
       context.record().add({ kind: 'contact', rawContactId: id });
-      await shell(adb, ['content', 'insert', '--uri', `${CONTACTS}/data`, '--bind', `raw_contact_id:i:${id}`, '--bind', 'mimetype:s:vnd.android.cursor.item/name', '--bind', `data1:s:${name}`]);
-      await shell(adb, ['content', 'insert', '--uri', `${CONTACTS}/data`, '--bind', `raw_contact_id:i:${id}`, '--bind', 'mimetype:s:vnd.android.cursor.item/phone_v2', '--bind', `data1:s:${phoneNumber}`, '--bind', 'data2:i:2']);
+      await shell(adb, [
+        'content',
+        'insert',
+        '--uri',
+        `${CONTACTS}/data`,
+        '--bind',
+        `raw_contact_id:i:${id}`,
+        '--bind',
+        'mimetype:s:vnd.android.cursor.item/name',
+        '--bind',
+        `data1:s:${name}`,
+      ]);
+      await shell(adb, [
+        'content',
+        'insert',
+        '--uri',
+        `${CONTACTS}/data`,
+        '--bind',
+        `raw_contact_id:i:${id}`,
+        '--bind',
+        'mimetype:s:vnd.android.cursor.item/phone_v2',
+        '--bind',
+        `data1:s:${phoneNumber}`,
+        '--bind',
+        'data2:i:2',
+      ]);
     },
 
     async receiveSms(from, text) {
@@ -153,7 +216,10 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
         await execute('mobile: sendSms', { phoneNumber: from, message: text });
         return;
       }
-      const peer = needPeer('receive an SMS', 'a real phone can only get an SMS from another phone');
+      const peer = needPeer(
+        'receive an SMS',
+        'a real phone can only get an SMS from another phone',
+      );
       await compose(peer, 'sms', await needOwnNumber('receive an SMS'), text);
     },
 
@@ -162,7 +228,12 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
     },
 
     async receiveMms(_from, text) {
-      const peer = needPeer('receive an MMS', facts.emulator ? "the emulator's console can inject SMS but not MMS" : 'a real phone can only get an MMS from another phone');
+      const peer = needPeer(
+        'receive an MMS',
+        facts.emulator
+          ? "the emulator's console can inject SMS but not MMS"
+          : 'a real phone can only get an MMS from another phone',
+      );
       await compose(peer, 'mms', await needOwnNumber('receive an MMS'), text);
     },
 
@@ -196,7 +267,11 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
     async cloudLogin(account) {
       const steps = options.flows?.['cloud-login'];
       if (!steps) {
-        throw unsupported('cloud login', 'every vendor signs in through its own screens, and devices.json has no flow for this phone', 'add "android": { "flows": { "cloud-login": [ …taps and typing… ] } } (docs/android.md shows one)');
+        throw unsupported(
+          'cloud login',
+          'every vendor signs in through its own screens, and devices.json has no flow for this phone',
+          'add "android": { "flows": { "cloud-login": [ …taps and typing… ] } } (docs/android.md shows one)',
+        );
       }
       await runFlow(session, adb, steps, 'cloud-login', { variables: { account } });
     },
@@ -204,7 +279,11 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
     async setSetting(name, on) {
       const flow = options.settings?.[name]?.[on ? 'on' : 'off'];
       if (!flow) {
-        throw unsupported(`set ${name} ${on ? 'on' : 'off'}`, `devices.json has no taps that switch '${name}' ${on ? 'on' : 'off'} on this phone`, `add "android": { "settings": { "${name}": { "on": [ … ], "off": [ … ] } } } (docs/android.md shows one)`);
+        throw unsupported(
+          `set ${name} ${on ? 'on' : 'off'}`,
+          `devices.json has no taps that switch '${name}' ${on ? 'on' : 'off'} on this phone`,
+          `add "android": { "settings": { "${name}": { "on": [ … ], "off": [ … ] } } } (docs/android.md shows one)`,
+        );
       }
       await runFlow(session, adb, flow, `settings.${name}.${on ? 'on' : 'off'}`);
     },

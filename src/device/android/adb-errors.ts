@@ -70,7 +70,10 @@ export function mapAdbFailure(output: string, serial = 'the phone'): PhonehomeEr
     .join('\n');
   for (const known of KNOWN) {
     if (known.pattern.test(adbLines)) {
-      return new PhonehomeError(known.code, `${known.message(serial)} (adb said: ${firstLine(adbLines)})`);
+      return new PhonehomeError(
+        known.code,
+        `${known.message(serial)} (adb said: ${firstLine(adbLines)})`,
+      );
     }
   }
   return undefined;

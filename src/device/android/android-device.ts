@@ -8,14 +8,15 @@ import { listAttachedDevices, selectDevice } from './device-list.ts';
 import { phoneFacts, readProps, type PhoneFacts, type Props } from './getprop.ts';
 import { describeIdentifierMerge, readPhoneIdentifiers } from './read-identifiers.ts';
 import { restoreChanges } from './restore.ts';
-import {
-  ChangeRecord,
-  defaultStateDir,
-  processAlive,
-  stateFilePath,
-} from './restore-state.ts';
+import { ChangeRecord, defaultStateDir, processAlive, stateFilePath } from './restore-state.ts';
 import { detectRoot, restartAdbdAsRoot, type RootMethod } from './root.ts';
-import { addReverse, isProxyUnset, readGlobalProxy, reassertReverse, setGlobalProxy } from './routing.ts';
+import {
+  addReverse,
+  isProxyUnset,
+  readGlobalProxy,
+  reassertReverse,
+  setGlobalProxy,
+} from './routing.ts';
 import { androidCaFileName } from './subject-hash.ts';
 import { installSystemCa } from './system-ca.ts';
 
@@ -96,7 +97,11 @@ export class AndroidDevice implements Device {
   async connect(): Promise<{ adb: Adb; facts: PhoneFacts; props: Props }> {
     if (!this.adb) {
       this.exec ??= this.options.exec ?? createAdbExecutor();
-      const chosen = selectDevice(await listAttachedDevices(this.exec), this.entry.serial, this.entry.id);
+      const chosen = selectDevice(
+        await listAttachedDevices(this.exec),
+        this.entry.serial,
+        this.entry.id,
+      );
       this.adb = adbFor(chosen.serial, this.exec);
     }
     if (!this.phone) {
@@ -118,7 +123,9 @@ export class AndroidDevice implements Device {
 
     const previous = await readGlobalProxy(adb);
     if (!isProxyUnset(previous)) {
-      context.log(`  android: the phone had its own proxy (${previous}); it is put back at the end`);
+      context.log(
+        `  android: the phone had its own proxy (${previous}); it is put back at the end`,
+      );
     }
     this.port = context.proxyPort;
     record.add({ kind: 'reverse', port: context.proxyPort });
@@ -128,7 +135,7 @@ export class AndroidDevice implements Device {
     this.notes.push(
       'Traffic was routed with the global HTTP proxy over `adb reverse`: apps that ignore the system proxy (own network stacks, raw sockets, QUIC) are invisible to this capture.',
     );
-    this.keepTunnel(adb, context.proxyPort);
+    this.keepTunnel(adb);
   }
 
   capabilities(_context: RouteContext): Record<string, unknown> {
@@ -201,7 +208,8 @@ export class AndroidDevice implements Device {
   async reassertTunnel(): Promise<boolean> {
     if (!this.adb || this.port === undefined) return false;
     const redone = await reassertReverse(this.adb, this.port);
-    if (redone) this.log(`  android: adb had dropped the reverse tunnel tcp:${this.port}; re-created it`);
+    if (redone)
+      this.log(`  android: adb had dropped the reverse tunnel tcp:${this.port}; re-created it`);
     return redone;
   }
 
@@ -242,7 +250,8 @@ export class AndroidDevice implements Device {
       this.notes.push(note);
       context.log(`  android: ${note}`);
     };
-    if (this.entry.android?.systemCa === 'never') return stock('devices.json says systemCa "never"');
+    if (this.entry.android?.systemCa === 'never')
+      return stock('devices.json says systemCa "never"');
     const record = this.ensureRecord();
     const found = await detectRoot(adb);
     let method: RootMethod | undefined = found.method === 'none' ? undefined : found.method;
@@ -253,7 +262,9 @@ export class AndroidDevice implements Device {
       else record.remove(change);
     }
     if (!method) {
-      return stock(`${adb.serial} is not rooted (${found.method === 'none' ? found.why : ''}) and adbd cannot run as root`);
+      return stock(
+        `${adb.serial} is not rooted (${found.method === 'none' ? found.why : ''}) and adbd cannot run as root`,
+      );
     }
     const fileName = androidCaFileName(context.ca.certPem);
     record.add({ kind: 'system-ca', fileName, root: method });
@@ -268,7 +279,7 @@ export class AndroidDevice implements Device {
     }
   }
 
-  private keepTunnel(adb: Adb, port: number): void {
+  private keepTunnel(adb: Adb): void {
     const every = this.options.tunnelCheckMs ?? 5000;
     if (every <= 0) return;
     let busy = false;
@@ -276,7 +287,11 @@ export class AndroidDevice implements Device {
       if (busy) return;
       busy = true;
       this.reassertTunnel()
-        .catch((error: unknown) => this.log(`  android: cannot check the reverse tunnel on ${adb.serial}: ${describeError(error)}`))
+        .catch((error: unknown) =>
+          this.log(
+            `  android: cannot check the reverse tunnel on ${adb.serial}: ${describeError(error)}`,
+          ),
+        )
         .finally(() => (busy = false));
     }, every);
     // The keeper must never keep the process alive on its own.

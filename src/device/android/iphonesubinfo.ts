@@ -40,15 +40,14 @@ export function subInfoCalls(api: number): Record<SubscriberKind, SubInfoCall[]>
   if (api === 21) {
     return { imei: calls(1), imsi: calls(5, 6), iccid: calls(9, 10), msisdn: calls(11, 12) };
   }
-  if (api <= 29) return { imei: calls(1), imsi: calls(7), iccid: calls(11, 10), msisdn: calls(13, 12) };
+  if (api <= 29)
+    return { imei: calls(1), imsi: calls(7), iccid: calls(11, 10), msisdn: calls(13, 12) };
   if (api <= 34) return { imei: calls(1), imsi: calls(8), iccid: calls(12), msisdn: calls(15) };
   return { imei: calls(1), imsi: calls(8), iccid: calls(13, 12), msisdn: calls(16, 15) };
 }
 
 /** What a `service call` returned: a string (null when the phone has none), or an exception. */
-export type ParcelString =
-  | { ok: true; value: string | null }
-  | { ok: false; reason: string };
+export type ParcelString = { ok: true; value: string | null } | { ok: false; reason: string };
 
 const EXCEPTIONS: Record<number, string> = {
   [-1]: 'SecurityException',
@@ -125,7 +124,8 @@ function parcelWords(output: string): number[] {
   for (const line of body.split('\n')) {
     const withoutOffset = line.replace(/^\s*0x[0-9a-f]+:/i, '');
     const hex = withoutOffset.split("'")[0]!;
-    for (const match of hex.matchAll(/\b[0-9a-f]{8}\b/gi)) words.push(Number.parseInt(match[0], 16));
+    for (const match of hex.matchAll(/\b[0-9a-f]{8}\b/gi))
+      words.push(Number.parseInt(match[0], 16));
   }
   return words;
 }

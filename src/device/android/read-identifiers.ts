@@ -66,7 +66,13 @@ export async function readPhoneIdentifiers(
   for (const kind of ['imei', 'imsi', 'iccid', 'msisdn'] as SubscriberKind[]) {
     const reasons: string[] = [];
     for (const call of calls[kind]) {
-      const command = shellCommand(['service', 'call', 'iphonesubinfo', String(call.code), ...call.args]);
+      const command = shellCommand([
+        'service',
+        'call',
+        'iphonesubinfo',
+        String(call.code),
+        ...call.args,
+      ]);
       const parsed = parseServiceCallString(await shell(adb, command));
       if (!parsed.ok) {
         reasons.push(`code ${call.code}: ${parsed.reason}`);
@@ -86,12 +92,16 @@ export async function readPhoneIdentifiers(
       break;
     }
     if (!reading.values[kind]) {
-      reading.unreadable[kind] = `${reasons.join('; ')}${kind === 'msisdn' ? ' (many SIMs do not store their own number: put it in devices.json)' : ''}`;
+      reading.unreadable[kind] =
+        `${reasons.join('; ')}${kind === 'msisdn' ? ' (many SIMs do not store their own number: put it in devices.json)' : ''}`;
     }
   }
 
   const mac = (await shell(adb, 'cat /sys/class/net/wlan0/address')).trim().toLowerCase();
-  if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac) || !add('wifi_mac', [mac], '/sys/class/net/wlan0/address')) {
+  if (
+    !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac) ||
+    !add('wifi_mac', [mac], '/sys/class/net/wlan0/address')
+  ) {
     reading.unreadable.wifi_mac = `not readable by the shell (${mac.split('\n')[0] || 'empty'}); Android 11+ hides it, and Wi-Fi may use a random MAC per network`;
   }
   return reading;
@@ -128,11 +138,15 @@ export function describeIdentifierMerge(
         `${kind}: devices.json${same ? ' (the phone reads the same)' : ` (the phone reads another value through ${reading.sources[kind]}; devices.json's is used)`}`,
       );
     } else if (fromConfig.length > 0) {
-      lines.push(`${kind}: devices.json${reading.unreadable[kind] ? ` (the phone's could not be read: ${reading.unreadable[kind]})` : ''}`);
+      lines.push(
+        `${kind}: devices.json${reading.unreadable[kind] ? ` (the phone's could not be read: ${reading.unreadable[kind]})` : ''}`,
+      );
     } else if (fromPhone.length > 0) {
       lines.push(`${kind}: the phone, through ${reading.sources[kind]}`);
     } else if (reading.unreadable[kind]) {
-      lines.push(`${kind}: not known — ${reading.unreadable[kind]}; add it to devices.json to have it searched for`);
+      lines.push(
+        `${kind}: not known — ${reading.unreadable[kind]}; add it to devices.json to have it searched for`,
+      );
     }
   }
   return lines;

@@ -41,9 +41,7 @@ export async function restoreChanges(
   record: ChangeRecord,
   log: (line: string) => void,
 ): Promise<void> {
-  const pending = [...record.changes].sort(
-    (a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind),
-  );
+  const pending = [...record.changes].sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind));
   const failures: string[] = [];
   for (const change of pending) {
     try {
@@ -134,7 +132,10 @@ export interface RestorePhoneOptions {
  * @example
  *   await restorePhone(findDevice(loadDevices(), 'pixel-7'), { log: console.log });
  */
-export async function restorePhone(entry: DeviceEntry, options: RestorePhoneOptions): Promise<void> {
+export async function restorePhone(
+  entry: DeviceEntry,
+  options: RestorePhoneOptions,
+): Promise<void> {
   const exec = options.exec ?? createAdbExecutor();
   const chosen = selectDevice(await listAttachedDevices(exec), entry.serial, entry.id);
   const adb = adbFor(chosen.serial, exec);
@@ -155,7 +156,9 @@ export async function restorePhone(entry: DeviceEntry, options: RestorePhoneOpti
       `the run that changed ${chosen.serial} (pid ${owner}) still runs; stop it with Ctrl-C (it restores the phone), or pass --force if that pid is not phonehome`,
     );
   }
-  options.log(`restoring ${chosen.serial} (left by pid ${owner} at ${new Date(record.state.startedAt).toISOString()}):`);
+  options.log(
+    `restoring ${chosen.serial} (left by pid ${owner} at ${new Date(record.state.startedAt).toISOString()}):`,
+  );
   for (const change of record.changes) options.log(`  - ${describeChange(change)}`);
   await restoreChanges(adb, record, options.log);
   options.log(`${chosen.serial} is restored`);

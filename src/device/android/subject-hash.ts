@@ -14,9 +14,13 @@ export function androidCaFileName(certPem: string): string {
   try {
     der = new X509Certificate(certPem).raw;
   } catch (error) {
-    throw new PhonehomeError('CA_INVALID', `the CA certificate cannot be parsed: ${String(error)}`, {
-      cause: error,
-    });
+    throw new PhonehomeError(
+      'CA_INVALID',
+      `the CA certificate cannot be parsed: ${String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
   const digest = createHash('md5').update(subjectDer(der)).digest();
   return `${digest.readUInt32LE(0).toString(16).padStart(8, '0')}.0`;

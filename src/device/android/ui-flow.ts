@@ -59,7 +59,10 @@ export async function runFlow(
     } else if (step.key) {
       const code = KEYS[step.key.toUpperCase()] ?? Number(step.key);
       if (!Number.isInteger(code)) {
-        throw new PhonehomeError('FLOW_INVALID', `${where}: unknown key '${step.key}'; use ${Object.keys(KEYS).join(', ')} or a keycode number`);
+        throw new PhonehomeError(
+          'FLOW_INVALID',
+          `${where}: unknown key '${step.key}'; use ${Object.keys(KEYS).join(', ')} or a keycode number`,
+        );
       }
       await shell(adb, ['input', 'keyevent', String(code)]);
     } else if (step.tap) {
@@ -67,11 +70,17 @@ export async function runFlow(
       await (session as ElementSession).elementClick(id);
     } else if (step.type) {
       const id = await find(session, step.type.into, where, options.findTimeoutMs ?? 10_000);
-      await (session as ElementSession).elementSendKeys(id, fill(step.type.text, options.variables ?? {}));
+      await (session as ElementSession).elementSendKeys(
+        id,
+        fill(step.type.text, options.variables ?? {}),
+      );
     } else if (step.waitMs !== undefined) {
       await new Promise((resolve) => setTimeout(resolve, step.waitMs));
     } else {
-      throw new PhonehomeError('FLOW_INVALID', `${where} has no action; give it one of start, action, tap, type, key, waitMs`);
+      throw new PhonehomeError(
+        'FLOW_INVALID',
+        `${where} has no action; give it one of start, action, tap, type, key, waitMs`,
+      );
     }
   }
 }
@@ -80,12 +89,18 @@ export async function runFlow(
 export function locator(selector: UiSelector): [using: string, value: string] {
   if (selector.id) return ['id', selector.id];
   if (selector.desc) return ['accessibility id', selector.desc];
-  if (selector.text) return ['-android uiautomator', `new UiSelector().text(${JSON.stringify(selector.text)})`];
+  if (selector.text)
+    return ['-android uiautomator', `new UiSelector().text(${JSON.stringify(selector.text)})`];
   if (selector.xpath) return ['xpath', selector.xpath];
   throw new PhonehomeError('FLOW_INVALID', 'a selector needs one of id, text, desc, xpath');
 }
 
-async function find(session: DriverSession, selector: UiSelector, where: string, timeoutMs: number): Promise<string> {
+async function find(
+  session: DriverSession,
+  selector: UiSelector,
+  where: string,
+  timeoutMs: number,
+): Promise<string> {
   if (!hasElements(session)) {
     throw new PhonehomeError(
       'STEP_UNSUPPORTED',

@@ -92,7 +92,8 @@
 
   function row(cells, className) {
     const tr = el('tr', className || null);
-    for (const cell of cells) tr.append(cell instanceof window.Node ? el('td', null, cell) : el('td', null, String(cell)));
+    for (const cell of cells)
+      tr.append(cell instanceof window.Node ? el('td', null, cell) : el('td', null, String(cell)));
     return tr;
   }
 
@@ -108,7 +109,9 @@
   function renderHeader() {
     const run = data.run;
     const header = document.getElementById('summary');
-    const device = run.device.firmware ? `${run.device.id} (firmware ${run.device.firmware})` : run.device.id;
+    const device = run.device.firmware
+      ? `${run.device.id} (firmware ${run.device.firmware})`
+      : run.device.id;
     header.append(
       el('h1', null, pill(run.status), ' ', run.scenario.title),
       el(
@@ -133,10 +136,20 @@
     for (const verdict of data.verdicts) {
       const box = el('div', `verdict ${verdict.status}`);
       box.dataset.status = verdict.status;
-      box.append(pill(verdict.status), ' ', el('strong', null, verdict.name), el('span', 'muted', ` (${verdict.source})`));
+      box.append(
+        pill(verdict.status),
+        ' ',
+        el('strong', null, verdict.name),
+        el('span', 'muted', ` (${verdict.source})`),
+      );
       if (verdict.headline) box.append(el('div', 'headline', verdict.headline));
       if (verdict.message) {
-        const details = el('details', 'headline', el('summary', null, 'details'), el('pre', null, verdict.message));
+        const details = el(
+          'details',
+          'headline',
+          el('summary', null, 'details'),
+          el('pre', null, verdict.message),
+        );
         box.append(details);
       }
       section.append(box);
@@ -162,7 +175,21 @@
     });
     document
       .getElementById('phases')
-      .append(table(['phase', 'from', 'exchanges', 'findings', 'before consent', 'allowed', 'unreadable', 'verdict'], rows));
+      .append(
+        table(
+          [
+            'phase',
+            'from',
+            'exchanges',
+            'findings',
+            'before consent',
+            'allowed',
+            'unreadable',
+            'verdict',
+          ],
+          rows,
+        ),
+      );
   }
 
   function renderHosts() {
@@ -190,9 +217,15 @@
       return tr;
     });
     const section = document.getElementById('hosts');
-    section.append(table(['host', 'exchanges', 'before consent', 'after consent', 'unreadable', 'first contact'], rows));
+    section.append(
+      table(
+        ['host', 'exchanges', 'before consent', 'after consent', 'unreadable', 'first contact'],
+        rows,
+      ),
+    );
     const lines = el('ul', 'host-summary');
-    for (const host of data.hosts) if (host.leaked.length > 0) lines.append(el('li', null, host.summary));
+    for (const host of data.hosts)
+      if (host.leaked.length > 0) lines.append(el('li', null, host.summary));
     if (lines.childElementCount > 0) section.append(lines);
   }
 
@@ -205,18 +238,32 @@
     const groups = new Map();
     for (const u of data.unreadable) {
       const key = `${u.host}\u0000${u.p}`;
-      const group = groups.get(key) || { host: u.host, p: u.p, count: 0, causes: new Set(), step: data.steps[u.st] };
+      const group = groups.get(key) || {
+        host: u.host,
+        p: u.p,
+        count: 0,
+        causes: new Set(),
+        step: data.steps[u.st],
+      };
       group.count += 1;
       group.causes.add(u.cause);
       groups.set(key, group);
     }
     const rows = [...groups.values()].map((g) =>
       row(
-        [el('span', 'mono', g.host), data.phases[g.p].name, String(g.count), [...g.causes].join(', '), g.step || '—'],
+        [
+          el('span', 'mono', g.host),
+          data.phases[g.p].name,
+          String(g.count),
+          [...g.causes].join(', '),
+          g.step || '—',
+        ],
         `unreadable ph${g.p % 5}`,
       ),
     );
-    section.append(table(['host (SNI)', 'phase', 'connections', 'cause', 'first during step'], rows));
+    section.append(
+      table(['host (SNI)', 'phase', 'connections', 'cause', 'first during step'], rows),
+    );
   }
 
   // ---- filters ----
@@ -230,7 +277,8 @@
   function renderFilters() {
     const host = document.getElementById('filter-host');
     host.append(option('', `all hosts (${data.hosts.length})`));
-    for (const h of [...data.hosts].sort((a, b) => a.host.localeCompare(b.host))) host.append(option(h.host, h.host));
+    for (const h of [...data.hosts].sort((a, b) => a.host.localeCompare(b.host)))
+      host.append(option(h.host, h.host));
     const kind = document.getElementById('filter-kind');
     kind.append(option('', 'all kinds'));
     for (const k of data.kinds) kind.append(option(k, k));
@@ -250,7 +298,8 @@
     document.getElementById('filter-reset').addEventListener('click', () => {
       state.host = state.kind = state.phase = state.search = '';
       state.withFindings = false;
-      for (const id of ['filter-host', 'filter-kind', 'filter-phase', 'filter-search']) document.getElementById(id).value = '';
+      for (const id of ['filter-host', 'filter-kind', 'filter-phase', 'filter-search'])
+        document.getElementById(id).value = '';
       document.getElementById('filter-with-findings').checked = false;
       refresh(true);
     });
@@ -277,7 +326,9 @@
   }
 
   function filtering() {
-    return Boolean(state.host || state.kind || state.phase !== '' || state.search || state.withFindings);
+    return Boolean(
+      state.host || state.kind || state.phase !== '' || state.search || state.withFindings,
+    );
   }
 
   /** Host names are indexed: exchanges and findings carry a number into data.hostNames. */
@@ -300,28 +351,59 @@
     const next = el('button', null, 'next ›');
     next.disabled = page >= pages - 1;
     next.addEventListener('click', () => onChange(page + 1));
-    box.append(previous, el('span', 'page-info', `page ${Math.min(page + 1, Math.max(pages, 1))} of ${Math.max(pages, 1)} · ${total} ${what}`), next);
+    box.append(
+      previous,
+      el(
+        'span',
+        'page-info',
+        `page ${Math.min(page + 1, Math.max(pages, 1))} of ${Math.max(pages, 1)} · ${total} ${what}`,
+      ),
+      next,
+    );
   }
 
   function renderFindings() {
     const list = data.findings.map((f, i) => [f, i]).filter(([f]) => findingMatches(f));
     const pages = Math.ceil(list.length / FINDINGS_PER_PAGE);
     state.findingsPage = Math.min(state.findingsPage, Math.max(0, pages - 1));
-    pager('findings-pager', state.findingsPage, pages, list.length, `of ${data.findings.length} findings`, (page) => {
-      state.findingsPage = page;
-      renderFindings();
-    });
+    pager(
+      'findings-pager',
+      state.findingsPage,
+      pages,
+      list.length,
+      `of ${data.findings.length} findings`,
+      (page) => {
+        state.findingsPage = page;
+        renderFindings();
+      },
+    );
     const body = document.getElementById('findings-body');
     body.textContent = '';
     if (list.length === 0) {
-      const tr = el('tr', null, el('td', 'empty', data.findings.length === 0 ? 'Nothing identifying was found.' : 'No finding matches the filters.'));
+      const tr = el(
+        'tr',
+        null,
+        el(
+          'td',
+          'empty',
+          data.findings.length === 0
+            ? 'Nothing identifying was found.'
+            : 'No finding matches the filters.',
+        ),
+      );
       tr.firstChild.colSpan = 9;
       body.append(tr);
       return;
     }
     const start = state.findingsPage * FINDINGS_PER_PAGE;
     for (const [f] of list.slice(start, start + FINDINGS_PER_PAGE)) {
-      const identifier = el('span', null, el('strong', null, f.label), ' ', kindBadge(f.kind, f.before));
+      const identifier = el(
+        'span',
+        null,
+        el('strong', null, f.label),
+        ' ',
+        kindBadge(f.kind, f.before),
+      );
       const tr = row(
         [
           identifier,
@@ -330,7 +412,14 @@
           el('span', 'mono', hostName(f.host)),
           data.steps[f.st] || '—',
           // In a later phase, a kind no consent so far covers is still a leak: say so.
-          el('span', null, data.phases[f.p].name, f.before && f.p > 0 ? el('strong', 'leak-flag', ' · not covered by a consent yet') : null),
+          el(
+            'span',
+            null,
+            data.phases[f.p].name,
+            f.before && f.p > 0
+              ? el('strong', 'leak-flag', ' · not covered by a consent yet')
+              : null,
+          ),
           f.evidence,
           fragmentNode(f.fragment, f.label),
           el('a', null, `#${f.x}`),
@@ -380,10 +469,17 @@
     const { items, count } = timelineItems();
     const pages = Math.ceil(items.length / TIMELINE_PER_PAGE);
     state.timelinePage = Math.min(state.timelinePage, Math.max(0, pages - 1));
-    pager('timeline-pager', state.timelinePage, pages, count, `of ${data.exchanges.length} exchanges`, (page) => {
-      state.timelinePage = page;
-      renderTimeline();
-    });
+    pager(
+      'timeline-pager',
+      state.timelinePage,
+      pages,
+      count,
+      `of ${data.exchanges.length} exchanges`,
+      (page) => {
+        state.timelinePage = page;
+        renderTimeline();
+      },
+    );
     const body = document.getElementById('timeline-body');
     body.textContent = '';
     const start = state.timelinePage * TIMELINE_PER_PAGE;
@@ -391,7 +487,14 @@
       if (item.mark) {
         const mark = item.mark;
         const tr = row(
-          [seconds(mark.t), el('span', null, mark.type === 'consent' ? `consent given: ${mark.name}` : `step: ${mark.name}`)],
+          [
+            seconds(mark.t),
+            el(
+              'span',
+              null,
+              mark.type === 'consent' ? `consent given: ${mark.name}` : `step: ${mark.name}`,
+            ),
+          ],
           `mark-row ${mark.type} ph${mark.p % 5}`,
         );
         tr.lastChild.colSpan = 5;
@@ -400,11 +503,26 @@
       }
       const x = item.x;
       const kinds = el('span');
-      const leakedKinds = new Set(x.f.map((i) => data.findings[i]).filter((f) => f.before).map((f) => f.kind));
+      const leakedKinds = new Set(
+        x.f
+          .map((i) => data.findings[i])
+          .filter((f) => f.before)
+          .map((f) => f.kind),
+      );
       for (const kind of x.k) kinds.append(kindBadge(kind, leakedKinds.has(kind)));
       const url = el('span', 'mono');
       url.append(marked(x.u));
-      const tr = row([seconds(x.t), x.m, url, x.s ? String(x.s) : x.e ? 'error' : '—', kinds, data.phases[x.p].name], `x-row clickable ph${x.p % 5}`);
+      const tr = row(
+        [
+          seconds(x.t),
+          x.m,
+          url,
+          x.s ? String(x.s) : x.e ? 'error' : '—',
+          kinds,
+          data.phases[x.p].name,
+        ],
+        `x-row clickable ph${x.p % 5}`,
+      );
       tr.id = `x-${x.i}`;
       tr.dataset.host = hostName(x.h);
       tr.dataset.phase = data.phases[x.p].name;
@@ -430,7 +548,13 @@
     for (const [name, value] of view.h) headers.append(`${name}: `, marked(value), '\n');
     box.append(headers);
     if (view.n > 0) {
-      box.append(el('div', 'muted', `body: ${view.n} bytes${view.bin ? ', binary (one character a byte, · for control bytes)' : ''}${view.b.endsWith('…') ? ' — cut here; capture.har has all of it' : ''}`));
+      box.append(
+        el(
+          'div',
+          'muted',
+          `body: ${view.n} bytes${view.bin ? ', binary (one character a byte, · for control bytes)' : ''}${view.b.endsWith('…') ? ' — cut here; capture.har has all of it' : ''}`,
+        ),
+      );
       const body = el('pre', 'body');
       body.append(marked(view.b));
       box.append(body);
@@ -441,7 +565,9 @@
   function details(x) {
     const cell = el('td');
     cell.colSpan = 6;
-    cell.append(el('div', 'muted', `exchange #${x.i} · step ${data.steps[x.st] || '—'} · ${x.d} ms`));
+    cell.append(
+      el('div', 'muted', `exchange #${x.i} · step ${data.steps[x.st] || '—'} · ${x.d} ms`),
+    );
     const line = el('pre');
     line.append(`${x.m} `, marked(x.u));
     cell.append(line);
@@ -449,7 +575,17 @@
     if (own.length > 0) {
       const list = el('ul');
       for (const f of own) {
-        list.append(el('li', null, el('strong', null, f.label), ` (${f.kind}) as ${f.form} in `, el('code', null, f.where), f.before ? ' — before its consent: ' : ' — ', fragmentNode(f.fragment, f.label)));
+        list.append(
+          el(
+            'li',
+            null,
+            el('strong', null, f.label),
+            ` (${f.kind}) as ${f.form} in `,
+            el('code', null, f.where),
+            f.before ? ' — before its consent: ' : ' — ',
+            fragmentNode(f.fragment, f.label),
+          ),
+        );
       }
       cell.append(list);
     }
@@ -488,7 +624,9 @@
   }
 
   // Exchanges are journalled when they complete; the timeline shows them by when they started.
-  data.order = data.exchanges.map((x) => x.i).sort((a, b) => data.exchanges[a].t - data.exchanges[b].t || a - b);
+  data.order = data.exchanges
+    .map((x) => x.i)
+    .sort((a, b) => data.exchanges[a].t - data.exchanges[b].t || a - b);
 
   renderHeader();
   renderVerdicts();

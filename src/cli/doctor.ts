@@ -1,0 +1,217 @@
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROJECT_ROOT } from '../appium/server.ts';
+import { loadOrCreateCa } from '../capture/ca.ts';
+import { findDevice, loadDevices } from '../config/devices.ts';
+import { readEnvironment } from '../config/env.ts';
+import { adbFor, createAdbExecutor, shell, type Adb } from '../device/android/adb-client.ts';
+import { locateAdb } from '../device/android/adb-locate.ts';
+import { listAttachedDevices, selectDevice } from '../device/android/device-list.ts';
+import { phoneFacts, readProps } from '../device/android/getprop.ts';
+import { detectRoot } from '../device/android/root.ts';
+import { addReverse, removeReverse } from '../device/android/routing.ts';
+import { androidCaFileName } from '../device/android/subject-hash.ts';
+import { describeError, EXIT } from '../errors.ts';
+import { onShutdown } from '../shutdown.ts';
+
+/** One line of the doctor's report. */
+export interface Check {
+  name: string;
+  status: 'ok' | 'warn' | 'fail';
+  detail: string;
+  /** What to do about a warn or fail. */
+  fix?: string;
+}
+
+/**
+ * `phonehome doctor [--device id]`: checks what a phone on USB needs — Node, adb, the phone's
+ * state, Android version, root, Appium and its UiAutomator2 driver, the proxy reachable from the
+ * phone through `adb reverse`, and how its CA will be trusted — and prints each with a fix.
+ * Exits 0 when nothing failed.
+ *
+ * @example
+ *   process.exitCode = await doctorCommand(['--device', 'pixel-7']);
+ */
+export async function doctorCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: { device: { type: 'string' }, 'devices-file': { type: 'string' } },
+  });
+  const checks = await runDoctor(values.device, values['devices-file']);
+  const marks = { ok: '✓', warn: '!', fail: '✗' };
+  for (const check of checks) {
+    console.log(`${marks[check.status]} ${check.name}: ${check.detail}`);
+    if (check.fix) console.log(`    fix: ${check.fix}`);
+  }
+  return checks.some((check) => check.status === 'fail') ? EXIT.internal : EXIT.ok;
+}
+
+/** The checks, in order; stops at the first that makes the next ones meaningless. */
+export async function runDoctor(deviceId?: string, devicesFile?: string): Promise<Check[]> {
+  const checks: Check[] = [];
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+  checks.push(
+    major > 20 || (major === 20 && minor >= 19)
+      ? { name: 'Node', status: 'ok', detail: process.versions.node }
+      : {
+          name: 'Node',
+          status: 'fail',
+          detail: process.versions.node,
+          fix: 'install Node 20.19 or newer',
+        },
+  );
+  for (const [name, pkg] of [
+    ['Appium', 'appium'],
+    ['UiAutomator2 driver', 'appium-uiautomator2-driver'],
+  ] as const) {
+    const present = existsSync(join(PROJECT_ROOT, 'node_modules', pkg, 'package.json'));
+    checks.push(
+      present
+        ? { name, status: 'ok', detail: `node_modules/${pkg}` }
+        : {
+            name,
+            status: 'fail',
+            detail: 'not installed',
+            fix: 'run `npm install` in the phonehome folder',
+          },
+    );
+  }
+  let exec;
+  try {
+    const found = locateAdb();
+    exec = createAdbExecutor(found.path);
+    const version = (await exec(['version'])).stdout.split('\n')[0] ?? '';
+    checks.push({
+      name: 'adb',
+      status: 'ok',
+      detail: `${found.path} (via ${found.via}): ${version}`,
+    });
+    if (found.via === 'PATH' && !readEnvironment().variables.ANDROID_HOME) {
+      checks.push({
+        name: 'ANDROID_HOME',
+        status: 'warn',
+        detail:
+          'not set; UiAutomator2 finds adb on PATH, but some of its features look for SDK tools there',
+        fix: 'set ANDROID_HOME to your Android SDK if Appium reports a missing SDK tool',
+      });
+    }
+  } catch (error) {
+    checks.push({ name: 'adb', status: 'fail', detail: describeError(error) });
+    return checks;
+  }
+  let adb: Adb;
+  try {
+    const entry = deviceId ? findDevice(loadDevices(devicesFile), deviceId) : undefined;
+    const chosen = selectDevice(
+      await listAttachedDevices(exec),
+      entry?.serial,
+      entry?.id ?? '(none chosen)',
+    );
+    adb = adbFor(chosen.serial, exec);
+    checks.push({
+      name: 'phone',
+      status: 'ok',
+      detail: `${chosen.serial} (${chosen.details.model ?? 'unknown model'})`,
+    });
+  } catch (error) {
+    checks.push({ name: 'phone', status: 'fail', detail: describeError(error) });
+    return checks;
+  }
+  const facts = phoneFacts(await readProps(adb), adb.serial);
+  checks.push(
+    facts.api >= 21
+      ? {
+          name: 'Android',
+          status: 'ok',
+          detail: `${facts.release} (API ${facts.api})${facts.emulator ? ', emulator' : ''}`,
+        }
+      : {
+          name: 'Android',
+          status: 'warn',
+          detail: `${facts.release} (API ${facts.api})`,
+          fix: 'UiAutomator2 needs Android 5 (API 21) or newer; `phonehome capture --device` still works',
+        },
+  );
+  const root = await detectRoot(adb);
+  const ca = await loadOrCreateCa(readEnvironment().caDir);
+  const fileName = androidCaFileName(ca.certPem);
+  if (root.method !== 'none') {
+    checks.push({ name: 'root', status: 'ok', detail: `yes (${root.method})` });
+    checks.push({
+      name: 'CA trust',
+      status: 'ok',
+      detail: `each run puts ${fileName} into the system store${facts.api >= 34 ? ' and the APEX Conscrypt store' : ''}, and removes it at the end`,
+    });
+  } else {
+    checks.push({
+      name: 'root',
+      status: facts.debuggable ? 'ok' : 'warn',
+      detail: facts.debuggable
+        ? 'no su, but `adb root` works on this build (used during runs, undone after)'
+        : 'no',
+      ...(facts.debuggable
+        ? {}
+        : {
+            fix: 'HTTPS of most apps stays unreadable; use a rooted phone or an emulator image without Google Play for full visibility',
+          }),
+    });
+    if (!facts.debuggable) {
+      checks.push({
+        name: 'CA trust',
+        status: 'warn',
+        detail: 'only apps that trust user CAs will be readable',
+        fix: `install the CA as a user CA: \`adb push ${ca.certPath} /sdcard/Download/phonehome-ca.crt\`, then Settings › Security › Encryption & credentials › Install a certificate › CA certificate`,
+      });
+    }
+  }
+  checks.push(await proxyReachable(adb));
+  return checks;
+}
+
+/** A request from the phone through `adb reverse` to a server on this host's loopback. */
+async function proxyReachable(adb: Adb): Promise<Check> {
+  const token = `phonehome-doctor-${process.pid}`;
+  const server = createServer((_request, response) => response.end(token));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const cleanup = async () => {
+    await removeReverse(adb, port);
+    server.close();
+  };
+  const done = onShutdown('doctor: remove the test tunnel', cleanup);
+  try {
+    await addReverse(adb, port);
+    const answer = await shell(
+      adb,
+      `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 127.0.0.1 ${port}`,
+    );
+    if (answer.includes(token))
+      return {
+        name: 'proxy reachable from the phone',
+        status: 'ok',
+        detail: `a request from the phone reached this host through adb reverse tcp:${port}`,
+      };
+    if (/not found/.test(answer))
+      return {
+        name: 'proxy reachable from the phone',
+        status: 'warn',
+        detail: 'cannot test: the phone has no `nc`',
+        fix: 'nothing to do unless runs capture nothing; then check `adb reverse --list` during a run',
+      };
+    return {
+      name: 'proxy reachable from the phone',
+      status: 'fail',
+      detail: `the phone could not reach this host through adb reverse (${answer.trim().split('\n')[0] || 'no answer'})`,
+      fix: 'replug the phone; update platform-tools (adb reverse needs adb 1.0.32+ and Android 5+)',
+    };
+  } catch (error) {
+    return { name: 'proxy reachable from the phone', status: 'fail', detail: describeError(error) };
+  } finally {
+    done();
+    await cleanup().catch(() => {}); // best effort: the tunnel points at a closed port anyway
+  }
+}

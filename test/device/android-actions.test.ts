@@ -1,0 +1,136 @@
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { AndroidDevice } from '../../src/device/android/android-device.ts';
+import { tempDir } from '../support/temp.ts';
+import { androidEntry, emulatorPhone, FakeAdb, rootedPhone, stockPhone } from './fake-adb.ts';
+import { RecordingSession } from './recording-session.ts';
+
+describe('android actions (fake adb, recorded UiAutomator2 session)', function () {
+  this.timeout(60_000);
+  const dirs = tempDir();
+  let fake: FakeAdb;
+  let undo: () => void;
+  after(() => dirs.remove());
+  afterEach(() => {
+    undo();
+    fake.remove();
+  });
+
+  it('on an emulator, injects an SMS and a call through UiAutomator2', async () => {
+    fake = FakeAdb.create({ 'emulator-5554': emulatorPhone() });
+    undo = fake.install();
+    const session = new RecordingSession();
+    const device = new AndroidDevice(androidEntry({ android: { callHoldMs: 0 } }), {
+      stateDir: join(dirs.path, 's1'),
+      tunnelCheckMs: 0,
+    });
+    const actions = device.actions(session);
+    await actions.receiveSms('+358401234567', 'hello');
+    await actions.receiveCall('+358401234567');
+    expect(session.calls).to.deep.equal([
+      'mobile: sendSms {"phoneNumber":"+358401234567","message":"hello"}',
+      'mobile: gsmCall {"phoneNumber":"+358401234567","action":"call"}',
+      'mobile: gsmCall {"phoneNumber":"+358401234567","action":"accept"}',
+      'mobile: gsmCall {"phoneNumber":"+358401234567","action":"cancel"}',
+    ]);
+  });
+
+  it('on a real phone, a peer texts and calls it; its own texts go to the peer, never to a made-up number', async () => {
+    fake = FakeAdb.create({
+      R58M12345: rootedPhone(),
+      PEER0001: stockPhone({ phoneNumber: '+8613900000001' }),
+    });
+    undo = fake.install();
+    const entry = androidEntry({
+      serial: 'R58M12345',
+      identifiers: { msisdn: ['+8613912345678'] },
+      android: { peer: { serial: 'PEER0001', phoneNumber: '+8613900000001' }, callHoldMs: 0 },
+    });
+    const device = new AndroidDevice(entry, { stateDir: join(dirs.path, 's2'), tunnelCheckMs: 0 });
+    const actions = device.actions(new RecordingSession());
+    await actions.receiveSms('+358401234567', 'canary in');
+    await actions.sendSms('+358401234567', "canary 'out'");
+    await actions.receiveCall('+358401234567');
+    expect(fake.commands().slice(2)).to.deep.equal([
+      "-s PEER0001 shell am start -W -a android.intent.action.SENDTO -d sms:+8613912345678 --es sms_body 'canary in' --ez exit_on_sent true",
+      '-s PEER0001 shell input keyevent 22',
+      '-s PEER0001 shell input keyevent 66',
+      `-s R58M12345 shell am start -W -a android.intent.action.SENDTO -d sms:+8613900000001 --es sms_body 'canary '\\''out'\\''' --ez exit_on_sent true`,
+      '-s R58M12345 shell input keyevent 22',
+      '-s R58M12345 shell input keyevent 66',
+      '-s PEER0001 shell am start -W -a android.intent.action.CALL -d tel:+8613912345678',
+      '-s R58M12345 shell dumpsys telephony.registry',
+      '-s R58M12345 shell input keyevent 5',
+      '-s R58M12345 shell input keyevent 6',
+      '-s PEER0001 shell input keyevent 6',
+    ]);
+    expect(fake.phone('R58M12345').inbox).to.deep.equal([
+      { from: '+8613900000001', kind: 'sms', text: 'canary in' },
+    ]);
+    expect(fake.phone('PEER0001').inbox).to.deep.equal([
+      { from: '+8613912345678', kind: 'sms', text: "canary 'out'" },
+    ]);
+  });
+
+  it('adds a contact through the contacts provider, and deletes it at restore', async () => {
+    fake = FakeAdb.create({ R58M12345: stockPhone() });
+    undo = fake.install();
+    const device = new AndroidDevice(androidEntry(), {
+      stateDir: join(dirs.path, 's3'),
+      tunnelCheckMs: 0,
+    });
+    await device.actions(new RecordingSession()).addContact('Ann Canary', '+358401234567');
+    expect(fake.commands().slice(2)).to.deep.equal([
+      '-s R58M12345 shell content insert --uri content://com.android.contacts/raw_contacts --bind account_type:n: --bind account_name:n:',
+      "-s R58M12345 shell content query --uri content://com.android.contacts/raw_contacts --projection _id --sort '_id DESC'",
+      "-s R58M12345 shell content insert --uri content://com.android.contacts/data --bind raw_contact_id:i:1 --bind mimetype:s:vnd.android.cursor.item/name --bind 'data1:s:Ann Canary'",
+      '-s R58M12345 shell content insert --uri content://com.android.contacts/data --bind raw_contact_id:i:1 --bind mimetype:s:vnd.android.cursor.item/phone_v2 --bind data1:s:+358401234567 --bind data2:i:2',
+    ]);
+    expect(fake.phone('R58M12345').contacts!.raw).to.deep.equal([
+      { id: 1, data: { name: 'Ann Canary', phone_v2: '+358401234567' } },
+    ]);
+    fake.clearLog();
+    await device.restore();
+    expect(fake.commands()).to.deep.equal([
+      "-s R58M12345 shell content delete --uri 'content://com.android.contacts/raw_contacts?caller_is_syncadapter=true' --where _id=1",
+    ]);
+    expect(fake.phone('R58M12345').contacts!.raw).to.deep.equal([]);
+  });
+
+  it('flips a consent setting through the taps kept in devices.json', async () => {
+    fake = FakeAdb.create({ R58M12345: stockPhone() });
+    undo = fake.install();
+    const session = new RecordingSession();
+    const entry = androidEntry({
+      android: {
+        settings: {
+          'cloud-messaging': {
+            on: [
+              { start: 'com.miui.cloudservice/.ui.MiCloudSettingsActivity' },
+              { tap: { text: 'Cloud Messaging' } },
+              { tap: { id: 'android:id/switch_widget' } },
+              { key: 'BACK' },
+            ],
+          },
+        },
+      },
+    });
+    const device = new AndroidDevice(entry, { stateDir: join(dirs.path, 's4'), tunnelCheckMs: 0 });
+    const actions = device.actions(session);
+    await actions.setSetting('cloud-messaging', true);
+    expect(session.calls).to.deep.equal([
+      'find -android uiautomator new UiSelector().text("Cloud Messaging")',
+      'click el-1',
+      'find id android:id/switch_widget',
+      'click el-3',
+    ]);
+    expect(fake.commands().slice(2)).to.deep.equal([
+      '-s R58M12345 shell am start -W -n com.miui.cloudservice/.ui.MiCloudSettingsActivity',
+      '-s R58M12345 shell input keyevent 4',
+    ]);
+    const error = await actions.setSetting('cloud-messaging', false).catch((e: unknown) => e);
+    expect((error as Error).message).to.include(
+      `"settings": { "cloud-messaging": { "on": [ … ], "off": [ … ] } }`,
+    );
+  });
+});

@@ -1,0 +1,108 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/appium/server.ts';
+import { tempDir } from '../support/temp.ts';
+import { runCommand } from './run-command.ts';
+
+const SLOW = join(PROJECT_ROOT, 'test', 'fixtures', 'scenarios', 'slow.scenario.ts');
+
+/** `phonehome run` on the slow scenario, killed with SIGKILL once it leaked and waits. */
+async function killedRun(reportsDir: string, caDir: string): Promise<string> {
+  const child = spawn(
+    process.execPath,
+    [join(PROJECT_ROOT, 'bin', 'phonehome.js'), 'run', SLOW, '--device', 'virtual-redmi-1s-2014'],
+    {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, PHONEHOME_REPORTS_DIR: reportsDir, PHONEHOME_CA_DIR: caDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('step: wait')) {
+        child.kill('SIGKILL');
+        resolve();
+      }
+    });
+    child.on('close', () => reject(new Error(`the run ended before it was killed:\n${out}`)));
+  });
+  await new Promise((resolve) => child.on('close', resolve));
+  return join(
+    reportsDir,
+    readdirSync(reportsDir).find((name) => name.includes('-slow'))!,
+  );
+}
+
+const DERIVED = ['run.json', 'findings.json', 'capture.har', 'junit.xml', 'report.html'];
+
+describe('phonehome report rebuilds a killed run from its journal', function () {
+  this.timeout(120_000);
+  const dir = tempDir();
+  let folder: string;
+  after(() => dir.remove());
+
+  before(async () => {
+    folder = await killedRun(join(dir.path, 'reports'), join(dir.path, 'ca'));
+  });
+
+  it('finds a killed run with a journal and nothing derived', () => {
+    expect(readdirSync(folder)).to.deep.equal(['journal.ndjson']);
+  });
+
+  it('writes every report, judging what was captured and failing the cut-short run', async () => {
+    // A stale, too-open file from elsewhere must come back private.
+    writeFileSync(join(folder, 'report.html'), 'stale', { mode: 0o644 });
+    const run = await runCommand('report', [folder, '--scenario', SLOW]);
+    expect(run.code, run.stderr).to.equal(1);
+    for (const file of DERIVED) {
+      expect(existsSync(join(folder, file)), file).to.equal(true);
+      expect(statSync(join(folder, file)).mode & 0o777, file).to.equal(0o600);
+    }
+    const summary = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8'));
+    expect(summary.status).to.equal('fail');
+    expect(summary.error).to.match(/did not end normally/);
+    expect(summary.checks.map((c: { name: string }) => c.name)).to.deep.equal([
+      'the scenario ran to the end',
+      'no identifier leaves the phone before consent',
+    ]);
+    const findings = JSON.parse(readFileSync(join(folder, 'findings.json'), 'utf8')).findings as {
+      kind: string;
+      beforeConsent: boolean;
+    }[];
+    expect(
+      [...new Set(findings.filter((f) => f.beforeConsent).map((f) => f.kind))].sort(),
+    ).to.deep.equal(['contact_number', 'imei', 'msisdn', 'operator']);
+    const har = JSON.parse(readFileSync(join(folder, 'capture.har'), 'utf8'));
+    expect(har.log.entries).to.have.length(4);
+    const junit = readFileSync(join(folder, 'junit.xml'), 'utf8');
+    expect(junit).to.include('tests="3" failures="3"');
+    expect(junit).to.match(
+      /<testcase [^>]*name="the scenario ran to the end"[^>]*>\s*<failure type="leak" message="the run stopped early/,
+    );
+    expect(readFileSync(join(folder, 'report.html'), 'utf8')).to.include('did not end normally');
+  });
+
+  it('without the scenario file, keeps the verdicts it can rebuild and says where checks came from', async () => {
+    // Run from a folder without scenarios/: the checks recorded in run.json are used.
+    const run = await runCommand('report', [folder], dir.path);
+    expect(run.code, run.stderr).to.equal(1);
+    expect(run.stdout).to.include('checks: as recorded in run.json');
+    const summary = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8'));
+    expect(summary.checks.map((c: { name: string }) => c.name)).to.deep.equal([
+      'the scenario ran to the end',
+      'no identifier leaves the phone before consent',
+    ]);
+  });
+
+  it('says what to give when the folder has no journal', async () => {
+    const run = await runCommand('report', [dir.path]);
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.match(
+      /journal\.ndjson does not exist; give a run folder under reports\//,
+    );
+  });
+});
