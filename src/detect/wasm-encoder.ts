@@ -55,16 +55,57 @@ export function sleb(value: number): number[] {
   }
 }
 
-/** Instructions with immediates. Loads and stores take a constant address offset. */
-export const ins = {
-  const: (value: number) => [0x41, ...sleb(value)],
-  get: (local: number) => [0x20, ...uleb(local)],
-  set: (local: number) => [0x21, ...uleb(local)],
-  tee: (local: number) => [0x22, ...uleb(local)],
+/** Code: a sequence of instructions, as bytes. The helpers below nest like the expressions. */
+export type Code = number[];
+
+/** i32 instructions with their operands first, so code reads as nested expressions. */
+export const i32 = {
+  const: (value: number): Code => [0x41, ...sleb(value)],
+  get: (local: number): Code => [0x20, ...uleb(local)],
+  set: (local: number, value: Code): Code => [...value, 0x21, ...uleb(local)],
+  tee: (local: number, value: Code): Code => [...value, 0x22, ...uleb(local)],
   /** i32.load with an alignment hint of 1: the scan reads 4-byte grams at any address. */
-  load: (offset = 0) => [0x28, 0, ...uleb(offset)],
-  load8: (offset = 0) => [0x2d, 0, ...uleb(offset)],
-  store: (offset = 0) => [0x36, 2, ...uleb(offset)],
+  load: (address: Code, offset = 0): Code => [...address, 0x28, 0, ...uleb(offset)],
+  load8: (address: Code, offset = 0): Code => [...address, 0x2d, 0, ...uleb(offset)],
+  store: (address: Code, value: Code, offset = 0): Code => [
+    ...address,
+    ...value,
+    0x36,
+    2,
+    ...uleb(offset),
+  ],
+  eqz: (value: Code): Code => [...value, op.i32Eqz],
+  add: binary(op.i32Add),
+  sub: binary(op.i32Sub),
+  mul: binary(op.i32Mul),
+  and: binary(op.i32And),
+  or: binary(op.i32Or),
+  shl: binary(op.i32Shl),
+  shrU: binary(op.i32ShrU),
+  ltU: binary(op.i32LtU),
+  gtU: binary(op.i32GtU),
+  geU: binary(op.i32GeU),
+  /** The smaller, unsigned; both operands must be free of side effects (they run twice). */
+  minU: (a: Code, b: Code): Code => [...a, ...b, ...a, ...b, op.i32LtU, op.select],
+};
+
+function binary(opcode: number): (a: Code, b: Code) => Code {
+  return (a, b) => [...a, ...b, opcode];
+}
+
+/** Structured control: `br(0)` in a loop jumps to its start, `br(1)` leaves the enclosing block. */
+export const control = {
+  block: (...code: Code[]): Code => [op.block, op.void, ...code.flat(), op.end],
+  loop: (...code: Code[]): Code => [op.loop, op.void, ...code.flat(), op.end],
+  when: (condition: Code, ...code: Code[]): Code => [
+    ...condition,
+    op.if,
+    op.void,
+    ...code.flat(),
+    op.end,
+  ],
+  br: (depth: number): Code => [op.br, ...uleb(depth)],
+  brIf: (depth: number, condition: Code): Code => [...condition, op.brIf, ...uleb(depth)],
 };
 
 export interface FunctionSpec {
@@ -75,19 +116,21 @@ export interface FunctionSpec {
   /** Number of i32 locals after the parameters. */
   locals: number;
   /** Instructions, without the final `end`. */
-  body: number[];
+  body: Code;
 }
 
 /**
  * A module that imports `env.memory` and exports one function.
  *
  * @example
- *   const bytes = moduleBytes({ name: 'add', params: 2, locals: 0,
- *     body: [...ins.get(0), ...ins.get(1), op.i32Add] });
+ *   const bytes = moduleBytes({ name: 'add', params: 2, locals: 0, body: i32.add(i32.get(0), i32.get(1)) });
  *   new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.add(2, 3) // → 5
  */
 export function moduleBytes(fn: FunctionSpec): Uint8Array {
-  const types = section(1, vector([[0x60, ...vector(repeat([I32], fn.params)), ...vector([[I32]])]]));
+  const types = section(
+    1,
+    vector([[0x60, ...vector(repeat([I32], fn.params)), ...vector([[I32]])]]),
+  );
   // Memory import with limits "min 1 page, no max": the caller's Memory decides the real size.
   const imports = section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x00, 1]]));
   const functions = section(3, vector([uleb(0)]));

@@ -1,6 +1,7 @@
 import { PhonehomeError } from '../errors.ts';
 import type { IdentifierValues } from '../types.ts';
 import type { DriverSession, PhoneActions } from './device.ts';
+import { readFarmIdentifiers, uiautomator2FarmActions } from './uiautomator2-farm-automation.ts';
 import {
   readVirtualIdentifiers,
   usesVirtualAutomation,
@@ -8,17 +9,24 @@ import {
 } from './virtual-automation.ts';
 
 /**
- * How user actions are done depends on the Appium driver behind the session, not on where the
- * phone is: a virtual phone on a remote Appium server takes the same `mobile:` commands as on
- * the embedded one. Each automation registers its actions here, keyed by automation name.
+ * For remote devices, how user actions are done depends on the Appium driver behind the session:
+ * a virtual phone on a remote Appium server takes the same `mobile:` commands as on the embedded
+ * one; a UiAutomator2 phone on a farm gets what works without adb. Keyed by automation name.
  */
 export interface Automation {
   readIdentifiers(session: DriverSession): Promise<IdentifierValues>;
-  actions(session: DriverSession): PhoneActions;
+  actions(session: DriverSession, deviceId: string): PhoneActions;
 }
 
 const automations = new Map<string, Automation>([
   ['phonehomevirtual', { readIdentifiers: readVirtualIdentifiers, actions: virtualActions }],
+  [
+    'uiautomator2',
+    {
+      readIdentifiers: readFarmIdentifiers,
+      actions: (session, deviceId) => uiautomator2FarmActions(session, deviceId),
+    },
+  ],
 ]);
 
 /** Lets an automation (e.g. UiAutomator2) register how it does the user actions. */

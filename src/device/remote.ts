@@ -99,7 +99,7 @@ export class RemoteDevice implements Device {
   }
 
   actions(session: DriverSession): PhoneActions {
-    return automationFor(this.entry.capabilities, this.entry.id).actions(session);
+    return automationFor(this.entry.capabilities, this.entry.id).actions(session, this.entry.id);
   }
 
   async afterSession(info: AfterSessionInfo): Promise<void> {

@@ -118,6 +118,8 @@ export interface ReportModel {
     exchanges: number;
     findings: number;
     mode: ShowMode;
+    /** What the reader must know about how the phone was watched. */
+    notes: string[];
     error?: string;
   };
   verdicts: (Verdict & { source: 'consent' | 'check'; headline: string })[];
@@ -269,6 +271,7 @@ export async function buildReportModel(input: ModelInput): Promise<ReportModel> 
       exchanges: exchanges.length,
       findings: findings.length,
       mode,
+      notes: (result.notes ?? []).map(text),
       ...(result.error ? { error: text(result.error) } : {}),
     },
     verdicts,

@@ -32,6 +32,7 @@ export function writeJsonReports(
     findings: result.findings.length,
     findingsBeforeConsent: result.findings.filter((finding) => finding.beforeConsent).length,
     unreadableConnections: result.unreadable.length,
+    ...(result.notes && result.notes.length > 0 ? { notes: result.notes } : {}),
     ...(result.error ? { error: result.error } : {}),
     ...(options.redacted ? { redacted: true } : {}),
   };

@@ -72,6 +72,8 @@ function redactRecord(
     case 'identifiers':
       // The values themselves: nothing of them may stay.
       return undefined;
+    case 'note':
+      return { ...record, text: text(record.text) };
     case 'mark':
       return { ...record, mark: { ...record.mark, name: text(record.mark.name) } };
     case 'exchange':
@@ -90,6 +92,9 @@ function redactRecord(
       };
     case 'run-end':
       return record.error !== undefined ? { ...record, error: text(record.error) } : record;
+    default:
+      // A record type this copy does not know may hold anything: it is left out, not guessed at.
+      return undefined;
   }
 }
 
@@ -121,6 +126,7 @@ function redactResult(result: RunResult, finder: RangeFinder, folder: string): R
       step: text(contact.step),
     })),
     verdicts: result.verdicts.map((verdict) => redactVerdict(verdict, finder)),
+    ...(result.notes ? { notes: result.notes.map(text) } : {}),
     ...(result.error !== undefined ? { error: text(result.error) } : {}),
   };
 }

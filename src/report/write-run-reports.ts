@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { readEnvironment } from '../config/env.ts';
 import { describeError } from '../errors.ts';
 import { writeHar } from '../har/write.ts';
 import type { RunResult } from '../scenario/result.ts';
@@ -18,7 +19,7 @@ export interface RunReportInput {
   versions: Record<string, string>;
   /** The scenario's own checks, evaluated on the result. */
   checks: Verdict[];
-  /** Show identifier values in report.html (`--reveal`); masked by default. */
+  /** Show identifier values in report.html (`--reveal`); by default PHONEHOME_REVEAL decides. */
   reveal?: boolean;
 }
 
@@ -49,7 +50,7 @@ export interface ReportFiles {
  *   const { failed } = await writeRunReports({ result, identifiers, versions, checks });
  */
 export async function writeRunReports(input: RunReportInput): Promise<ReportFiles> {
-  const mode: ShowMode = input.reveal ? 'reveal' : 'mask';
+  const mode: ShowMode = (input.reveal ?? readEnvironment().reveal) ? 'reveal' : 'mask';
   const finder = createRangeFinder(input.identifiers);
   const files = await writeDerivedFiles(input, finder, mode, {});
   for (const { file, error } of files.failed) {

@@ -127,7 +127,8 @@
         'Redacted copy: every identifier value and its encodings were replaced by labels such as [IMEI-1]. Safe to attach to a bug report.',
     };
     header.append(el('div', 'note', notes[run.mode]));
-    if (run.error) header.append(el('div', 'note', `The run did not end normally: ${run.error}`));
+    if (run.error) header.append(el('div', 'note', `The run stopped early: ${run.error}`));
+    for (const note of run.notes || []) header.append(el('div', 'note', note));
   }
 
   function renderVerdicts() {
