@@ -39,10 +39,16 @@ export async function proposeAndroidEntries(
       .toLowerCase()
       .replace(/[^a-z0-9._-]+/g, '-')
       .replace(/^-+|-+$/g, '');
+    // Two phones of one model get distinct ids: the serial tells them apart.
+    const base = id || attached.serial.toLowerCase();
+    const taken = proposals.some((p) => 'entry' in p && p.entry?.id === base);
+    const unique = taken
+      ? `${base}-${attached.serial.toLowerCase().replace(/[^a-z0-9._-]+/g, '-')}`
+      : base;
     proposals.push({
       serial: attached.serial,
       entry: {
-        id: id || attached.serial.toLowerCase(),
+        id: unique,
         kind: 'android',
         description: `${facts.manufacturer} ${facts.model}, Android ${facts.release}${facts.emulator ? ' (emulator)' : ''}`,
         serial: attached.serial,

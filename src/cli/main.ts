@@ -16,6 +16,12 @@ Usage:
                                        (default: PHONEHOME_DEVICE, else devices.json's "default")
   phonehome scan <file.har | run-folder | journal.ndjson> [--identifiers ids.json | --device id] [--json]
                                        find identifiers in captured traffic
+  phonehome report <run-folder> [--reveal] [--redact [--out dir]] [--scenario f]
+                                       rebuild a run's reports from its journal (also a killed
+                                       run's), or write a redacted copy safe to attach to a bug
+  phonehome diff <runA> <runB> [--json] [--html f] [--fail-on rules]
+                                       which leaks B fixed, kept or brought (exit 1 when any
+                                       pre-consent leak remains or is new)
   phonehome merge <folders…> [--out dir] [--json]
                                        one summary (HTML, JUnit, JSON) over many run folders
   phonehome capture [--device id] [--port P] [--host ip --client ip…]
@@ -74,6 +80,14 @@ export async function main(argv: string[]): Promise<number> {
         const { captureCommand } = await import('./capture.ts');
         return await captureCommand(rest);
       }
+      case 'report': {
+        const { reportCommand } = await import('./report.ts');
+        return await reportCommand(rest);
+      }
+      case 'diff': {
+        const { diffCommand } = await import('./diff.ts');
+        return await diffCommand(rest);
+      }
       case 'merge': {
         const { mergeCommand } = await import('./merge.ts');
         return await mergeCommand(rest);
@@ -106,7 +120,9 @@ export async function main(argv: string[]): Promise<number> {
 
 /** Errors the user fixes by changing input (a file, a flag, devices.json). */
 function isUsageError(error: PhonehomeError): boolean {
-  return /^(DEVICES?_|DEVICE_|USAGE|SCENARIO_|IDENTIFIERS_|CONSENT_UNDECLARED)/.test(error.code);
+  return /^(DEVICES?_|DEVICE_|USAGE|SCENARIO_|IDENTIFIERS_|CONSENT_UNDECLARED|STEP_UNSUPPORTED|ADB_(NOT_FOUND|NO_DEVICE|SEVERAL_DEVICES|UNAUTHORIZED|OFFLINE|NO_PERMISSIONS|DEVICE_NOT_FOUND))/.test(
+    error.code,
+  );
 }
 
 function version(): string {

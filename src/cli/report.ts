@@ -1,6 +1,6 @@
+import { importScenario } from '../scenario/load.ts';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readEnvironment } from '../config/env.ts';
 import { EXIT, PhonehomeError, describeError } from '../errors.ts';
@@ -12,7 +12,6 @@ import { overallStatus } from '../report/json-report.ts';
 import { findLeftovers } from '../report/redaction-check.ts';
 import { isRedactedStart, writeRedactedCopy } from '../report/redacted-copy.ts';
 import { writeRunReports } from '../report/write-run-reports.ts';
-import type { Scenario } from '../scenario/define.ts';
 import type { RunResult } from '../scenario/result.ts';
 import type { Verdict } from '../types.ts';
 import { analyseJournal, journalPathOf } from '../verdict/analyse.ts';
@@ -212,29 +211,6 @@ function recordedChecks(folder: string): Verdict[] | undefined {
     // A run.json cut short by the kill is no source of checks; the journal still is of the rest.
     return undefined;
   }
-}
-
-async function importScenario(file: string): Promise<Scenario> {
-  if (!existsSync(file)) {
-    throw new PhonehomeError('SCENARIO_LOAD', `${file} does not exist; pass a *.scenario.ts file`);
-  }
-  let module: { default?: Scenario };
-  try {
-    module = (await import(pathToFileURL(file).href)) as { default?: Scenario };
-  } catch (error) {
-    throw new PhonehomeError(
-      'SCENARIO_LOAD',
-      `cannot load the scenario ${file}: ${describeError(error)}`,
-      { cause: error },
-    );
-  }
-  if (!module.default || typeof module.default.checks !== 'object') {
-    throw new PhonehomeError(
-      'SCENARIO_INVALID',
-      `${file} does not default-export a scenario; write \`export default defineScenario({ … })\``,
-    );
-  }
-  return module.default;
 }
 
 function shown(path: string): string {

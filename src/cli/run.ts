@@ -1,6 +1,6 @@
+import { importScenario } from '../scenario/load.ts';
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../appium/server.ts';
 import {
@@ -14,7 +14,6 @@ import { readEnvironment } from '../config/env.ts';
 import { EXIT, PhonehomeError, describeError } from '../errors.ts';
 import { formatOutcome } from '../report/console-summary.ts';
 import { overallStatus } from '../report/json-report.ts';
-import type { Scenario } from '../scenario/define.ts';
 import { createDevice } from '../device/registry.ts';
 import { runScenario } from '../scenario/run.ts';
 
@@ -206,28 +205,6 @@ function defaultScenarios(): string[] {
     );
   }
   return files.sort().map((file) => join(dir, file));
-}
-
-async function importScenario(file: string): Promise<Scenario> {
-  let module: { default?: Scenario };
-  try {
-    module = (await import(pathToFileURL(file).href)) as { default?: Scenario };
-  } catch (error) {
-    throw new PhonehomeError(
-      'SCENARIO_LOAD',
-      `cannot load the scenario ${file}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
-  if (!module.default || typeof module.default.steps !== 'function') {
-    throw new PhonehomeError(
-      'SCENARIO_INVALID',
-      `${file} does not default-export a scenario; write \`export default defineScenario({ … })\``,
-    );
-  }
-  return module.default;
 }
 
 function progress(line: string): void {

@@ -30,6 +30,8 @@ export interface RunStartRecord {
   /** Hosts the scenario forbids contacting before consent. */
   forbiddenHosts: string[];
   versions: Record<string, string>;
+  /** Set in a redacted copy: identifier values were replaced by these labels everywhere. */
+  redacted?: { labels: string[] };
 }
 
 /**
