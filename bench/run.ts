@@ -3,13 +3,15 @@
  *
  *   npm run bench                       # 300 MB capture, all cores
  *   npm run bench -- --mb 1000          # the 1 GB case (memory target: peak RSS under 300 MB)
- *   npm run bench -- --workers 1 --naive-mb 32
+ *   npm run bench -- --workers 1 --naive-mb 32 --automaton-mb 64
  *
  * Not a timed test: it prints figures, and its last line is machine-readable:
  *   detector_mbps=<n> naive_mbps=<n> ratio=<n> rss_mb=<n> recall=<n>
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { buildAutomaton, foldByte, type AutomatonEngine } from '../src/detect/automaton.ts';
 import { createDetector } from '../src/detect/detector.ts';
 import { exchangeParts } from '../src/detect/exchange-parts.ts';
 import { identifiersFrom } from '../src/detect/identifiers.ts';
@@ -24,16 +26,18 @@ interface Options {
   mb: number;
   workers: number;
   naiveMb: number;
+  automatonMb: number;
 }
 
 function options(argv: string[]): Options {
   // Workers default as in `phonehome scan`: none on this 2-core machine (see docs/detection.md).
-  const result: Options = { mb: 300, workers: -1, naiveMb: 32 };
+  const result: Options = { mb: 300, workers: -1, naiveMb: 32, automatonMb: 64 };
   for (let i = 0; i < argv.length; i += 2) {
     const value = Number(argv[i + 1]);
     if (argv[i] === '--mb') result.mb = value;
     else if (argv[i] === '--workers') result.workers = value;
     else if (argv[i] === '--naive-mb') result.naiveMb = value;
+    else if (argv[i] === '--automaton-mb') result.automatonMb = value;
     else throw new Error(`unknown option ${argv[i]}; see the comment at the top of bench/run.ts`);
   }
   return result;
@@ -58,6 +62,8 @@ async function main(): Promise<void> {
   console.log(
     `${identifiers.length} identifiers, ${variantCount} variants, ${plants.length} planted`,
   );
+  // Other work on the machine moves every figure 2–3×: say how busy it was.
+  console.log(`${loadAverage()} at the start`);
 
   // Peak RSS of the process, worker threads included (they share it).
   let peakRss = process.memoryUsage().rss;
@@ -104,6 +110,11 @@ async function main(): Promise<void> {
     `naive indexOf per variant: ${naiveMbps.toFixed(1)} MB/s over the first ${opts.naiveMb} MB of the same parts`,
   );
   console.log(`peak RSS ${(peakRss / 1e6).toFixed(0)} MB`);
+  const engines = await automatonAlone(file, identifiers, opts.automatonMb);
+  console.log(
+    `automaton alone over the first ${opts.automatonMb} MB of the same parts: ${engines.map((e) => `${e.engine} ${e.mbps.toFixed(0)} MB/s`).join(', ')}; the detector scans with ${engines[0]?.engine}`,
+  );
+  console.log(`${loadAverage()} at the end`);
   console.log(
     `detector_mbps=${detectorMbps.toFixed(0)} naive_mbps=${naiveMbps.toFixed(1)} ratio=${ratio.toFixed(1)} rss_mb=${(peakRss / 1e6).toFixed(0)} recall=${recall.toFixed(3)}`,
   );
@@ -135,6 +146,54 @@ async function naive(file: string, identifiers: Identifier[], megabytes: number)
   }
   void hits;
   return bytes / 1e6 / (elapsed / 1000);
+}
+
+/** The load average over 1, 5 and 15 minutes, and the cores it compares to. */
+function loadAverage(): string {
+  const [one, five, fifteen] = loadavg().map((value) => value.toFixed(2));
+  return `load average ${one}, ${five}, ${fifteen} on ${availableParallelism()} cores`;
+}
+
+/**
+ * The scan alone, without decoding: each engine of the automaton over the top-level parts of the
+ * first megabytes, with the patterns matcher.ts gives it (the first 16 bytes of each variant,
+ * case-folded). The first engine is the one the detector uses; the reference DFA follows.
+ */
+async function automatonAlone(
+  file: string,
+  identifiers: Identifier[],
+  megabytes: number,
+): Promise<{ engine: AutomatonEngine; mbps: number }[]> {
+  const anchors = new Map<string, Uint8Array>();
+  for (const variant of createDetector(identifiers).variants) {
+    const anchor = Uint8Array.from(variant.bytes.subarray(0, 16), foldByte);
+    anchors.set(Buffer.from(anchor).toString('latin1'), anchor);
+  }
+  const patterns = [...anchors.values()];
+  const parts: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const record of readJournal(file)) {
+    if (record.type !== 'exchange') continue;
+    for (const part of exchangeParts(record.exchange)) {
+      parts.push(part.bytes);
+      bytes += part.bytes.length;
+    }
+    if (bytes >= megabytes * 1e6) break;
+  }
+  const automata = [buildAutomaton(patterns)];
+  if (automata[0]?.engine !== 'js') automata.push(buildAutomaton(patterns, { engine: 'js' }));
+  return automata.map((automaton) => {
+    let best = Infinity;
+    let hits = 0;
+    // Best of three: the first pass also warms the JIT up.
+    for (let round = 0; round < 3; round++) {
+      const started = performance.now();
+      for (const part of parts) automaton.scan(part, () => hits++);
+      best = Math.min(best, performance.now() - started);
+    }
+    void hits;
+    return { engine: automaton.engine, mbps: bytes / 1e6 / (best / 1000) };
+  });
 }
 
 await main();

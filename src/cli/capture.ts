@@ -195,7 +195,11 @@ function markLoop(handlers: {
       if (input.isTTY) input.setRawMode(false);
       input.removeAllListeners('data');
       reader?.close();
+      // A paused pipe still holds the event loop open until the other end closes it; the capture
+      // is over, so stdin is let go of for good.
       input.pause();
+      input.unref?.();
+      if (!input.isTTY) input.destroy();
       resolve();
     };
     // The capture ends the normal way on a signal: restore, reports, and a verdict exit code.

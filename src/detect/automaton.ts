@@ -5,7 +5,8 @@
  * Two engines keep the same contract:
  * - `wasm` (wasm-automaton.ts, the default): a sampled gram filter and a trie, compiled at run
  *   time to WebAssembly; it probes one position in `stride` and walks the trie only where a
- *   pattern may start, which measured 3–4× faster than the DFA on the benchmark's traffic.
+ *   pattern may start, which measured 1.9–2.9× faster than the DFA on the benchmark's traffic
+ *   (docs/detection.md, "Speed").
  * - `js` (below, the reference and the fallback where WebAssembly is missing): Aho-Corasick
  *   compiled to a dense DFA. The npm Aho-Corasick packages measure 10–18 MB/s here, a RegExp
  *   alternation ~28 MB/s; this DFA, one typed-array lookup per byte, runs at hundreds of MB/s.
@@ -16,6 +17,7 @@
  * - the table stores premultiplied row offsets, and accepting states are numbered last, so the
  *   hot loop is one load and one comparison per byte.
  */
+import { PhonehomeError } from '../errors.ts';
 import { byteClasses } from './byte-classes.ts';
 import { buildWasmAutomaton, wasmApi } from './wasm-automaton.ts';
 
@@ -34,6 +36,7 @@ export interface Automaton {
    * Calls `onMatch(pattern, end)` for every occurrence, `end` exclusive, in no particular order
    * (the DFA runs two lanes at once; the wasm engine reports a chunk at a time).
    * `from`/`to` bound the scan within `bytes`: only occurrences wholly inside count.
+   * `onMatch` must not scan with the same automaton (the wasm engine throws if it does).
    */
   scan(
     bytes: Uint8Array,
@@ -66,7 +69,8 @@ export function buildAutomaton(
   const engine = options.engine ?? (wasm && wasmFits ? 'wasm' : 'js');
   if (engine === 'js') return buildDfaAutomaton(patterns);
   if (!wasm || !wasmFits) {
-    throw new Error(
+    throw new PhonehomeError(
+      'AUTOMATON_ENGINE',
       wasm
         ? 'the wasm automaton needs at least one pattern and no empty one; use the js engine'
         : 'this runtime has no WebAssembly (node --jitless?); use the js engine',

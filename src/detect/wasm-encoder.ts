@@ -15,6 +15,7 @@ export const op = {
   select: 0x1b,
   i32Eqz: 0x45,
   i32LtU: 0x49,
+  i32GtS: 0x4a,
   i32GtU: 0x4b,
   i32GeU: 0x4f,
   i32Add: 0x6a,
@@ -83,6 +84,7 @@ export const i32 = {
   shl: binary(op.i32Shl),
   shrU: binary(op.i32ShrU),
   ltU: binary(op.i32LtU),
+  gtS: binary(op.i32GtS),
   gtU: binary(op.i32GtU),
   geU: binary(op.i32GeU),
   /** The smaller, unsigned; both operands must be free of side effects (they run twice). */

@@ -43,7 +43,7 @@ function naive(patterns: Uint8Array[], bytes: Uint8Array, from = 0, to = bytes.l
 /** Flips the case of some ASCII letters: the engines must fold them. */
 function randomCase(bytes: Uint8Array, rng: Random): Uint8Array {
   return bytes.map((byte) =>
-    foldByte(byte) !== foldByte(byte ^ 0x20) && rng.int(2) ? byte ^ 0x20 : byte,
+    foldByte(byte) === foldByte(byte ^ 0x20) && rng.int(2) ? byte ^ 0x20 : byte,
   );
 }
 
@@ -171,12 +171,12 @@ const ROWS: Row[] = [
   textRow(
     'every position matches: the output buffer fills and resumes',
     ['a', 'aa', 'aaa', 'aaaaa'],
-    'a'.repeat(100_000),
+    'a'.repeat(30_000),
   ),
   textRow(
     'every other position matches, with a stride',
     ['abababab', 'babababa', 'abababababab'],
-    'ab'.repeat(200_000),
+    'ab'.repeat(140_000),
   ),
   randomRow('random, lengths 1–6, a tiny alphabet (many overlaps)', 1, {
     alphabet: 'abAB01',
@@ -216,6 +216,13 @@ const ROWS: Row[] = [
   variantRow(),
 ];
 
+const expected = new Map<Row, string[]>();
+const expectedOf = (row: Row) => {
+  const known = expected.get(row) ?? naive(row.patterns, row.bytes, row.from, row.to);
+  expected.set(row, known);
+  return known;
+};
+
 describe('automaton', () => {
   it('scans with WebAssembly by default here, and with the reference DFA on request', () => {
     const patterns = [Buffer.from('imei')];
@@ -230,10 +237,17 @@ describe('automaton', () => {
     expect(() => buildAutomaton([], { engine: 'wasm' })).to.throw(/js engine/);
   });
 
+  it('refuses a scan from inside its own onMatch, and scans again afterwards', () => {
+    const automaton = buildAutomaton([Buffer.from('ab')]);
+    const bytes = Buffer.from('xabx');
+    expect(() => automaton.scan(bytes, () => automaton.scan(bytes, () => {}))).to.throw(/onMatch/);
+    expect(occurrences(automaton, bytes)).to.deep.equal(['0@3']);
+  });
+
   describe('the wasm engine finds exactly the (pattern, end) pairs of the reference DFA', () => {
     for (const row of ROWS) {
       it(row.name, () => {
-        const expected = naive(row.patterns, row.bytes, row.from, row.to);
+        const expected = expectedOf(row);
         const reference = occurrences(
           buildAutomaton(row.patterns, { engine: 'js' }),
           row.bytes,
@@ -253,9 +267,7 @@ describe('automaton', () => {
     }
 
     it('every row but the empty ones has something to find', () => {
-      const empty = ROWS.filter(
-        (row) => naive(row.patterns, row.bytes, row.from, row.to).length === 0,
-      );
+      const empty = ROWS.filter((row) => expectedOf(row).length === 0);
       expect(empty.map((row) => row.name)).to.deep.equal([
         'nothing to find',
         'a range that is too short for any pattern',

@@ -1,0 +1,157 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/appium/server.ts';
+import { FakeAdb, rootedPhone, stockPhone } from '../device/fake-adb.ts';
+import { runCli } from '../support/cli.ts';
+import { tempDir } from '../support/temp.ts';
+
+// The Android commands through the real `phonehome` binary, with the test-only fake adb first on
+// PATH standing in for the phones (no phone can be attached to a build machine).
+describe('phonehome devices --propose, doctor and capture on a phone over adb', function () {
+  this.timeout(60_000);
+  const dirs = tempDir();
+  let fake: FakeAdb;
+  const devicesFile = join(dirs.path, 'devices.json');
+
+  beforeEach(() => {
+    fake = FakeAdb.create({
+      R58M12345: rootedPhone(),
+      R58M99999: stockPhone({ props: { ...rootedPhone().props, 'ro.serialno': 'R58M99999' } }),
+    });
+    writeFileSync(
+      devicesFile,
+      JSON.stringify({
+        devices: [
+          {
+            id: 'pixel',
+            kind: 'android',
+            serial: 'R58M12345',
+            capabilities: {},
+            identifiers: { imei: ['865432101234564'] },
+          },
+        ],
+      }),
+    );
+  });
+  afterEach(() => fake.remove());
+  after(() => dirs.remove());
+
+  const env = () => ({
+    ...fake.env,
+    PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
+    PHONEHOME_REPORTS_DIR: join(dirs.path, 'reports'),
+  });
+
+  it('proposes one valid entry per attached phone, with distinct ids', async () => {
+    const result = await runCli(['devices', '--propose'], env());
+    expect(result.code, result.stderr).to.equal(0);
+    const proposals = JSON.parse(result.stdout) as {
+      id: string;
+      kind: string;
+      serial: string;
+      identifiers: { imei?: string[] };
+    }[];
+    expect(proposals.map((p) => [p.id, p.kind, p.serial])).to.deep.equal([
+      ['google-pixel-7', 'android', 'R58M12345'],
+      ['google-pixel-7-r58m99999', 'android', 'R58M99999'],
+    ]);
+    expect(proposals[0]!.identifiers.imei).to.deep.equal(['865432101234564']);
+  });
+
+  it('doctor checks adb, the phone, root, the CA and the proxy through adb reverse', async () => {
+    const result = await runCli(
+      ['doctor', '--device', 'pixel', '--devices-file', devicesFile],
+      env(),
+    );
+    expect(result.code, result.stdout + result.stderr).to.equal(0);
+    for (const line of [
+      /✓ adb: .*fake-adb\/adb \(via PATH\)/,
+      /✓ phone: R58M12345/,
+      /✓ Android: 14 \(API 34\)/,
+      /✓ root: yes/,
+      /✓ proxy reachable from the phone/,
+    ]) {
+      expect(result.stdout).to.match(line);
+    }
+  });
+
+  it('doctor says how to install adb when there is none', async () => {
+    const result = await runCli(['doctor'], {
+      ...env(),
+      PATH: '/usr/bin/nonexistent',
+      ANDROID_HOME: '',
+    });
+    expect(result.code).to.equal(3);
+    expect(result.stdout).to.match(
+      /✗ adb: adb was not found: set ANDROID_HOME .*apt-get install adb/,
+    );
+  });
+
+  it('capture journals what the phone sends, judges it by the marks, and restores the phone', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        join(PROJECT_ROOT, 'bin', 'phonehome.js'),
+        'capture',
+        '--device',
+        'pixel',
+        '--devices-file',
+        devicesFile,
+      ],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, ...env() },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    // The run has no internet: --offline makes the proxy answer itself instead of passing through.
+    const killer = setTimeout(() => child.kill('SIGKILL'), 50_000);
+    const proxy = await new Promise<URL>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const found = /capturing pixel through (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+        if (found) resolve(new URL(found[1]!));
+      });
+      child.on('close', () => reject(new Error(`capture ended early:\n${out}`)));
+    });
+    expect(fake.phone('R58M12345').settings.global?.http_proxy).to.equal(`127.0.0.1:${proxy.port}`);
+    child.stdin.write('step open the vendor app\n');
+    // What the phone's app would send through its system proxy: its IMEI, before any consent.
+    await new Promise<void>((resolve, reject) => {
+      const sent = request(
+        {
+          host: proxy.hostname,
+          port: proxy.port,
+          method: 'GET',
+          path: 'http://api.account.xiaomi.com/pass/v3/user@id?type=MXPH',
+          headers: { cookie: 'deviceId=865432101234564' },
+        },
+        (response) => response.resume().on('end', () => resolve()),
+      );
+      sent.on('error', reject);
+      sent.end();
+    });
+    child.stdin.write('consent cloud\nquit\n');
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.on('close', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
+    );
+    clearTimeout(killer);
+    expect([code, signal], out).to.deep.equal([1, null]);
+    expect(out).to.match(/FAIL: .*; 1 finding\(s\) before consent\. Report: /);
+    expect(fake.phone('R58M12345').settings.global?.http_proxy, 'proxy reset').to.equal(':0');
+    expect(fake.phone('R58M12345').reverse, 'reverse tunnel removed').to.deep.equal([]);
+    const folders = readdirSync(join(dirs.path, 'reports')).filter((name) =>
+      name.includes('pixel-capture'),
+    );
+    expect(folders).to.have.length(1);
+    expect(readdirSync(join(dirs.path, 'reports', folders[0]!))).to.include.members([
+      'journal.ndjson',
+      'report.html',
+      'junit.xml',
+    ]);
+  });
+});
