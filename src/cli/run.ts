@@ -44,7 +44,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   }
   console.log(
     asTold
-      ? '\nAs in 2014: the original firmware sends the IMEI, phone number and operator before consent; the update waits for the opt-in.\nNext: `npm test` runs the suites; README.md explains a phone on USB, a device farm, and checking an update.'
+      ? '\nAs in 2014: the original firmware sends the IMEI, phone number and operator before consent; the update waits for the opt-in.\nOpen report.html in a run folder to see each leak in context; `phonehome diff <2014 run> <update run>` compares them.\nNext: `npm test` runs the suites; README.md explains a phone on USB, a device farm, and checking an update.'
       : '\nThe virtual phone did not behave as the story says; see the lines above.',
   );
   return asTold ? EXIT.ok : EXIT.leak;

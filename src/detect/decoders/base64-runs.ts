@@ -8,7 +8,7 @@
  * run of 16 in the resulting bit masks with four shifts, so it looks at no byte twice.
  */
 import { wasmApi } from '../wasm-automaton.ts';
-import { i32, moduleBytes, type Code } from '../wasm-encoder.ts';
+import { i32, moduleBytes, uleb, type Code } from '../wasm-encoder.ts';
 
 /** A run must be this long to be reported: the shortest blob `findBlobs` decodes. */
 export const RUN = 16;
@@ -93,41 +93,60 @@ for (let byte = 0; byte < 256; byte++) {
 
 /** SIMD opcodes (prefix 0xfd) of the WebAssembly SIMD proposal, merged into the core spec 2.0. */
 const simd = {
-  load: (address: Code): Code => [...address, 0xfd, 0x00, 0, 0],
-  const: (bytes: Uint8Array): Code => [0xfd, 0x0c, ...bytes],
-  splat: (value: number): Code => simd.const(new Uint8Array(16).fill(value)),
+  load: (address: Code, offset: number): Code => [...address, 0xfd, 0x00, 0, ...uleb(offset)],
+  zero: (): Code => [0xfd, 0x0c, ...new Uint8Array(16)],
   swizzle: (table: Code, index: Code): Code => [...table, ...index, 0xfd, 0x0e],
-  ne: (a: Code, b: Code): Code => [...a, ...b, 0xfd, 0x24],
+  eq: (a: Code, b: Code): Code => [...a, ...b, 0xfd, 0x23],
   and: (a: Code, b: Code): Code => [...a, ...b, 0xfd, 0x4e],
   bitmask: (vector: Code): Code => [...vector, 0xfd, 0x64],
-  shrU: (vector: Code, count: Code): Code => [...vector, ...count, 0xfd, 0x6d],
+  shrU16: (vector: Code, count: Code): Code => [...vector, ...count, 0xfd, 0x8d, 0x01],
 };
 const I32_CTZ = 0x68;
+const I32_XOR = 0x73;
 const RETURN = 0x0f;
 
 /**
- * `(from, end) → start`: the first start ≥ from of RUN alphabet bytes in memory[from, end), or
- * -1. Memory must hold zeros for 16 bytes past `end` (the last load reads them).
+ * Memory layout: the nibble tables and a mask first (a load of a constant from memory is one
+ * instruction, a v128.const in the loop measured several), the data from DATA on.
+ */
+const TABLES = Uint8Array.from([...HIGH, ...LOW, ...new Uint8Array(16).fill(0x0f)]);
+const DATA = 64;
+/** Zeros after the data: the loop reads two blocks of 16 past a position before the end. */
+const TAIL = 32;
+
+/**
+ * `(from, end) → start`: the first start ≥ from of RUN alphabet bytes in data[from, end), or -1
+ * (positions relative to DATA). The data must be followed by TAIL zero bytes.
  */
 function findRunCode(): Code {
-  const [from, end, at, previous, mask, runs] = [0, 1, 2, 3, 4, 5];
+  const [from, end, at, previous, mask0, mask1, runs] = [0, 1, 2, 3, 4, 5, 6];
   const get = i32.get;
-  const vector = () => simd.load(get(at));
-  // One bit per byte of the 16 at `at`: 1 when the byte is in the alphabet.
-  const classify = simd.bitmask(
-    simd.ne(
-      simd.and(
-        simd.swizzle(simd.const(HIGH), simd.shrU(vector(), i32.const(4))),
-        simd.swizzle(simd.const(LOW), simd.and(vector(), simd.splat(0x0f))),
-      ),
-      simd.splat(0),
-    ),
-  );
-  // runs: bit k set when bits k … k+15 of (mask << 16 | previous) are all set, i.e. a run of
-  // 16 starts k bytes into the previous 16. Runs are found in order of their end, so the lowest
+  const table = (offset: number) => simd.load(i32.const(0), offset);
+  // One bit per byte of the 16 at `at + offset`: 1 when the byte is in the alphabet.
+  const classify = (offset: number): Code => {
+    const vector = () => simd.load(get(at), DATA + offset);
+    const high = simd.and(simd.shrU16(vector(), i32.const(4)), table(32));
+    const low = simd.and(vector(), table(32));
+    const groups = simd.and(simd.swizzle(table(0), high), simd.swizzle(table(16), low));
+    return [...simd.bitmask(simd.eq(groups, simd.zero())), ...i32.const(0xffff), I32_XOR];
+  };
+  // runs: bit k set when bits k … k+15 of (mask << 16 | before) are all set, i.e. a run of 16
+  // starts k bytes before the block. Runs are found in the order of their ends, so the lowest
   // bit of the first non-zero `runs` is the first start.
-  const halve = (shift: number) =>
-    i32.set(runs, i32.and(get(runs), i32.shrU(get(runs), i32.const(shift))));
+  const runsOf = (mask: number, before: number): Code => [
+    ...i32.set(runs, i32.or(i32.shl(get(mask), i32.const(16)), get(before))),
+    ...[1, 2, 4, 8].flatMap((shift) =>
+      i32.set(runs, i32.and(get(runs), i32.shrU(get(runs), i32.const(shift)))),
+    ),
+  ];
+  const returnIfRuns = (blockStart: Code): Code => [
+    ...get(runs),
+    ...[0x04, 0x40], // if runs ≠ 0
+    ...i32.add(i32.sub(blockStart, i32.const(16)), [...get(runs), I32_CTZ]),
+    RETURN,
+    0x0b, // end if
+  ];
+  // Two blocks a turn: the loop's own work is shared, and the blocks' work overlaps in the CPU.
   return [
     ...i32.set(at, get(from)),
     ...i32.set(previous, i32.const(0)),
@@ -135,19 +154,14 @@ function findRunCode(): Code {
     ...[0x03, 0x40], // loop
     ...i32.geU(get(at), get(end)),
     ...[0x0d, 1], // br_if out of the block
-    ...i32.set(mask, classify),
-    ...i32.set(runs, i32.or(i32.shl(get(mask), i32.const(16)), get(previous))),
-    ...halve(1),
-    ...halve(2),
-    ...halve(4),
-    ...halve(8),
-    ...get(runs),
-    ...[0x04, 0x40], // if runs ≠ 0
-    ...i32.add(i32.sub(get(at), i32.const(16)), [...get(runs), I32_CTZ]),
-    RETURN,
-    0x0b, // end if
-    ...i32.set(previous, get(mask)),
-    ...i32.set(at, i32.add(get(at), i32.const(16))),
+    ...i32.set(mask0, classify(0)),
+    ...i32.set(mask1, classify(16)),
+    ...runsOf(mask0, previous),
+    ...returnIfRuns(get(at)),
+    ...runsOf(mask1, mask0),
+    ...returnIfRuns(i32.add(get(at), i32.const(16))),
+    ...i32.set(previous, get(mask1)),
+    ...i32.set(at, i32.add(get(at), i32.const(32))),
     ...[0x0c, 0], // br to the loop's start
     0x0b, // end loop
     0x0b, // end block
@@ -167,10 +181,10 @@ function wasmFinder(): WasmFinder | undefined {
 function buildWasmFinder(): WasmFinder | undefined {
   const wasm = wasmApi();
   if (!wasm) return undefined;
-  const code = moduleBytes({ name: 'findRun', params: 2, locals: 4, body: findRunCode() });
+  const code = moduleBytes({ name: 'findRun', params: 2, locals: 5, body: findRunCode() });
   let findRun: (from: number, end: number) => number;
   // Memory for the largest chunk and its zero tail; chunks never need more.
-  const memory = new wasm.Memory({ initial: Math.ceil((CHUNK + 64) / 65536) });
+  const memory = new wasm.Memory({ initial: Math.ceil((DATA + CHUNK + TAIL) / 65536) });
   try {
     const instance = new wasm.Instance(new wasm.Module(code), { env: { memory } });
     findRun = instance.exports.findRun as typeof findRun;
@@ -179,6 +193,7 @@ function buildWasmFinder(): WasmFinder | undefined {
     return undefined;
   }
   const view = new Uint8Array(memory.buffer);
+  view.set(TABLES, 0);
   return (bytes, chunkBytes) => {
     // A chunk must hold more than one run, or the search could not move on.
     const size = Math.max(2 * RUN, Math.min(chunkBytes, CHUNK));
@@ -188,8 +203,8 @@ function buildWasmFinder(): WasmFinder | undefined {
     const load = (from: number) => {
       base = from;
       loaded = Math.min(size, bytes.length - from);
-      view.set(bytes.subarray(from, from + loaded), 0);
-      view.fill(0, loaded, loaded + 16);
+      view.set(bytes.subarray(from, from + loaded), DATA);
+      view.fill(0, DATA + loaded, DATA + loaded + TAIL);
     };
     return (from) => {
       let at = from;
