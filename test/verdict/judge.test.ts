@@ -1,0 +1,197 @@
+import { expect } from 'chai';
+import type { Finding, IdentifierKind, Mark, TlsFailure } from '../../src/types.ts';
+import { judge, type ConsentDeclaration } from '../../src/verdict/judge.ts';
+
+const T0 = 1_800_000_000_000;
+
+function finding(kind: IdentifierKind, at: number, host = 'api.vendor.example'): Finding {
+  return {
+    exchange: 0,
+    exchangeId: `x-${kind}-${at}`,
+    kind,
+    label: `${kind} #1`,
+    form: 'plain',
+    where: 'url',
+    host,
+    offset: 0,
+    evidence: 'strong',
+    fragment: '⟦value⟧',
+    startedAt: T0 + at,
+  };
+}
+
+const step = (name: string, at: number): Mark => ({ type: 'step', name, at: T0 + at });
+const consent = (name: string, at: number, covers: Mark['covers'] = 'all'): Mark => ({
+  type: 'consent',
+  name,
+  at: T0 + at,
+  covers,
+});
+
+interface Row {
+  name: string;
+  consents: ConsentDeclaration[];
+  marks: Mark[];
+  findings: Finding[];
+  tls?: TlsFailure[];
+  forbidden?: string[];
+  exchanges?: { host: string; startedAt: number }[];
+  verdicts: [string, 'pass' | 'fail' | 'inconclusive'][];
+  beforeConsent?: boolean[];
+}
+
+// One row per rule of DESIGN.md's consent semantics.
+const ROWS: Row[] = [
+  {
+    name: 'a finding before the consent fails',
+    consents: [{ name: 'cloud', covers: 'all' }],
+    marks: [step('insert SIM', 0), consent('cloud', 100)],
+    findings: [finding('imei', 50)],
+    verdicts: [["no identifier leaves the phone before consent 'cloud'", 'fail']],
+    beforeConsent: [true],
+  },
+  {
+    name: 'a finding after the consent passes',
+    consents: [{ name: 'cloud', covers: 'all' }],
+    marks: [consent('cloud', 100)],
+    findings: [finding('imei', 150)],
+    verdicts: [["no identifier leaves the phone before consent 'cloud'", 'pass']],
+    beforeConsent: [false],
+  },
+  {
+    name: 'a request starting the very millisecond consent is given counts as after',
+    consents: [{ name: 'cloud', covers: 'all' }],
+    marks: [consent('cloud', 100)],
+    findings: [finding('imei', 100)],
+    verdicts: [["no identifier leaves the phone before consent 'cloud'", 'pass']],
+    beforeConsent: [false],
+  },
+  {
+    name: 'a consent that was never given leaves everything before it',
+    consents: [{ name: 'cloud', covers: 'all' }],
+    marks: [step('insert SIM', 0)],
+    findings: [finding('msisdn', 500)],
+    verdicts: [["no identifier leaves the phone before consent 'cloud'", 'fail']],
+    beforeConsent: [true],
+  },
+  {
+    name: 'a consent covers only its kinds: location after the location consent, IMEI still before its own',
+    consents: [
+      { name: 'location', covers: ['location'] },
+      { name: 'cloud', covers: ['imei'] },
+    ],
+    marks: [consent('location', 100, ['location']), consent('cloud', 300, ['imei'])],
+    findings: [finding('location', 150), finding('imei', 200)],
+    verdicts: [
+      ["no identifier (location) leaves the phone before consent 'location'", 'pass'],
+      ["no identifier (imei) leaves the phone before consent 'cloud'", 'fail'],
+    ],
+    beforeConsent: [false, true],
+  },
+  {
+    name: 'unreadable TLS before the consent makes it inconclusive, never a pass',
+    consents: [{ name: 'cloud', covers: 'all' }],
+    marks: [consent('cloud', 100)],
+    findings: [],
+    tls: [{ at: T0 + 50, host: 'pinned.vendor.example', cause: 'tls-reset' }],
+    verdicts: [["no identifier leaves the phone before consent 'cloud'", 'inconclusive']],
+  },
+  {
+    name: 'unreadable TLS after the consent does not',
+    consents: [{ name: 'cloud', covers: 'all' }],
+    marks: [consent('cloud', 100)],
+    findings: [],
+    tls: [{ at: T0 + 150, host: 'pinned.vendor.example', cause: 'tls-reset' }],
+    verdicts: [["no identifier leaves the phone before consent 'cloud'", 'pass']],
+  },
+  {
+    name: 'a forbidden host contacted before consent fails even when unreadable',
+    consents: [{ name: 'cloud', covers: 'all' }],
+    marks: [step('boot', 0), consent('cloud', 100)],
+    findings: [],
+    tls: [{ at: T0 + 20, host: 'tracking.vendor.example', cause: 'tls-reset' }],
+    forbidden: ['vendor.example'],
+    verdicts: [
+      ["no identifier leaves the phone before consent 'cloud'", 'inconclusive'],
+      ['no contact with vendor.example before consent', 'fail'],
+    ],
+  },
+  {
+    name: 'a forbidden host contacted only after consent passes',
+    consents: [{ name: 'cloud', covers: 'all' }],
+    marks: [consent('cloud', 100)],
+    findings: [],
+    exchanges: [{ host: 'api.vendor.example', startedAt: T0 + 200 }],
+    forbidden: ['vendor.example'],
+    verdicts: [
+      ["no identifier leaves the phone before consent 'cloud'", 'pass'],
+      ['no contact with vendor.example before consent', 'pass'],
+    ],
+  },
+];
+
+describe('consent semantics (judge)', () => {
+  for (const row of ROWS) {
+    it(row.name, () => {
+      const result = judge({
+        marks: row.marks,
+        consents: row.consents,
+        findings: row.findings,
+        tlsFailures: row.tls ?? [],
+        exchanges:
+          row.exchanges ?? row.findings.map((f) => ({ host: f.host, startedAt: f.startedAt })),
+        forbiddenHosts: row.forbidden ?? [],
+      });
+      expect(result.verdicts.map((v) => [v.name, v.status])).to.deep.equal(row.verdicts);
+      if (row.beforeConsent)
+        expect(result.findings.map((f) => f.beforeConsent)).to.deep.equal(row.beforeConsent);
+    });
+  }
+
+  it('places each finding in the step and phase its request started in', () => {
+    const result = judge({
+      marks: [
+        step('insert SIM', 0),
+        step('add a contact', 100),
+        consent('cloud', 200),
+        step('consent: cloud', 200),
+        step('add a contact (after consent)', 300),
+      ],
+      consents: [{ name: 'cloud', covers: 'all' }],
+      findings: [
+        finding('imei', 10),
+        finding('contact_number', 150),
+        finding('imsi', 250),
+        finding('contact_number', 310),
+      ],
+      tlsFailures: [],
+      exchanges: [],
+      forbiddenHosts: [],
+    });
+    expect(result.findings.map((f) => [f.kind, f.step, f.phase])).to.deep.equal([
+      ['imei', 'insert SIM', 'before consent'],
+      ['contact_number', 'add a contact', 'before consent'],
+      ['imsi', 'consent: cloud', 'after cloud'],
+      ['contact_number', 'add a contact (after consent)', 'after cloud'],
+    ]);
+  });
+
+  it('says in the failure which identifier, host, step and fragment, values masked', () => {
+    const leak = {
+      ...finding('imei', 10),
+      fragment: 'deviceId=⟦865432101234564⟧; imei2=865432101234572',
+    };
+    const result = judge({
+      marks: [step('insert SIM', 0), consent('cloud', 100)],
+      consents: [{ name: 'cloud', covers: 'all' }],
+      findings: [leak],
+      tlsFailures: [],
+      exchanges: [],
+      forbiddenHosts: [],
+    });
+    const message = result.verdicts[0]!.message;
+    expect(message).to.equal(
+      "1 identifier(s) left the phone before consent 'cloud':\n  - imei #1 (imei) sent to api.vendor.example during step 'insert SIM' in url (plain): deviceId=⟦86…564⟧; imei2=86…572",
+    );
+  });
+});
