@@ -67,6 +67,7 @@ export function formatOutcome(outcome: ScenarioOutcome, options: { reveal: boole
   )) {
     lines.push(`  ${check.message}`);
   }
+  for (const note of result.notes ?? []) lines.push(`  note: ${note}`);
   lines.push(`  report: ${relative(process.cwd(), result.folder) || result.folder}/`);
   return lines.join('\n');
 }
