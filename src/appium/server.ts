@@ -1,6 +1,5 @@
 import { createServer } from 'node:net';
-import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PhonehomeError, describeError } from '../errors.ts';
 
@@ -56,9 +55,6 @@ export async function startAppium(options: AppiumOptions = {}): Promise<AppiumSe
 let startupQueue: Promise<void> = Promise.resolve();
 
 async function startOne(options: AppiumOptions): Promise<AppiumServer> {
-  // Appium logs at debug level, before `loglevel` applies, when it creates its cache folder on a
-  // fresh install; creating the folder first keeps a newcomer's first `npm start` quiet.
-  mkdirSync(join(PROJECT_ROOT, 'node_modules', '.cache', 'appium'), { recursive: true });
   const port = await freePort();
   const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
   // A computed specifier keeps TypeScript from type-checking Appium's shipped .ts sources.

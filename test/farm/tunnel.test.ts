@@ -1,0 +1,124 @@
+import { expect } from 'chai';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT, startAppium, type AppiumServer } from '../../src/appium/server.ts';
+import { runCli } from '../support/cli.ts';
+import { tempDir } from '../support/temp.ts';
+import { imei } from './farm-devices.ts';
+
+const FAKE_TUNNEL = join(PROJECT_ROOT, 'test', 'fixtures', 'fake-tunnel', 'fake-tunnel.mjs');
+
+// Traffic mode `tunnel`: phonehome starts the farm's tunnel program with its proxy's address,
+// waits for it to say it is ready, runs the session, and stops it. The tunnel is a test fake.
+describe("a farm's tunnel (traffic mode tunnel)", function () {
+  this.timeout(60_000);
+  const dirs = tempDir();
+  let farm: AppiumServer;
+
+  before(async () => {
+    farm = await startAppium({ useDrivers: ['phonehome-virtual'] });
+  });
+  after(async () => {
+    await farm.stop();
+    dirs.remove();
+  });
+
+  const device = (args: string[], ready = 'You can now access') => ({
+    id: 'farm-tunnel',
+    kind: 'remote',
+    endpoint: `http://127.0.0.1:${new URL(farm.url).port}/`,
+    capabilities: {
+      platformName: 'Android',
+      'appium:automationName': 'PhonehomeVirtual',
+      'appium:firmware': 'redmi-1s-2014',
+    },
+    identifiers: { imei: [imei('35765400000000')] },
+    traffic: {
+      mode: 'tunnel',
+      tunnel: { command: process.execPath, args: [FAKE_TUNNEL, ...args], ready, timeoutMs: 5000 },
+    },
+    settle: { quietMs: 50, maxMs: 2000 },
+  });
+
+  it('starts the tunnel with the proxy address and the secret, and stops it after the run', async () => {
+    const file = join(dirs.path, 'devices.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        devices: [
+          device([
+            '--key',
+            '${TUNNEL_KEY}',
+            '--force-local',
+            '--local-proxy-host',
+            '{proxyHost}',
+            '--local-proxy-port',
+            '{proxyPort}',
+          ]),
+        ],
+      }),
+    );
+    const log = join(dirs.path, 'tunnel.ndjson');
+    writeFileSync(log, '');
+    const result = await runCli(
+      [
+        'run',
+        join('test', 'fixtures', 'scenarios', 'sim-only.scenario.ts'),
+        '--devices-file',
+        file,
+        '--device',
+        'farm-tunnel',
+      ],
+      {
+        PHONEHOME_REPORTS_DIR: join(dirs.path, 'reports'),
+        PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
+        FAKE_TUNNEL_LOG: log,
+        TUNNEL_KEY: 'tunnel-s3cret',
+      },
+    );
+    expect(result.code, result.stdout + result.stderr).to.equal(1); // the 2014 firmware leaks
+    const events = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { event: string; args?: string[] });
+    expect(events.map((e) => e.event)).to.deep.equal(['started', 'stopped']);
+    const args = events[0]!.args!;
+    expect(args.slice(0, 5)).to.deep.equal([
+      '--key',
+      'tunnel-s3cret',
+      '--force-local',
+      '--local-proxy-host',
+      '127.0.0.1',
+    ]);
+    expect(args[5]).to.equal('--local-proxy-port');
+    expect(args[6]).to.match(/^\d+$/);
+    expect(result.stdout + result.stderr).to.not.include('tunnel-s3cret');
+  });
+
+  it('fails the run with the tunnel’s last output when it never gets ready', async () => {
+    const file = join(dirs.path, 'devices-slow.json');
+    writeFileSync(file, JSON.stringify({ devices: [device([], 'a line it never prints')] }));
+    const log = join(dirs.path, 'tunnel-slow.ndjson');
+    writeFileSync(log, '');
+    const result = await runCli(
+      [
+        'run',
+        join('test', 'fixtures', 'scenarios', 'sim-only.scenario.ts'),
+        '--devices-file',
+        file,
+        '--device',
+        'farm-tunnel',
+      ],
+      {
+        PHONEHOME_REPORTS_DIR: join(dirs.path, 'reports-slow'),
+        PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
+        FAKE_TUNNEL_LOG: log,
+      },
+    );
+    expect(result.code).to.equal(1);
+    expect(result.stdout).to.match(
+      /the tunnel '.*node' was not ready within 5000 ms; its last output:\nConnecting…\n\[SUCCESS\] You can now access your local server/,
+    );
+    expect(readFileSync(log, 'utf8')).to.include('"stopped"');
+  });
+});
