@@ -94,7 +94,6 @@ function scanPart(
 ): Set<Identifier> {
   let matches = inherited ?? matcher.scan(part.bytes);
   const found = new Set<Identifier>();
-  const identifierOf = (match: RawMatch) => (matcher.variants[match.variant] as Variant).identifier;
   for (const child of childrenOf(part)) {
     if (child.slice) {
       // A slice is the same bytes under a more precise name: its matches move to it.
@@ -121,18 +120,26 @@ function scanPart(
           !(
             match.start >= child.start &&
             match.end <= child.end &&
-            childFound.has(identifierOf(match))
+            childFound.has(identifierOf(matcher, match))
           ),
       );
       for (const identifier of childFound) found.add(identifier);
     }
   }
   if (matches.length === 0) return found;
-  for (const match of withoutContained(pairLocations(matches, matcher.variants), identifierOf)) {
+  for (const match of withoutContained(pairLocations(matches, matcher.variants), matcher)) {
     report(part, match);
-    found.add(identifierOf(match));
+    found.add(identifierOf(matcher, match));
   }
   return found;
+}
+
+/**
+ * A plain function, not a closure made per part: under tsx each named closure costs a
+ * defineProperty call (esbuild's keepNames), measurable at a closure per part.
+ */
+function identifierOf(matcher: Matcher, match: RawMatch): Identifier {
+  return (matcher.variants[match.variant] as Variant).identifier;
 }
 
 /**
@@ -140,14 +147,11 @@ function scanPart(
  * inside the 15-digit IMEI, a truncated hash inside the full one. Matches come sorted by start,
  * longest first.
  */
-function withoutContained(
-  matches: RawMatch[],
-  identifierOf: (match: RawMatch) => Identifier,
-): RawMatch[] {
+function withoutContained(matches: RawMatch[], matcher: Matcher): RawMatch[] {
   const reach = new Map<Identifier, number>();
   const kept: RawMatch[] = [];
   for (const match of matches) {
-    const identifier = identifierOf(match);
+    const identifier = identifierOf(matcher, match);
     const end = reach.get(identifier);
     if (end !== undefined && match.end <= end) continue;
     reach.set(identifier, Math.max(end ?? 0, match.end));

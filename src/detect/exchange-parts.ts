@@ -39,7 +39,7 @@ function headerParts(headers: HeaderPair[], prefix: string): Part[] {
 
 function bodyPart(body: Body, headers: HeaderPair[], where: string): Part | undefined {
   if (body.data.length === 0) return undefined;
-  const bytes = Buffer.from(body.data, body.encoding);
+  const bytes = bodyBytes(body);
   const part: Part = { where, bytes, depth: 0 };
   const type = headerValue(headers, 'content-type');
   if (type) {
@@ -62,6 +62,17 @@ function bodyPart(body: Body, headers: HeaderPair[], where: string): Part | unde
     if (encoding) part.contentEncoding = encoding.trim().toLowerCase();
   }
   return part;
+}
+
+/**
+ * A body's bytes. Most text bodies are ASCII, whose UTF-8 is their latin1: copying them as latin1
+ * measured about twice as fast as encoding UTF-8, and counting the UTF-8 length first (it equals
+ * the string's length only when every character is ASCII) costs less than it saves.
+ */
+function bodyBytes(body: Body): Buffer {
+  if (body.encoding === 'utf8' && Buffer.byteLength(body.data, 'utf8') === body.data.length)
+    return Buffer.from(body.data, 'latin1');
+  return Buffer.from(body.data, body.encoding);
 }
 
 /** The first value of a header, by case-insensitive name. */

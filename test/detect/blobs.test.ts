@@ -1,6 +1,10 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { BASE64_BYTE, runFinder, type RunFinderOptions } from '../../src/detect/decoders/base64-runs.ts';
+import {
+  BASE64_BYTE,
+  runFinder,
+  type RunFinderOptions,
+} from '../../src/detect/decoders/base64-runs.ts';
 import { findBlobs, type Blob } from '../../src/detect/decoders/blobs.ts';
 
 /** A seeded generator (xorshift32): a failing row fails the same way on every run. */
@@ -42,7 +46,12 @@ function referenceBlobs(bytes: Uint8Array): Blob[] {
     const payloadStart = start + header.length + 1;
     return {
       blobs: [
-        { start, end: payloadStart - 1, kind: 'jwt:header', bytes: Buffer.from(header, 'base64url') },
+        {
+          start,
+          end: payloadStart - 1,
+          kind: 'jwt:header',
+          bytes: Buffer.from(header, 'base64url'),
+        },
         {
           start: payloadStart,
           end: payloadStart + payload.length,
@@ -123,10 +132,18 @@ function randomText(rng: Random, size: number): Buffer {
     () => rng.pick(['"', ',', ':', '{"a":"', '"}', ' ', '.', '=', '==', '===', '\n', '.eyJ']),
     () => b64(rng.bytes(8 + rng.int(40)), rng.int(2) === 1),
     () => b64(`{"imei":"35693803564380${rng.int(10)}"}`) + rng.pick(['', '=', '.', 'x', '+']),
-    () => createHash('sha256').update(String(rng.int(1e6))).digest('hex'),
+    () =>
+      createHash('sha256')
+        .update(String(rng.int(1e6)))
+        .digest('hex'),
     () => {
       // A JWT; headers shorter than 16 characters are only seen when a probe lands on them.
-      const header = rng.pick([{ a: 1 }, { a: 'b' }, { alg: 'HS256' }, { alg: 'none', typ: 'JWT' }]);
+      const header = rng.pick([
+        { a: 1 },
+        { a: 'b' },
+        { alg: 'HS256' },
+        { alg: 'none', typ: 'JWT' },
+      ]);
       const payload = { sub: String(rng.int(1e9)) };
       const signature = rng.pick(['', 'c2ln', run(rng.int(30))]);
       const dots = rng.pick(['..', '.', '.x.']);
@@ -182,7 +199,9 @@ describe('findBlobs: the same blobs as the reference cursor', () => {
       const expected = rows(referenceBlobs(bytes));
       jwts += expected.filter((row) => row.includes('jwt:payload')).length;
       for (const [engine, options] of ENGINES)
-        expect(rows(findBlobs(bytes, options)), `round ${round}, ${engine}`).to.deep.equal(expected);
+        expect(rows(findBlobs(bytes, options)), `round ${round}, ${engine}`).to.deep.equal(
+          expected,
+        );
     }
     expect(jwts).to.be.greaterThan(100);
   });
@@ -248,8 +267,25 @@ describe('runFinder', () => {
         const next = runFinder(bytes, options);
         // Starts go forward, as findBlobs asks them, with jumps of every size.
         for (let from = 0; from < bytes.length; from += 1 + rng.int(200))
-          expect(next(from), `round ${round}, from ${from}, ${engine}`).to.equal(naive(bytes, from));
+          expect(next(from), `round ${round}, from ${from}, ${engine}`).to.equal(
+            naive(bytes, from),
+          );
       }
+    }
+  });
+
+  it('keeps two finders apart when their searches interleave', () => {
+    const rng = random(10);
+    const make = () =>
+      Buffer.from(
+        Array.from({ length: 2_000 }, () => (rng.int(9) === 0 ? 0x2c : 0x61 + rng.int(3))),
+      );
+    const [first, second] = [make(), make()];
+    const a = runFinder(first, { engine: 'wasm', chunkBytes: 64 });
+    const b = runFinder(second, { engine: 'wasm', chunkBytes: 64 });
+    for (let from = 0; from < 2_000; from += 1 + rng.int(50)) {
+      expect(a(from), `first, from ${from}`).to.equal(naive(first, from));
+      expect(b(from), `second, from ${from}`).to.equal(naive(second, from));
     }
   });
 });

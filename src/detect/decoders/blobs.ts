@@ -31,6 +31,8 @@ export interface Blob {
 export function findBlobs(bytes: Uint8Array, options: RunFinderOptions = {}): Blob[] {
   const blobs: Blob[] = [];
   const length = bytes.length;
+  // Most header values: nothing to find, and nothing to set up.
+  if (length < MIN_BLOB) return blobs;
   // The answer is defined by a cursor that probes one byte in MIN_BLOB and examines the
   // alphabet run around each probe that hits (`step`). Only two things it can meet matter: a
   // run of MIN_BLOB or more, which it always examines from its start, whatever the cursor was
@@ -101,25 +103,22 @@ function examine(bytes: Uint8Array, start: number, runEnd: number, blobs: Blob[]
  * accepts there; found with memchr for "J", which is rare outside base64.
  */
 function shortJwtFinder(bytes: Uint8Array): (from: number, limit: number) => number {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let buffer: Buffer | undefined;
   // The first "J" at or after `searched`, cached: the cursor only moves forward, so each byte
   // is searched about once.
   let searched = 0;
   let nextJ = -1;
-  const firstJ = (at: number) => {
-    if (nextJ < at || searched > at) {
-      searched = at;
-      nextJ = buffer.indexOf(0x4a, at);
-      if (nextJ < 0) nextJ = bytes.length;
-    }
-    return nextJ;
-  };
   return (from, limit) => {
-    for (let at = from + 2; ; ) {
-      const j = firstJ(at);
-      if (j >= bytes.length || j - 2 >= limit) return -1;
-      if (jwtShaped(bytes, j - 2)) return j - 2;
-      at = j + 1;
+    for (let at = from + 2; ;) {
+      if (nextJ < at || searched > at) {
+        searched = at;
+        buffer ??= Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        nextJ = buffer.indexOf(0x4a, at);
+        if (nextJ < 0) nextJ = bytes.length;
+      }
+      if (nextJ >= bytes.length || nextJ - 2 >= limit) return -1;
+      if (jwtShaped(bytes, nextJ - 2)) return nextJ - 2;
+      at = nextJ + 1;
     }
   };
 }
