@@ -1,4 +1,8 @@
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startAppium, type AppiumServer } from '../../src/appium/server.ts';
+import { runCli } from '../support/cli.ts';
+import { tempDir } from '../support/temp.ts';
 
 /** A valid IMEI (Luhn check digit) from a 14-digit body. */
 export function imei(body: string): string {
@@ -43,4 +47,35 @@ export function writeFarmDevices(
     settle: { quietMs: 50, maxMs: 3000 },
   }));
   writeFileSync(file, JSON.stringify({ devices: [...devices, ...extra] }, null, 2));
+}
+
+/**
+ * Inside a `describe`: a second Appium server on another loopback port that plays the device
+ * farm (it hosts virtual phones), and a temporary folder; both go away after the suite.
+ */
+export function useFarm(): { port: () => number; dir: () => string } {
+  const dirs = tempDir();
+  let farm: AppiumServer | undefined;
+  before(async () => {
+    farm = await startAppium({ useDrivers: ['phonehome-virtual'] });
+  });
+  after(async () => {
+    await farm?.stop();
+    dirs.remove();
+  });
+  return { port: () => Number(new URL(farm!.url).port), dir: () => dirs.path };
+}
+
+/** `phonehome run` of the sim-only scenario on one device of a devices file. */
+export function runSimOnly(devicesFile: string, args: string[], env: Record<string, string>) {
+  return runCli(
+    [
+      'run',
+      join('test', 'fixtures', 'scenarios', 'sim-only.scenario.ts'),
+      '--devices-file',
+      devicesFile,
+      ...args,
+    ],
+    env,
+  );
 }

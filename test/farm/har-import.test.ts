@@ -2,10 +2,7 @@ import { expect } from 'chai';
 import { createServer, type Server } from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startAppium, type AppiumServer } from '../../src/appium/server.ts';
-import { runCli } from '../support/cli.ts';
-import { tempDir } from '../support/temp.ts';
-import { imei } from './farm-devices.ts';
+import { imei, runSimOnly, useFarm } from './farm-devices.ts';
 
 const IMEI = imei('35123456789012');
 
@@ -55,13 +52,11 @@ function farmHar(): object {
 // session's network log; phonehome downloads it after the session and judges it like its own.
 describe("a farm's network log (traffic mode har)", function () {
   this.timeout(60_000);
-  const dirs = tempDir();
+  const farm = useFarm();
   const requests: { path: string; auth: string }[] = [];
   let api: Server;
-  let farm: AppiumServer;
 
   before(async () => {
-    farm = await startAppium({ useDrivers: ['phonehome-virtual'] });
     api = createServer((request, response) => {
       requests.push({ path: request.url ?? '', auth: request.headers.authorization ?? '' });
       const details = /^\/app-automate\/sessions\/([^/]+)\.json$/.exec(request.url ?? '');
@@ -87,18 +82,16 @@ describe("a farm's network log (traffic mode har)", function () {
     await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   });
   after(async () => {
-    await farm.stop();
     await new Promise((resolve) => api.close(resolve));
-    dirs.remove();
   });
 
   it('downloads the HAR with the session id, imports it and fails the leak', async () => {
     const apiPort = (api.address() as { port: number }).port;
-    const file = join(dirs.path, 'devices.json');
+    const file = join(farm.dir(), 'devices.json');
     const device = {
       id: 'farm-har',
       kind: 'remote',
-      endpoint: `http://127.0.0.1:${new URL(farm.url).port}/`,
+      endpoint: `http://127.0.0.1:${farm.port()}/`,
       // The clean firmware sends nothing identifying itself: the leak comes from the farm's log.
       capabilities: {
         platformName: 'Android',
@@ -119,24 +112,13 @@ describe("a farm's network log (traffic mode har)", function () {
     };
     const { writeFileSync } = await import('node:fs');
     writeFileSync(file, JSON.stringify({ devices: [device] }));
-    const reports = join(dirs.path, 'reports');
-    const result = await runCli(
-      [
-        'run',
-        join('test', 'fixtures', 'scenarios', 'sim-only.scenario.ts'),
-        '--devices-file',
-        file,
-        '--device',
-        'farm-har',
-        '--quiet',
-      ],
-      {
-        PHONEHOME_REPORTS_DIR: reports,
-        PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
-        FARM_USER: 'nightly',
-        FARM_KEY: 'k3y',
-      },
-    );
+    const reports = join(farm.dir(), 'reports');
+    const result = await runSimOnly(file, ['--device', 'farm-har', '--quiet'], {
+      PHONEHOME_REPORTS_DIR: reports,
+      PHONEHOME_CA_DIR: join(farm.dir(), 'ca'),
+      FARM_USER: 'nightly',
+      FARM_KEY: 'k3y',
+    });
     expect(result.code, result.stdout + result.stderr).to.equal(1);
     const details = requests.find((r) => r.path.endsWith('.json'))!;
     const sessionId = /sessions\/([^/]+)\.json/.exec(details.path)![1]!;

@@ -1,10 +1,8 @@
 import { expect } from 'chai';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startAppium, type AppiumServer } from '../../src/appium/server.ts';
 import { runCli } from '../support/cli.ts';
-import { tempDir } from '../support/temp.ts';
-import { writeFarmDevices } from './farm-devices.ts';
+import { useFarm, writeFarmDevices } from './farm-devices.ts';
 
 const FARM_KEY = 's3cr3t-farm-key-d41d8cd9';
 
@@ -21,16 +19,7 @@ function allText(dir: string): string {
 // the virtual phones that `phonehome run` drives as remote devices.
 describe('remote devices in parallel', function () {
   this.timeout(180_000);
-  const dirs = tempDir();
-  let farm: AppiumServer;
-
-  before(async () => {
-    farm = await startAppium({ useDrivers: ['phonehome-virtual'] });
-  });
-  after(async () => {
-    await farm.stop();
-    dirs.remove();
-  });
+  const farm = useFarm();
 
   for (const [count, parallel] of [
     [1, 1],
@@ -38,9 +27,9 @@ describe('remote devices in parallel', function () {
     [8, 8],
   ] as const) {
     it(`gives ${count} device(s) at --parallel ${parallel} independent, correct verdicts`, async () => {
-      const file = join(dirs.path, `devices-${count}.json`);
-      writeFarmDevices(file, Number(new URL(farm.url).port), count);
-      const reports = join(dirs.path, `reports-${count}`);
+      const file = join(farm.dir(), `devices-${count}.json`);
+      writeFarmDevices(file, farm.port(), count);
+      const reports = join(farm.dir(), `reports-${count}`);
       const result = await runCli(
         [
           'run',
@@ -55,7 +44,7 @@ describe('remote devices in parallel', function () {
         ],
         {
           PHONEHOME_REPORTS_DIR: reports,
-          PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
+          PHONEHOME_CA_DIR: join(farm.dir(), 'ca'),
           FARM_USER: 'tester',
           FARM_KEY,
         },
@@ -99,8 +88,8 @@ describe('remote devices in parallel', function () {
   }
 
   it('merges the run folders into one summary with a verdict per device × scenario', async () => {
-    const out = join(dirs.path, 'merged');
-    const result = await runCli(['merge', join(dirs.path, 'reports-4'), '--out', out]);
+    const out = join(farm.dir(), 'merged');
+    const result = await runCli(['merge', join(farm.dir(), 'reports-4'), '--out', out]);
     expect(result.code, result.stderr).to.equal(1);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     expect(summary.status).to.equal('fail');
@@ -120,9 +109,9 @@ describe('remote devices in parallel', function () {
   });
 
   it('exits 2 naming a missing variable, before any run starts', async () => {
-    const file = join(dirs.path, 'devices-missing.json');
-    writeFarmDevices(file, Number(new URL(farm.url).port), 2);
-    const reports = join(dirs.path, 'reports-missing');
+    const file = join(farm.dir(), 'devices-missing.json');
+    writeFarmDevices(file, farm.port(), 2);
+    const reports = join(farm.dir(), 'reports-missing');
     const env = { ...process.env, PHONEHOME_REPORTS_DIR: reports, FARM_USER: 'tester' } as Record<
       string,
       string
@@ -137,11 +126,11 @@ describe('remote devices in parallel', function () {
   });
 
   it('runs a stable shard of the devices', async () => {
-    const file = join(dirs.path, 'devices-shard.json');
-    writeFarmDevices(file, Number(new URL(farm.url).port), 5);
+    const file = join(farm.dir(), 'devices-shard.json');
+    writeFarmDevices(file, farm.port(), 5);
     const seen: string[][] = [];
     for (const shard of ['1/2', '2/2']) {
-      const reports = join(dirs.path, `reports-shard-${shard.replace('/', '-')}`);
+      const reports = join(farm.dir(), `reports-shard-${shard.replace('/', '-')}`);
       await runCli(
         [
           'run',
@@ -156,7 +145,7 @@ describe('remote devices in parallel', function () {
         ],
         {
           PHONEHOME_REPORTS_DIR: reports,
-          PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
+          PHONEHOME_CA_DIR: join(farm.dir(), 'ca'),
           FARM_USER: 'tester',
           FARM_KEY,
         },

@@ -1,10 +1,8 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT, startAppium, type AppiumServer } from '../../src/appium/server.ts';
-import { runCli } from '../support/cli.ts';
-import { tempDir } from '../support/temp.ts';
-import { imei } from './farm-devices.ts';
+import { PROJECT_ROOT } from '../../src/appium/server.ts';
+import { imei, runSimOnly, useFarm } from './farm-devices.ts';
 
 const FAKE_TUNNEL = join(PROJECT_ROOT, 'test', 'fixtures', 'fake-tunnel', 'fake-tunnel.mjs');
 
@@ -12,21 +10,12 @@ const FAKE_TUNNEL = join(PROJECT_ROOT, 'test', 'fixtures', 'fake-tunnel', 'fake-
 // waits for it to say it is ready, runs the session, and stops it. The tunnel is a test fake.
 describe("a farm's tunnel (traffic mode tunnel)", function () {
   this.timeout(60_000);
-  const dirs = tempDir();
-  let farm: AppiumServer;
-
-  before(async () => {
-    farm = await startAppium({ useDrivers: ['phonehome-virtual'] });
-  });
-  after(async () => {
-    await farm.stop();
-    dirs.remove();
-  });
+  const farm = useFarm();
 
   const device = (args: string[], ready = 'You can now access') => ({
     id: 'farm-tunnel',
     kind: 'remote',
-    endpoint: `http://127.0.0.1:${new URL(farm.url).port}/`,
+    endpoint: `http://127.0.0.1:${farm.port()}/`,
     capabilities: {
       platformName: 'Android',
       'appium:automationName': 'PhonehomeVirtual',
@@ -41,7 +30,7 @@ describe("a farm's tunnel (traffic mode tunnel)", function () {
   });
 
   it('starts the tunnel with the proxy address and the secret, and stops it after the run', async () => {
-    const file = join(dirs.path, 'devices.json');
+    const file = join(farm.dir(), 'devices.json');
     writeFileSync(
       file,
       JSON.stringify({
@@ -58,24 +47,14 @@ describe("a farm's tunnel (traffic mode tunnel)", function () {
         ],
       }),
     );
-    const log = join(dirs.path, 'tunnel.ndjson');
+    const log = join(farm.dir(), 'tunnel.ndjson');
     writeFileSync(log, '');
-    const result = await runCli(
-      [
-        'run',
-        join('test', 'fixtures', 'scenarios', 'sim-only.scenario.ts'),
-        '--devices-file',
-        file,
-        '--device',
-        'farm-tunnel',
-      ],
-      {
-        PHONEHOME_REPORTS_DIR: join(dirs.path, 'reports'),
-        PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
-        FAKE_TUNNEL_LOG: log,
-        TUNNEL_KEY: 'tunnel-s3cret',
-      },
-    );
+    const result = await runSimOnly(file, ['--device', 'farm-tunnel'], {
+      PHONEHOME_REPORTS_DIR: join(farm.dir(), 'reports'),
+      PHONEHOME_CA_DIR: join(farm.dir(), 'ca'),
+      FAKE_TUNNEL_LOG: log,
+      TUNNEL_KEY: 'tunnel-s3cret',
+    });
     expect(result.code, result.stdout + result.stderr).to.equal(1); // the 2014 firmware leaks
     const events = readFileSync(log, 'utf8')
       .trim()
@@ -96,25 +75,15 @@ describe("a farm's tunnel (traffic mode tunnel)", function () {
   });
 
   it('fails the run with the tunnel’s last output when it never gets ready', async () => {
-    const file = join(dirs.path, 'devices-slow.json');
+    const file = join(farm.dir(), 'devices-slow.json');
     writeFileSync(file, JSON.stringify({ devices: [device([], 'a line it never prints')] }));
-    const log = join(dirs.path, 'tunnel-slow.ndjson');
+    const log = join(farm.dir(), 'tunnel-slow.ndjson');
     writeFileSync(log, '');
-    const result = await runCli(
-      [
-        'run',
-        join('test', 'fixtures', 'scenarios', 'sim-only.scenario.ts'),
-        '--devices-file',
-        file,
-        '--device',
-        'farm-tunnel',
-      ],
-      {
-        PHONEHOME_REPORTS_DIR: join(dirs.path, 'reports-slow'),
-        PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
-        FAKE_TUNNEL_LOG: log,
-      },
-    );
+    const result = await runSimOnly(file, ['--device', 'farm-tunnel'], {
+      PHONEHOME_REPORTS_DIR: join(farm.dir(), 'reports-slow'),
+      PHONEHOME_CA_DIR: join(farm.dir(), 'ca'),
+      FAKE_TUNNEL_LOG: log,
+    });
     expect(result.code).to.equal(1);
     expect(result.stdout).to.match(
       /the tunnel '.*node' was not ready within 5000 ms; its last output:\nConnecting…\n\[SUCCESS\] You can now access your local server/,

@@ -1,14 +1,12 @@
+import { killedRun } from '../support/killed-run.ts';
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/appium/server.ts';
 import { readJournalAll } from '../../src/journal/reader.ts';
 import { analyseJournal } from '../../src/verdict/analyse.ts';
 import { runCli } from '../support/cli.ts';
 import { tempDir } from '../support/temp.ts';
 
-const SLOW = join(PROJECT_ROOT, 'test', 'fixtures', 'scenarios', 'slow.scenario.ts');
 
 describe('a run killed with SIGKILL', function () {
   this.timeout(90_000);
@@ -21,31 +19,7 @@ describe('a run killed with SIGKILL', function () {
 
   before(async () => {
     // The real CLI, killed once the scenario reached its waiting step: the leaks happened before.
-    const child = spawn(
-      process.execPath,
-      [join(PROJECT_ROOT, 'bin', 'phonehome.js'), 'run', SLOW, '--device', 'virtual-redmi-1s-2014'],
-      {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('step: wait')) {
-          child.kill('SIGKILL');
-          resolve();
-        }
-      });
-      child.on('close', () => reject(new Error(`the run ended before it was killed:\n${out}`)));
-    });
-    await new Promise((resolve) => child.on('close', resolve));
-    folder = join(
-      env.PHONEHOME_REPORTS_DIR,
-      readdirSync(env.PHONEHOME_REPORTS_DIR).find((name) => name.includes('-slow'))!,
-    );
+    folder = await killedRun(env.PHONEHOME_REPORTS_DIR, env.PHONEHOME_CA_DIR);
   });
   after(() => dirs.remove());
 
