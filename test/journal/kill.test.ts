@@ -7,7 +7,6 @@ import { analyseJournal } from '../../src/verdict/analyse.ts';
 import { runCli } from '../support/cli.ts';
 import { tempDir } from '../support/temp.ts';
 
-
 describe('a run killed with SIGKILL', function () {
   this.timeout(90_000);
   const dirs = tempDir();
