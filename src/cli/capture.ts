@@ -1,5 +1,4 @@
 import { createInterface } from 'node:readline';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadOrCreateCa } from '../capture/ca.ts';
 import { CaptureSession } from '../capture/session.ts';
@@ -8,11 +7,9 @@ import { readEnvironment } from '../config/env.ts';
 import type { Device } from '../device/device.ts';
 import { createDevice } from '../device/registry.ts';
 import { EXIT, PhonehomeError, describeError } from '../errors.ts';
-import { JournalWriter } from '../journal/writer.ts';
 import { overallStatus } from '../report/json-report.ts';
-import { createRunFolder } from '../report/run-folder.ts';
 import { writeRunReports } from '../report/write-run-reports.ts';
-import { componentVersions } from '../scenario/run.ts';
+import { openRun } from '../journal/open-run.ts';
 import type { Mark } from '../types.ts';
 import { analyseJournal } from '../verdict/analyse.ts';
 
@@ -65,21 +62,13 @@ export async function captureCommand(argv: string[]): Promise<number> {
     throw new PhonehomeError('USAGE', `--port ${values.port} is not a port number`);
 
   const ca = await loadOrCreateCa(env.caDir);
-  const folder = createRunFolder(env.reportsDir, entry?.id ?? 'wifi-phone', 'capture');
-  const journal = JournalWriter.open(join(folder.path, 'journal.ndjson'));
-  const versions = componentVersions();
-  journal.append({
-    type: 'run-start',
-    version: 1,
-    at: Date.now(),
-    runId: folder.id,
+  const { folder, journal, versions } = openRun(env.reportsDir, {
     scenario: 'capture',
     scenarioTitle: 'A phone driven by hand',
     device: { id: entry?.id ?? 'wifi-phone', kind: entry?.kind ?? 'wifi' },
     identifiers: entry?.identifiers ?? {},
     consents: [{ name: 'consent', covers: 'all' }],
     forbiddenHosts: [],
-    versions,
   });
   const capture = await CaptureSession.start({
     ca,

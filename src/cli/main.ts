@@ -24,9 +24,10 @@ Usage:
                                        pre-consent leak remains or is new)
   phonehome merge <folders…> [--out dir] [--json]
                                        one summary (HTML, JUnit, JSON) over many run folders
-  phonehome capture [--device id] [--port P] [--host ip --client ip…]
+  phonehome capture [--device id] [--port P] [--host ip --client ip…] [--offline]
                                        a phone you drive by hand: proxy + journal, you mark the
-                                       steps (s/c/q keys, or step/consent/quit lines on stdin)
+                                       steps (s/c/q keys, or step/consent/quit lines on stdin);
+                                       traffic goes on to the real servers unless --offline
   phonehome doctor [--device id]       checks what a phone on USB needs, each with a fix
   phonehome restore --device id        undo what a killed run changed on a phone
   phonehome devices [--devices-file f] [--propose]

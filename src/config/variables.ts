@@ -40,15 +40,3 @@ export function fillVariables<T>(
   };
   return fill(value, '') as T;
 }
-
-/** The names of the variables a value uses, to redact them from anything printed or saved. */
-export function variablesUsed(value: unknown): string[] {
-  const names = new Set<string>();
-  const walk = (item: unknown) => {
-    if (typeof item === 'string') for (const [, name] of item.matchAll(VARIABLE)) names.add(name!);
-    else if (Array.isArray(item)) item.forEach(walk);
-    else if (item && typeof item === 'object') Object.values(item).forEach(walk);
-  };
-  walk(value);
-  return [...names];
-}

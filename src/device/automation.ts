@@ -20,19 +20,8 @@ export interface Automation {
 
 const automations = new Map<string, Automation>([
   ['phonehomevirtual', { readIdentifiers: readVirtualIdentifiers, actions: virtualActions }],
-  [
-    'uiautomator2',
-    {
-      readIdentifiers: readFarmIdentifiers,
-      actions: (session, deviceId) => uiautomator2FarmActions(session, deviceId),
-    },
-  ],
+  ['uiautomator2', { readIdentifiers: readFarmIdentifiers, actions: uiautomator2FarmActions }],
 ]);
-
-/** Lets an automation (e.g. UiAutomator2) register how it does the user actions. */
-export function registerAutomation(automationName: string, automation: Automation): void {
-  automations.set(automationName.toLowerCase(), automation);
-}
 
 /** The automation for a session's capabilities, or an error naming what is supported. */
 export function automationFor(capabilities: Record<string, unknown>, deviceId: string): Automation {

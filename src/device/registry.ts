@@ -7,17 +7,12 @@ import { VirtualDevice } from './virtual.ts';
 
 type Factory = (entry: DeviceEntry) => Device;
 
-/** Device kinds by name; each kind registers its factory here. */
+/** Device kinds by name: a new kind adds its factory here. */
 const kinds = new Map<DeviceKind, Factory>([
   ['virtual', (entry) => new VirtualDevice(entry)],
   ['remote', (entry) => new RemoteDevice(entry)],
   ['android', (entry) => new AndroidDevice(entry)],
 ]);
-
-/** Lets a device kind register itself (android, remote). */
-export function registerDeviceKind(kind: DeviceKind, factory: Factory): void {
-  kinds.set(kind, factory);
-}
 
 /** The Device for a devices.json entry. */
 export function createDevice(entry: DeviceEntry): Device {

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { remote } from 'webdriverio';
-import { acquireAppium, PROJECT_ROOT } from '../appium/server.ts';
+import { acquireAppium } from '../appium/server.ts';
 import { loadOrCreateCa } from '../capture/ca.ts';
 import { CaptureSession } from '../capture/session.ts';
 import type { DeviceEntry } from '../config/devices.ts';
@@ -9,9 +7,9 @@ import { readEnvironment } from '../config/env.ts';
 import type { Device, DriverSession, RouteContext } from '../device/device.ts';
 import { createDevice } from '../device/registry.ts';
 import { PhonehomeError, describeError } from '../errors.ts';
-import { JournalWriter } from '../journal/writer.ts';
+import { openRun } from '../journal/open-run.ts';
+import type { JournalWriter } from '../journal/writer.ts';
 import { writeRunReports } from '../report/write-run-reports.ts';
-import { createRunFolder } from '../report/run-folder.ts';
 import { onShutdown } from '../shutdown.ts';
 import type { IdentifierValues, Mark, Verdict } from '../types.ts';
 import { analyseJournal } from '../verdict/analyse.ts';
@@ -50,14 +48,7 @@ export async function runScenario(options: RunOptions): Promise<ScenarioOutcome>
   const env = readEnvironment();
   const log = options.log ?? (() => {});
   const device = createDevice(entry);
-  const folder = createRunFolder(options.reportsDir ?? env.reportsDir, entry.id, scenario.name);
-  const journal = JournalWriter.open(join(folder.path, 'journal.ndjson'));
-  const versions = componentVersions();
-  journal.append({
-    type: 'run-start',
-    version: 1,
-    at: Date.now(),
-    runId: folder.id,
+  const { folder, journal, versions } = openRun(options.reportsDir ?? env.reportsDir, {
     scenario: scenario.name,
     scenarioTitle: scenario.title,
     device: {
@@ -68,7 +59,6 @@ export async function runScenario(options: RunOptions): Promise<ScenarioOutcome>
     identifiers: entry.identifiers,
     consents: scenario.consents,
     forbiddenHosts: scenario.forbiddenHosts ?? [],
-    versions,
   });
   const mark = (m: Mark) => journal.append({ type: 'mark', mark: m });
   let capture: CaptureSession | undefined;
@@ -263,29 +253,4 @@ async function safely(
     // Teardown goes on: one failure must not leave the phone routed or the proxy open.
     log(`  could not ${what}: ${describeError(error)}`);
   }
-}
-
-/** Versions of the components that make a result reproducible. */
-export function componentVersions(): Record<string, string> {
-  const version = (pkg: string) => {
-    try {
-      return (
-        JSON.parse(
-          readFileSync(join(PROJECT_ROOT, 'node_modules', pkg, 'package.json'), 'utf8'),
-        ) as { version: string }
-      ).version;
-    } catch {
-      return 'unknown';
-    }
-  };
-  const own = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
-    version: string;
-  };
-  return {
-    phonehome: own.version,
-    node: process.versions.node,
-    appium: version('appium'),
-    webdriverio: version('webdriverio'),
-    mockttp: version('mockttp'),
-  };
 }

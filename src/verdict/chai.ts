@@ -2,7 +2,7 @@ import * as chai from 'chai';
 import type { RunResult } from '../scenario/result.ts';
 import { covers } from '../timeline/timeline.ts';
 import type { Verdict } from '../types.ts';
-import { describeLeaks } from './judge.ts';
+import { contactsBeforeConsent, describeContacts, describeLeaks } from './judge.ts';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -57,20 +57,10 @@ const phonehomeAssertions: Chai.ChaiPlugin = (api, utils) => {
     'noContactBeforeConsent',
     function (this: Chai.AssertionStatic, host: string) {
       const run = utils.flag(this, 'object') as RunResult;
-      const first = run.marks.find((mark) => mark.type === 'consent');
-      const early = run.contacts.filter(
-        (contact) =>
-          (contact.host === host || contact.host.endsWith(`.${host}`)) &&
-          (!first || contact.at < first.at),
-      );
+      const early = contactsBeforeConsent(run.contacts, run.marks, [host]);
       if (early.length > 0) {
         throw new chai.AssertionError(
-          `${host} was contacted before consent: ` +
-            early
-              .map(
-                (c) => `${c.host}${c.readable ? '' : ' (unreadable TLS)'} during step '${c.step}'`,
-              )
-              .join('; '),
+          `${host} was contacted before consent:\n${describeContacts(early)}`,
         );
       }
     },

@@ -94,24 +94,11 @@ export function judge(input: JudgeInput): Judgement {
   }
 
   if (input.forbiddenHosts.length > 0) {
-    const first = timeline.firstConsent();
-    const early = contacts.filter(
-      (contact) =>
-        input.forbiddenHosts.some((host) => hostMatches(contact.host, host)) &&
-        (!first || contact.at < first.at),
-    );
+    const early = contactsBeforeConsent(contacts, input.marks, input.forbiddenHosts);
     verdicts.push({
       name: `no contact with ${input.forbiddenHosts.join(', ')} before consent`,
       status: early.length > 0 ? 'fail' : 'pass',
-      message:
-        early.length > 0
-          ? early
-              .map(
-                (c) =>
-                  `${c.host} contacted${c.readable ? '' : ' (unreadable TLS)'} during step '${c.step}'`,
-              )
-              .join('\n')
-          : '',
+      message: describeContacts(early),
     });
   }
   return { findings, unreadable, contacts, verdicts };
@@ -148,6 +135,28 @@ function firstContacts(timeline: Timeline, input: JudgeInput): HostContact[] {
   for (const exchange of input.exchanges) add(exchange.host, exchange.startedAt, true);
   for (const failure of input.tlsFailures) add(failure.host ?? '(no SNI)', failure.at, false);
   return [...seen.values()].sort((a, b) => a.at - b.at);
+}
+
+/** Contacts with `hosts` (or their subdomains) made before the first consent of any kind. */
+export function contactsBeforeConsent(
+  contacts: HostContact[],
+  marks: Mark[],
+  hosts: string[],
+): HostContact[] {
+  const first = new Timeline(marks).firstConsent();
+  return contacts.filter(
+    (contact) =>
+      hosts.some((host) => hostMatches(contact.host, host)) && (!first || contact.at < first.at),
+  );
+}
+
+/** One line per early contact, saying when it happened and whether it could be read. */
+export function describeContacts(contacts: HostContact[]): string {
+  return contacts
+    .map(
+      (c) => `${c.host} contacted${c.readable ? '' : ' (unreadable TLS)'} during step '${c.step}'`,
+    )
+    .join('\n');
 }
 
 /** "xiaomi.com" forbids api.account.xiaomi.com too. */

@@ -1,24 +1,9 @@
 import { expect } from 'chai';
+import { seededRandom, type SeededRandom } from '../support/seeded-random.ts';
 import { buildAutomaton, foldByte, type Automaton } from '../../src/detect/automaton.ts';
 import { createDetector } from '../../src/detect/detector.ts';
 import { identifiersFrom } from '../../src/detect/identifiers.ts';
 import { SCAN_CHUNK } from '../../src/detect/wasm-automaton.ts';
-
-/** A seeded generator (xorshift32): a failing row fails the same way on every run. */
-function random(seed: number) {
-  let state = seed >>> 0 || 1;
-  const int = (n: number) => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state % n;
-  };
-  const pick = <T>(items: readonly T[]) => items[int(items.length)] as T;
-  return { int, pick };
-}
-type Random = ReturnType<typeof random>;
 
 /** Every occurrence as "pattern@end", sorted: the engines report them in different orders. */
 function occurrences(automaton: Automaton, bytes: Uint8Array, from?: number, to?: number) {
@@ -41,7 +26,7 @@ function naive(patterns: Uint8Array[], bytes: Uint8Array, from = 0, to = bytes.l
 }
 
 /** Flips the case of some ASCII letters: the engines must fold them. */
-function randomCase(bytes: Uint8Array, rng: Random): Uint8Array {
+function randomCase(bytes: Uint8Array, rng: SeededRandom): Uint8Array {
   return bytes.map((byte) =>
     foldByte(byte) === foldByte(byte ^ 0x20) && rng.int(2) ? byte ^ 0x20 : byte,
   );
@@ -70,7 +55,7 @@ function randomRow(
     plants: number;
   },
 ): Row {
-  const rng = random(seed);
+  const rng = seededRandom(seed);
   const alphabet =
     typeof spec.alphabet === 'string' ? [...Buffer.from(spec.alphabet, 'latin1')] : spec.alphabet;
   const [shortest, longest] = spec.lengths;
@@ -114,7 +99,7 @@ function textRow(name: string, patterns: string[], text: string, from?: number, 
 
 /** The detector's own patterns: the first 16 bytes of each variant, as matcher.ts builds them. */
 function variantRow(): Row {
-  const rng = random(99);
+  const rng = seededRandom(99);
   const identifiers = identifiersFrom(
     {
       imei: ['356938035643809'],

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import type { Finding, IdentifierKind, Mark, TlsFailure } from '../../src/types.ts';
+import type { RunResult } from '../../src/scenario/result.ts';
+import { evaluateChecks, expect as phonehomeExpect } from '../../src/verdict/chai.ts';
 import { judge, type ConsentDeclaration } from '../../src/verdict/judge.ts';
 
 const T0 = 1_800_000_000_000;
@@ -192,6 +194,83 @@ describe('consent semantics (judge)', () => {
     const message = result.verdicts[0]!.message;
     expect(message).to.equal(
       "1 identifier(s) left the phone before consent 'cloud':\n  - imei #1 (imei) sent to api.vendor.example during step 'insert SIM' in url (plain): deviceId=⟦86…564⟧; imei2=86…572",
+    );
+  });
+});
+
+describe('the chai assertions scenarios use', () => {
+  /** A RunResult as the runner builds it, from the judge's output. */
+  function run(input: {
+    marks: Mark[];
+    findings: Finding[];
+    tls?: TlsFailure[];
+    exchanges?: { host: string; startedAt: number }[];
+  }): RunResult {
+    const consents: ConsentDeclaration[] = [{ name: 'cloud', covers: 'all' }];
+    const judged = judge({
+      ...input,
+      consents,
+      tlsFailures: input.tls ?? [],
+      exchanges: input.exchanges ?? [],
+      forbiddenHosts: [],
+    });
+    return {
+      runId: 'r',
+      folder: '/tmp/r',
+      scenario: { name: 's', title: 's' },
+      device: { id: 'd', kind: 'virtual' },
+      startedAt: T0,
+      endedAt: T0 + 1000,
+      marks: input.marks,
+      consents,
+      forbiddenHosts: [],
+      exchanges: input.exchanges?.length ?? 0,
+      findings: judged.findings,
+      unreadable: judged.unreadable,
+      contacts: judged.contacts,
+      verdicts: judged.verdicts,
+    };
+  }
+  const checks = {
+    leaks: (r: RunResult) => phonehomeExpect(r).to.have.noLeaksBeforeConsent(),
+    contact: (r: RunResult) => phonehomeExpect(r).to.have.noContactBeforeConsent('vendor.example'),
+  };
+
+  it('pass on a run that waited for consent', () => {
+    const r = run({
+      marks: [step('boot', 0), consent('cloud', 100)],
+      findings: [finding('imei', 150)],
+      exchanges: [{ host: 'api.vendor.example', startedAt: T0 + 150 }],
+    });
+    expect(evaluateChecks(checks, r).map((v) => v.status)).to.deep.equal(['pass', 'pass']);
+  });
+
+  it('fail on a leak and on an early contact, naming host and step', () => {
+    const r = run({
+      marks: [step('boot', 0), consent('cloud', 100)],
+      findings: [finding('imei', 50)],
+      exchanges: [{ host: 'api.vendor.example', startedAt: T0 + 50 }],
+    });
+    const [leaks, contact] = evaluateChecks(checks, r);
+    expect(leaks!.status).to.equal('fail');
+    expect(contact).to.deep.equal({
+      name: 'contact',
+      status: 'fail',
+      message:
+        "vendor.example was contacted before consent:\napi.vendor.example contacted during step 'boot'",
+    });
+  });
+
+  it('are inconclusive, not passed, when TLS before consent could not be read', () => {
+    const r = run({
+      marks: [step('boot', 0), consent('cloud', 100)],
+      findings: [],
+      tls: [{ at: T0 + 20, host: 'pinned.example', cause: 'tls-reset' }],
+    });
+    const [leaks] = evaluateChecks(checks, r);
+    expect(leaks!.status).to.equal('inconclusive');
+    expect(leaks!.message).to.match(
+      /^inconclusive: 1 TLS connection\(s\) before consent 'cloud' could not be read \(pinned\.example\)/,
     );
   });
 });

@@ -183,32 +183,21 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
         );
       }
       context.record().add({ kind: 'contact', rawContactId: id });
-      await shell(adb, [
-        'content',
-        'insert',
-        '--uri',
-        `${CONTACTS}/data`,
-        '--bind',
-        `raw_contact_id:i:${id}`,
-        '--bind',
-        'mimetype:s:vnd.android.cursor.item/name',
-        '--bind',
-        `data1:s:${name}`,
-      ]);
-      await shell(adb, [
-        'content',
-        'insert',
-        '--uri',
-        `${CONTACTS}/data`,
-        '--bind',
-        `raw_contact_id:i:${id}`,
-        '--bind',
-        'mimetype:s:vnd.android.cursor.item/phone_v2',
-        '--bind',
-        `data1:s:${phoneNumber}`,
-        '--bind',
-        'data2:i:2',
-      ]);
+      // A contact is a raw contact plus one data row per field: its name, then its (mobile) number.
+      const addRow = (mimetype: string, binds: string[]) =>
+        shell(adb, [
+          'content',
+          'insert',
+          '--uri',
+          `${CONTACTS}/data`,
+          '--bind',
+          `raw_contact_id:i:${id}`,
+          '--bind',
+          `mimetype:s:vnd.android.cursor.item/${mimetype}`,
+          ...binds.flatMap((bind) => ['--bind', bind]),
+        ]);
+      await addRow('name', [`data1:s:${name}`]);
+      await addRow('phone_v2', [`data1:s:${phoneNumber}`, 'data2:i:2']);
     },
 
     async receiveSms(from, text) {
