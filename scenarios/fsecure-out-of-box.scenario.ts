@@ -1,4 +1,4 @@
-import { defineScenario, expect } from '../src/index.ts';
+import { defineScenario } from '../src/index.ts';
 
 /**
  * F-Secure's 2014 test of the Xiaomi Redmi 1S, step by step: a phone fresh out of the box, no
@@ -44,8 +44,6 @@ export default defineScenario({
     });
     await everyday(' (after consent)');
   },
-  checks: {
-    'no identifier leaves the phone before consent': (run) =>
-      expect(run).to.have.noLeaksBeforeConsent(),
-  },
+  // No checks: the built-in verdict "no identifier leaves the phone before consent
+  // 'cloud-messaging'" is the whole rule, and a check restating it would fail each leak twice.
 });

@@ -2,14 +2,8 @@
  * What scenario files import: `defineScenario` to declare an audit, `expect` (chai with
  * phonehome's assertions), and the data types.
  */
-export {
-  defineScenario,
-  type Scenario,
-  type ScenarioDefinition,
-  type Check,
-} from './scenario/define.ts';
+export { defineScenario, type Scenario, type ScenarioDefinition } from './scenario/define.ts';
 export type { ScenarioPhone } from './scenario/phone.ts';
-export type { RunResult } from './scenario/result.ts';
-export { expect } from './verdict/chai.ts';
+export { expect, type LeakFilter } from './verdict/chai.ts';
 export type * from './types.ts';
 import './scenario/mocha.ts';

@@ -132,23 +132,123 @@ export interface Finding {
   startedAt: number;
 }
 
-/** A finding placed on the timeline. */
+/** A finding placed on the timeline and judged once, by the consent that governs its kind. */
 export interface JudgedFinding extends Finding {
+  /** Its index in the run's findings: what verdicts point at. */
+  id: number;
   /** The step that was running when the request started ("" before the first step). */
   step: string;
   /** The phase in which the request started, e.g. "before consent" or "after cloud-messaging". */
   phase: string;
-  /** The first consent covering this kind, if it was ever given. */
+  /**
+   * The consent whose verdict judges this finding: the first consent covering its kind that was
+   * given (or, when none was, the first declared one covering it). Absent when no declared
+   * consent covers the kind: then the finding is shown, and judged by no verdict.
+   */
   consent?: string;
-  /** True when the request started before that consent (or no covering consent was given). */
+  /** True when the request started before that consent was given (or it never was): a leak. */
   beforeConsent: boolean;
 }
 
-export type VerdictStatus = 'pass' | 'fail' | 'inconclusive';
+/** A declared consent: its name and the identifier kinds it covers. */
+export interface ConsentDeclaration {
+  name: string;
+  covers: IdentifierKind[] | 'all';
+}
 
+/** A host contact, readable or not, placed on the timeline: the first per (host, phase). */
+export interface HostContact {
+  host: string;
+  at: number;
+  /** False for a TLS connection the proxy could not open. */
+  readable: boolean;
+  phase: string;
+  step: string;
+}
+
+/** A TLS connection the proxy could not open, placed on the timeline. */
+export interface UnreadableConnection extends TlsFailure {
+  phase: string;
+  step: string;
+}
+
+/**
+ * One small vocabulary for every verdict, the run's and the scenario's checks alike:
+ * - `pass`: the rule held, and the capture could see enough to say so;
+ * - `fail`: a leak, or a forbidden contact, or a check that failed;
+ * - `inconclusive`: could not see (unreadable traffic, no identifiers known): never a pass;
+ * - `error`: the run itself broke (a lost phone, a step that threw).
+ */
+export type VerdictStatus = 'pass' | 'fail' | 'inconclusive' | 'error';
+
+export const VERDICT_STATUSES: readonly VerdictStatus[] = ['pass', 'fail', 'inconclusive', 'error'];
+
+/** Which rule a verdict applies. */
+export type VerdictRule = 'ran-to-end' | 'consent' | 'forbidden-hosts' | 'check';
+
+/**
+ * One verdict, decided once (src/verdict/judge.ts) and read by every consumer: console, mocha,
+ * run.json, JUnit, report.html, merge, diff. Its name is the test's name everywhere.
+ */
 export interface Verdict {
   name: string;
+  rule: VerdictRule;
   status: VerdictStatus;
-  /** A message a person can act on; empty on pass. */
+  /** One line saying why it did not pass: what CI shows beside the test. Empty on pass. */
+  summary: string;
+  /** The whole explanation, a line per identifier, host or connection. Empty on pass. */
   message: string;
+  /** Consent verdicts: the consent judged, and the identifier kinds it covers. */
+  consent?: string;
+  covers?: IdentifierKind[] | 'all';
+  /** Ids of the findings it rests on (JudgedFinding.id). */
+  findings: number[];
+  /** Indexes into RunResult.contacts of the contacts it rests on. */
+  contacts: number[];
+  /** Indexes into RunResult.unreadable of the connections it could not see into. */
+  unreadable: number[];
 }
+
+/** A finished run, as checks, reports, diff and merge see it. */
+export interface RunResult {
+  runId: string;
+  /** The run folder under reports/. */
+  folder: string;
+  /** `file` is the scenario file, relative to the project, when known. */
+  scenario: { name: string; title: string; file?: string };
+  device: { id: string; kind: string; firmware?: string };
+  startedAt: number;
+  endedAt: number;
+  marks: Mark[];
+  consents: ConsentDeclaration[];
+  forbiddenHosts: string[];
+  /** How many exchanges were captured. */
+  exchanges: number;
+  /** How many identifiers (values) the run looked for, canaries included. */
+  identifiers: number;
+  findings: JudgedFinding[];
+  unreadable: UnreadableConnection[];
+  contacts: HostContact[];
+  /** Every verdict: the run's own (ran to the end, consents, forbidden hosts), then the checks. */
+  verdicts: Verdict[];
+  /** The run's one status, from its verdicts: fail, else error, else inconclusive, else pass. */
+  status: VerdictStatus;
+  /** What the reader must know about how the phone was watched (stock phone, proxy-unaware apps). */
+  notes?: string[];
+  /** Set when the run stopped early; the findings are those captured until then. */
+  error?: string;
+}
+
+/**
+ * The per-installation CA the proxy signs intercepted hosts with; phones trust it so their TLS
+ * can be read.
+ */
+export interface CertificateAuthority {
+  keyPath: string;
+  certPath: string;
+  /** The certificate (public) in PEM, to hand to a phone. Never the key. */
+  certPem: string;
+}
+
+/** A named check over a finished run: a chai assertion that throws when the run fails it. */
+export type Check = (run: RunResult) => void;

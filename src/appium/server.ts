@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PhonehomeError, describeError } from '../errors.ts';
+// Appium uses the project folder as APPIUM_HOME, and so finds the drivers that are dependencies in
+// package.json (the virtual phone, UiAutomator2) with no `appium driver install`.
+import { PROJECT_ROOT } from '../paths.ts';
 
 export interface AppiumServer {
   /** Base URL WebdriverIO connects to, e.g. http://127.0.0.1:4723 */
@@ -24,12 +25,6 @@ export interface AppiumOptions {
   /** How long to wait for the server to listen. */
   timeoutMs?: number;
 }
-
-/**
- * The project folder: Appium uses it as APPIUM_HOME, and so finds the drivers that are
- * dependencies in package.json (the virtual phone, UiAutomator2) with no `appium driver install`.
- */
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /**
  * Starts an embedded Appium 3 server on a free loopback port and resolves when it listens.

@@ -2,14 +2,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from 'node:path';
 import { generateCACertificate } from 'mockttp';
 import { PhonehomeError } from '../errors.ts';
+import type { CertificateAuthority } from '../types.ts';
 
-/** The per-installation CA the proxy signs intercepted hosts with. */
-export interface CertificateAuthority {
-  keyPath: string;
-  certPath: string;
-  /** The certificate (public) in PEM, to hand to a phone. Never the key. */
-  certPem: string;
-}
+export type { CertificateAuthority };
 
 /**
  * Loads the CA from `dir`, creating it on first use. The key is private: the folder is made 0700

@@ -6,10 +6,8 @@ import {
   type Mockttp,
 } from 'mockttp';
 import { PhonehomeError, describeError } from '../errors.ts';
-import type { JournalWriter } from '../journal/writer.ts';
-import type { Body, Exchange, HeaderPair, TlsFailure } from '../types.ts';
+import type { Body, CertificateAuthority, Exchange, HeaderPair, TlsFailure } from '../types.ts';
 import { bindMockttp, listeningAddress } from './bind.ts';
-import type { CertificateAuthority } from './ca.ts';
 
 /** A canned answer for a host the phone calls. */
 export interface CannedResponse {
@@ -31,9 +29,16 @@ export interface AnswerPolicy {
   otherwise: 'not-found' | 'pass-through';
 }
 
+/** Where the capture writes what it saw, the moment it sees it: the run's journal. */
+export interface CaptureRecorder {
+  append(
+    record: { type: 'exchange'; exchange: Exchange } | { type: 'tls-failure'; failure: TlsFailure },
+  ): void;
+}
+
 export interface CaptureOptions {
   ca: CertificateAuthority;
-  journal: JournalWriter;
+  journal: CaptureRecorder;
   answers: AnswerPolicy;
   /** Address to listen on. Loopback unless the user deliberately chose a LAN address. */
   host?: string;
@@ -43,6 +48,8 @@ export interface CaptureOptions {
   allowedClients?: string[];
   /** Hosts whose TLS is passed through untouched: recorded by SNI, never broken. */
   tlsPassthroughHosts?: string[];
+  /** A host name at which the proxy serves the CA certificate, for a phone to install it. */
+  serveCaAt?: string;
   /** Where problems inside the proxy are told; they never stop the capture. */
   log?: (message: string) => void;
 }
@@ -174,7 +181,18 @@ export class CaptureSession {
   }
 
   private async installRules(): Promise<void> {
-    const { hosts, otherwise } = this.options.answers;
+    const { otherwise } = this.options.answers;
+    const hosts = { ...this.options.answers.hosts };
+    if (this.options.serveCaAt) {
+      hosts[this.options.serveCaAt] = {
+        status: 200,
+        headers: {
+          'content-type': 'application/x-x509-ca-cert',
+          'content-disposition': 'attachment; filename="phonehome-ca.crt"',
+        },
+        body: this.options.ca.certPem,
+      };
+    }
     for (const [hostname, answer] of Object.entries(hosts)) {
       const headers = { ...answer.headers };
       let body = answer.body ?? '';

@@ -1,32 +1,31 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { loadOrCreateCa } from '../capture/ca.ts';
-import { CaptureSession } from '../capture/session.ts';
 import { findDevice, loadDevices, type DeviceEntry } from '../config/devices.ts';
 import { readEnvironment } from '../config/env.ts';
+import { readIdentifiersFile } from '../detect/identifiers.ts';
 import type { Device } from '../device/device.ts';
 import { createDevice } from '../device/registry.ts';
-import { EXIT, PhonehomeError, describeError } from '../errors.ts';
-import { overallStatus } from '../report/json-report.ts';
-import { writeRunReports } from '../report/write-run-reports.ts';
-import { openRun } from '../journal/open-run.ts';
-import type { Mark } from '../types.ts';
-import { analyseJournal } from '../verdict/analyse.ts';
+import { PhonehomeError, describeError, exitCodeForStatus } from '../errors.ts';
+import { formatOutcome } from '../report/console-summary.ts';
+import { RunSession } from '../session/run-session.ts';
 
 /** The hostname the CA is served at through the proxy (a reserved TLD: never a real site). */
 export const CA_HOST = 'phonehome.invalid';
 
 /**
- * `phonehome capture [--device id] [--port P] [--host ip --client ip…] [--offline]`: a phone you
- * drive by hand. The proxy and the journal run without Appium; an `android` device is routed and
- * trusted as in a scenario run and restored at the end. Without a device, the proxy listens on the
- * LAN address given (--host) for the phone's address only (--client), and serves its CA at
- * http://phonehome.invalid/. Marks: keys `s` (step), `c` (consent), `q` (quit) on a terminal,
- * else lines `step <name>`, `consent <name>`, `quit`. Ctrl-C ends cleanly. Findings before the
- * first consent fail the run (exit 1).
+ * `phonehome capture [--device id] [--identifiers FILE] [--port P] [--host ip --client ip…]
+ * [--offline]`: a phone you drive by hand. The proxy and the journal run without Appium; an
+ * `android` device is routed and trusted as in a scenario run and restored at the end. Without a
+ * device, the proxy listens on the LAN address given (--host) for the phone's address only
+ * (--client), and serves its CA at http://phonehome.invalid/. The identifiers to look for come
+ * from the device's devices.json entry and the phone, or from --identifiers (the same file
+ * format as `phonehome scan`); with none known the verdict is inconclusive, never a pass. Marks:
+ * keys `s` (step), `c` (consent), `q` (quit) on a terminal, else lines `step <name>`,
+ * `consent <name>`, `quit`. Ctrl-C ends cleanly. The verdicts are a scenario run's: exit 1 when
+ * an identifier left before the consent (or could not be looked for).
  *
  * @example
- *   process.exitCode = await captureCommand(['--host', '192.168.1.20', '--client', '192.168.1.57']);
+ *   process.exitCode = await captureCommand(['--host', '192.168.1.20', '--client', '192.168.1.57', '--identifiers', 'ids.json']);
  */
 export async function captureCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -35,6 +34,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
     options: {
       device: { type: 'string' },
       'devices-file': { type: 'string' },
+      identifiers: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
       client: { type: 'string', multiple: true },
@@ -60,64 +60,54 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const port = values.port ? Number(values.port) : 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new PhonehomeError('USAGE', `--port ${values.port} is not a port number`);
+  const fromFile = values.identifiers ? readIdentifiersFile(values.identifiers) : undefined;
 
-  const ca = await loadOrCreateCa(env.caDir);
-  const { folder, journal, versions } = openRun(env.reportsDir, {
-    scenario: 'capture',
-    scenarioTitle: 'A phone driven by hand',
-    device: { id: entry?.id ?? 'wifi-phone', kind: entry?.kind ?? 'wifi' },
-    identifiers: entry?.identifiers ?? {},
-    consents: [{ name: 'consent', covers: 'all' }],
-    forbiddenHosts: [],
-  });
-  const capture = await CaptureSession.start({
-    ca,
-    journal,
-    port,
-    ...(values.host ? { host: values.host, allowedClients: values.client ?? [] } : {}),
-    ...(entry?.android?.tlsPassthroughHosts
-      ? { tlsPassthroughHosts: entry.android.tlsPassthroughHosts }
-      : {}),
-    answers: {
-      hosts: {
-        [CA_HOST]: {
-          status: 200,
-          headers: {
-            'content-type': 'application/x-x509-ca-cert',
-            'content-disposition': 'attachment; filename="phonehome-ca.crt"',
-          },
-          body: ca.certPem,
-        },
-      },
-      // A person driving a phone needs its real servers to answer.
-      otherwise: values.offline ? 'not-found' : 'pass-through',
+  const device: Device | undefined = entry ? createDevice(entry) : undefined;
+  const run = await RunSession.open({
+    reportsDir: env.reportsDir,
+    caDir: env.caDir,
+    start: {
+      scenario: 'capture',
+      scenarioTitle: 'A phone driven by hand',
+      device: { id: entry?.id ?? 'wifi-phone', kind: entry?.kind ?? 'wifi' },
+      identifiers: fromFile ?? entry?.identifiers ?? {},
+      ...(fromFile ? { identifierSource: 'file' as const } : {}),
+      consents: [{ name: 'consent', covers: 'all' }],
+      forbiddenHosts: [],
     },
-    log: (line) => console.error(`proxy: ${line}`),
+    ...(device ? { device } : {}),
+    capture: {
+      port,
+      ...(values.host ? { host: values.host, allowedClients: values.client ?? [] } : {}),
+      ...(entry?.android?.tlsPassthroughHosts
+        ? { tlsPassthroughHosts: entry.android.tlsPassthroughHosts }
+        : {}),
+      serveCaAt: CA_HOST,
+      answers: {
+        hosts: {},
+        // A person driving a phone needs its real servers to answer.
+        otherwise: values.offline ? 'not-found' : 'pass-through',
+      },
+      log: (line) => console.error(`proxy: ${line}`),
+    },
+    log: (line) => console.log(line),
+    // A signal ends the capture the normal way: restore, reports, and a verdict exit code.
+    exitOnSignal: false,
   });
-  let device: Device | undefined;
   let consented = false;
   let steps = 0;
-  const mark = (m: Mark) => journal.append({ type: 'mark', mark: m });
   const status = () =>
-    `${capture.counters.exchanges} exchanges, ${capture.counters.tlsFailures} unreadable TLS, ${steps} steps${consented ? ', consent given' : ''}`;
+    `${run.capture.counters.exchanges} exchanges, ${run.capture.counters.tlsFailures} unreadable TLS, ${steps} steps${consented ? ', consent given' : ''}`;
 
+  let runError: unknown;
   try {
-    if (entry) {
-      device = createDevice(entry);
-      await device.route({
-        proxyPort: capture.port,
-        proxyUrl: capture.proxyUrl,
-        ca,
-        runFolder: folder.path,
-        log: (line) => console.log(line),
-      });
-      const read = await device.readIdentifiers({ execute: async () => undefined });
-      if (Object.keys(read).length > 0)
-        journal.append({ type: 'identifiers', source: 'device', values: read });
-      console.log(`capturing ${entry.id} through ${capture.proxyUrl} (adb reverse)`);
+    await run.start();
+    if (device && entry) {
+      run.identifiers('device', await device.readIdentifiers({ execute: async () => undefined }));
+      console.log(`capturing ${entry.id} through ${run.capture.proxyUrl} (adb reverse)`);
     } else {
       console.log(
-        `On the phone: Wi-Fi settings › this network › proxy › manual: host ${values.host}, port ${capture.port}.`,
+        `On the phone: Wi-Fi settings › this network › proxy › manual: host ${values.host}, port ${run.capture.port}.`,
       );
       console.log(
         `Then open http://${CA_HOST}/ in the phone's browser to install the CA (Settings › Security › Install a certificate › CA certificate).`,
@@ -126,39 +116,33 @@ export async function captureCommand(argv: string[]): Promise<number> {
         `Only ${(values.client ?? []).join(', ')} may connect; everyone else is refused.`,
       );
     }
-    mark({ type: 'step', name: 'start', at: Date.now() });
+    if (!fromFile && !entry)
+      console.log(
+        'No identifiers to look for: pass --identifiers FILE ({ "imei": ["…"], … }), or the verdict will be inconclusive.',
+      );
+    run.mark({ type: 'step', name: 'start', at: Date.now() });
     await markLoop({
       step: (name) => {
         steps += 1;
-        mark({ type: 'step', name: name || `step ${steps}`, at: Date.now() });
+        run.mark({ type: 'step', name: name || `step ${steps}`, at: Date.now() });
       },
       consent: (name) => {
         const at = Date.now();
-        mark({ type: 'step', name: `consent: ${name || 'consent'}`, at });
-        if (!consented) mark({ type: 'consent', name: 'consent', at, covers: 'all' });
+        run.mark({ type: 'step', name: `consent: ${name || 'consent'}`, at });
+        if (!consented) run.mark({ type: 'consent', name: 'consent', at, covers: 'all' });
         consented = true;
       },
       status,
     });
+  } catch (error) {
+    runError = error;
+    console.error(`phonehome: ${describeError(error)}`);
   } finally {
-    if (device) {
-      try {
-        await device.restore();
-      } catch (error) {
-        console.error(`phonehome: ${describeError(error)}`);
-      }
-    }
-    await capture.stop();
-    journal.append({ type: 'run-end', at: Date.now() });
-    journal.close();
+    await run.close(runError);
   }
-  const { result, identifiers } = await analyseJournal(journal.path);
-  await writeRunReports({ result, identifiers, versions, checks: [] });
-  const verdict = overallStatus(result.verdicts);
-  console.log(
-    `\n${verdict.toUpperCase()}: ${status()}; ${result.findings.filter((f) => f.beforeConsent).length} finding(s) before consent. Report: ${folder.path}`,
-  );
-  return verdict === 'pass' ? EXIT.ok : EXIT.leak;
+  const { result } = await run.finish();
+  console.log(`\n${formatOutcome(result, { reveal: env.reveal })}`);
+  return exitCodeForStatus(result.status);
 }
 
 /** Reads marks until quit: single keys on a terminal, lines otherwise; SIGINT/SIGTERM quit too. */

@@ -5,8 +5,8 @@ import { diffHtml } from '../diff/diff-html.ts';
 import { diffTable } from '../diff/diff-table.ts';
 import { DEFAULT_FAIL_RULES, FAIL_RULES, judgeDiff, parseFailRules } from '../diff/diff-verdict.ts';
 import { loadRun } from '../diff/load-run.ts';
-import { EXIT, PhonehomeError, describeError } from '../errors.ts';
-import { writePrivateFile } from '../report/private-file.ts';
+import { EXIT, PhonehomeError, describeError, exitCodeFor, isParseArgsError } from '../errors.ts';
+import { writePrivateFile } from '../journal/private-file.ts';
 
 const USAGE = `usage: phonehome diff <runA> <runB> [--json] [--html diff.html] [--fail-on rules] [--strong-only] [--allow-other-scenario]
 
@@ -28,13 +28,12 @@ export async function diffCommand(argv: string[]): Promise<number> {
   try {
     return await diff(argv);
   } catch (error) {
-    const usage =
-      (error instanceof PhonehomeError && /^(USAGE|JOURNAL_)/.test(error.code)) ||
-      (error instanceof TypeError &&
-        ((error as NodeJS.ErrnoException).code ?? '').startsWith('ERR_PARSE_ARGS'));
-    if (!usage && !(error instanceof PhonehomeError)) throw error;
-    console.error(`phonehome diff: ${describeError(error)}${usage ? `\n${USAGE}` : ''}`);
-    return usage ? EXIT.usage : EXIT.internal;
+    if (!(error instanceof PhonehomeError) && !isParseArgsError(error)) throw error;
+    const code = exitCodeFor(error);
+    console.error(
+      `phonehome diff: ${describeError(error)}${code === EXIT.usage ? `\n${USAGE}` : ''}`,
+    );
+    return code;
   }
 }
 

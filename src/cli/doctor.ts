@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../appium/server.ts';
+import { PROJECT_ROOT } from '../paths.ts';
 import { loadOrCreateCa } from '../capture/ca.ts';
 import { findDevice, loadDevices } from '../config/devices.ts';
 import { readEnvironment } from '../config/env.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../appium/server.ts';
-import { EXIT, PhonehomeError, describeError } from '../errors.ts';
+import { PROJECT_ROOT } from '../paths.ts';
+import { EXIT, PhonehomeError, describeError, exitCodeFor, isParseArgsError } from '../errors.ts';
 import { devicesCommand } from './devices.ts';
 import { runCommand, startCommand } from './run.ts';
 
@@ -102,28 +102,15 @@ export async function main(argv: string[]): Promise<number> {
         return EXIT.usage;
     }
   } catch (error) {
-    if (error instanceof PhonehomeError) {
-      console.error(`phonehome: ${error.message}`);
-      return isUsageError(error) ? EXIT.usage : EXIT.internal;
+    if (error instanceof PhonehomeError) console.error(`phonehome: ${error.message}`);
+    else if (isParseArgsError(error))
+      console.error(`phonehome: ${describeError(error)}; run \`phonehome help\``);
+    else {
+      console.error(`phonehome: unexpected error: ${describeError(error)}`);
+      if (error instanceof Error && error.stack) console.error(error.stack);
     }
-    if (
-      error instanceof TypeError &&
-      (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')
-    ) {
-      console.error(`phonehome: ${error.message}; run \`phonehome help\``);
-      return EXIT.usage;
-    }
-    console.error(`phonehome: unexpected error: ${describeError(error)}`);
-    if (error instanceof Error && error.stack) console.error(error.stack);
-    return EXIT.internal;
+    return exitCodeFor(error);
   }
-}
-
-/** Errors the user fixes by changing input (a file, a flag, devices.json). */
-function isUsageError(error: PhonehomeError): boolean {
-  return /^(DEVICES?_|DEVICE_|USAGE|SCENARIO_|IDENTIFIERS_|CONSENT_UNDECLARED|STEP_UNSUPPORTED|ADB_(NOT_FOUND|NO_DEVICE|SEVERAL_DEVICES|UNAUTHORIZED|OFFLINE|NO_PERMISSIONS|DEVICE_NOT_FOUND))/.test(
-    error.code,
-  );
 }
 
 function version(): string {

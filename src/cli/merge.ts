@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
-import { EXIT, PhonehomeError } from '../errors.ts';
+import { PhonehomeError, exitCodeForStatus } from '../errors.ts';
 import { mergeRuns } from '../merge/merge-runs.ts';
 import { writeMergedFiles } from '../merge/merged-files.ts';
 
 /**
  * `phonehome merge <folders…> [--out dir] [--json]`: one summary (HTML, JUnit, JSON) over run
- * folders from several devices or CI shards, with a verdict per device × scenario. Exit 1 when any
- * run failed or was inconclusive.
+ * folders from several devices or CI shards, with a verdict per device × scenario. The files go
+ * to --out (default reports/merged); with --json the summary goes to stdout and files are
+ * written only when --out is given. Exit as `phonehome run` would over the same runs.
  */
 export async function mergeCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -14,7 +15,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     allowPositionals: true,
     strict: true,
     options: {
-      out: { type: 'string', default: 'reports/merged' },
+      out: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -25,18 +26,21 @@ export async function mergeCommand(argv: string[]): Promise<number> {
     );
   }
   const summary = mergeRuns(positionals);
-  const files = writeMergedFiles(summary, values.out);
+  const out = values.out ?? (values.json ? undefined : 'reports/merged');
+  const files = out ? writeMergedFiles(summary, out) : [];
   if (values.json) {
     console.log(JSON.stringify(summary, null, 2));
   } else {
     for (const run of summary.runs) {
       console.log(
-        `${run.status.toUpperCase().padEnd(12)} ${run.scenario.name} on ${run.device.id}${run.device.firmware ? ` (${run.device.firmware})` : ''}: ${run.findingsBeforeConsent} findings before consent`,
+        `${run.status.toUpperCase().padEnd(12)} ${run.scenario.name} on ${run.device.id}${run.device.firmware ? ` (${run.device.firmware})` : ''}`,
       );
+      for (const verdict of run.verdicts.filter((v) => v.status !== 'pass'))
+        console.log(`  ${verdict.status}: ${verdict.name} — ${verdict.summary}`);
     }
     console.log(
       `\n${summary.runs.filter((r) => r.status === 'pass').length} of ${summary.runs.length} runs passed; wrote ${files.join(', ')}`,
     );
   }
-  return summary.status === 'pass' ? EXIT.ok : EXIT.leak;
+  return exitCodeForStatus(summary.status);
 }

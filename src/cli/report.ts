@@ -3,19 +3,24 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readEnvironment } from '../config/env.ts';
-import { EXIT, PhonehomeError, describeError } from '../errors.ts';
+import {
+  EXIT,
+  PhonehomeError,
+  describeError,
+  exitCodeFor,
+  exitCodeForStatus,
+  isParseArgsError,
+} from '../errors.ts';
 import { readJournal } from '../journal/reader.ts';
 import type { RunStartRecord } from '../journal/records.ts';
 import { formatOutcome } from '../report/console-summary.ts';
 import { createRangeFinder } from '../report/identifier-ranges.ts';
-import { overallStatus } from '../report/json-report.ts';
 import { findLeftovers } from '../report/redaction-check.ts';
 import { isRedactedStart, writeRedactedCopy } from '../report/redacted-copy.ts';
 import { writeRunReports } from '../report/write-run-reports.ts';
-import type { RunResult } from '../scenario/result.ts';
-import type { Verdict } from '../types.ts';
+import type { RunResult, Verdict } from '../types.ts';
 import { analyseJournal, journalPathOf } from '../verdict/analyse.ts';
-import { evaluateChecks } from '../verdict/chai.ts';
+import { evaluateChecks, withChecks } from '../verdict/judge.ts';
 
 const USAGE = `usage: phonehome report <run-folder | journal.ndjson> [--reveal] [--redact [--out folder]] [--scenario file.scenario.ts] [--quiet]
 
@@ -24,9 +29,6 @@ Rebuilds run.json, findings.json, capture.har, junit.xml and report.html from th
 --redact writes a copy of the folder safe to attach to a bug report (default <run-folder>-redacted),
 checks it with the detector, and leaves the original alone.
 Exit codes: 0 the run passes, 1 a verdict failed or is inconclusive, 2 bad input, 3 a report could not be written.`;
-
-/** The check the runner adds when a run stops early; a rebuilt report of a killed run adds it too. */
-const RAN_TO_THE_END = 'the scenario ran to the end';
 
 /**
  * `phonehome report <run-folder>`: rebuilds every derived file of a run folder from its journal,
@@ -41,20 +43,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
   } catch (error) {
     if (!(error instanceof PhonehomeError) && !isParseArgsError(error)) throw error;
     console.error(`phonehome report: ${describeError(error)}`);
-    return error instanceof PhonehomeError && !isUsage(error) ? EXIT.internal : EXIT.usage;
+    return exitCodeFor(error);
   }
-}
-
-/** Errors the user fixes by changing the command line or the files it names. */
-function isUsage(error: PhonehomeError): boolean {
-  return /^(USAGE|SCENARIO_|JOURNAL_)/.test(error.code);
-}
-
-function isParseArgsError(error: unknown): boolean {
-  return (
-    error instanceof TypeError &&
-    ((error as NodeJS.ErrnoException).code ?? '').startsWith('ERR_PARSE_ARGS')
-  );
 }
 
 async function report(argv: string[]): Promise<number> {
@@ -92,26 +82,27 @@ async function report(argv: string[]): Promise<number> {
   const journal = journalPathOf(resolve(positionals[0] as string));
   const folder = dirname(journal);
   const start = await runStart(journal);
-  const { result, identifiers } = await analyseJournal(journal, {
+  const { result: base, identifiers } = await analyseJournal(journal, {
     onTornLine: (line) =>
       console.error(
         `phonehome report: ${journal}:${line} is torn (the run was killed while writing it); skipped`,
       ),
   });
-  const { checks, source } = await scenarioChecks(start, result, folder, values.scenario);
+  const { checks, source } = await scenarioChecks(start, base, folder, values.scenario);
+  const result = withChecks(base, checks);
   const reveal = values.reveal || (!values.redact && readEnvironment().reveal);
-  const input = { result, identifiers, versions: start.versions, checks, reveal };
+  const input = { result, identifiers, versions: start.versions, reveal };
   const log = (line: string) => {
     if (!values.quiet) console.log(line);
   };
 
   if (!values.redact) {
     const files = await writeRunReports(input);
-    log(formatOutcome({ result, checks }, { reveal }));
+    log(formatOutcome(result, { reveal }));
     if (source) log(`  checks: ${source}`);
     for (const file of files.written) log(`  wrote ${shown(file)}`);
     if (files.failed.length > 0) return EXIT.internal;
-    return overallStatus([...result.verdicts, ...checks]) === 'pass' ? EXIT.ok : EXIT.leak;
+    return exitCodeForStatus(result.status);
   }
   const out = resolve(values.out ?? `${folder}-redacted`);
   const files = await writeRedactedCopy(input, out);
@@ -127,13 +118,13 @@ async function report(argv: string[]): Promise<number> {
       `the redacted copy still held identifiers and was deleted; please report this as a bug:\n${lines.join('\n')}`,
     );
   }
-  log(formatOutcome({ result, checks }, { reveal: false }));
+  log(formatOutcome(result, { reveal: false }));
   if (source) log(`  checks: ${source}`);
   log(
     `redacted copy: ${shown(out)}/ (${files.written.length} files) — checked with the detector: no identifier value or encoded form is left`,
   );
   if (files.failed.length > 0) return EXIT.internal;
-  return overallStatus([...result.verdicts, ...checks]) === 'pass' ? EXIT.ok : EXIT.leak;
+  return exitCodeForStatus(result.status);
 }
 
 async function runStart(journal: string): Promise<RunStartRecord> {
@@ -161,8 +152,7 @@ async function runStart(journal: string): Promise<RunStartRecord> {
 
 /**
  * The scenario's own checks, evaluated again on the rebuilt result: from --scenario, else
- * scenarios/<name>.scenario.ts here, else as the runner recorded them in run.json. A run that did
- * not end normally also fails "the scenario ran to the end".
+ * scenarios/<name>.scenario.ts here, else as the runner recorded them in run.json.
  */
 async function scenarioChecks(
   start: RunStartRecord,
@@ -170,8 +160,6 @@ async function scenarioChecks(
   folder: string,
   explicit: string | undefined,
 ): Promise<{ checks: Verdict[]; source: string }> {
-  let checks: Verdict[] = [];
-  let source = '';
   const file = explicit ? resolve(explicit) : resolve('scenarios', `${start.scenario}.scenario.ts`);
   if (explicit || existsSync(file)) {
     const scenario = await importScenario(file);
@@ -180,33 +168,29 @@ async function scenarioChecks(
         `phonehome report: ${file} is scenario '${scenario.name}', the run was '${start.scenario}'; its checks are applied anyway`,
       );
     }
-    checks = evaluateChecks(scenario.checks, result);
-    source = `evaluated from ${shown(file)}`;
-  } else {
-    const recorded = recordedChecks(folder);
-    if (recorded) {
-      checks = recorded.filter((check) => check.name !== RAN_TO_THE_END);
-      source = 'as recorded in run.json (the scenario file was not found)';
-    } else {
-      source = `none: scenarios/${start.scenario}.scenario.ts was not found; pass --scenario`;
-    }
+    return {
+      checks: evaluateChecks(scenario.checks, result),
+      source: `evaluated from ${shown(file)}`,
+    };
   }
-  if (result.error !== undefined) {
-    checks.unshift({
-      name: RAN_TO_THE_END,
-      status: 'fail',
-      message: `the run stopped early: ${result.error} (what was captured until then is judged)`,
-    });
-  }
-  return { checks, source };
+  const recorded = recordedChecks(folder);
+  if (recorded)
+    return {
+      checks: recorded,
+      source: 'as recorded in run.json (the scenario file was not found)',
+    };
+  return {
+    checks: [],
+    source: `none: scenarios/${start.scenario}.scenario.ts was not found; pass --scenario`,
+  };
 }
 
 function recordedChecks(folder: string): Verdict[] | undefined {
   const path = join(folder, 'run.json');
   if (!existsSync(path) || !statSync(path).isFile()) return undefined;
   try {
-    const run = JSON.parse(readFileSync(path, 'utf8')) as { checks?: Verdict[] };
-    return Array.isArray(run.checks) ? run.checks : undefined;
+    const run = JSON.parse(readFileSync(path, 'utf8')) as { verdicts?: Verdict[] };
+    return Array.isArray(run.verdicts) ? run.verdicts.filter((v) => v.rule === 'check') : undefined;
   } catch {
     // A run.json cut short by the kill is no source of checks; the journal still is of the rest.
     return undefined;

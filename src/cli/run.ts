@@ -2,7 +2,7 @@ import { importScenario } from '../scenario/load.ts';
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROJECT_ROOT } from '../appium/server.ts';
+import { PROJECT_ROOT } from '../paths.ts';
 import {
   chooseDevice,
   findDevice,
@@ -11,9 +11,9 @@ import {
   type DevicesConfig,
 } from '../config/devices.ts';
 import { readEnvironment } from '../config/env.ts';
-import { EXIT, PhonehomeError, describeError } from '../errors.ts';
+import { EXIT, PhonehomeError, describeError, exitCodeForStatus } from '../errors.ts';
 import { formatOutcome } from '../report/console-summary.ts';
-import { overallStatus } from '../report/json-report.ts';
+import { overallStatus } from '../verdict/judge.ts';
 import { createDevice } from '../device/registry.ts';
 import { runScenario } from '../scenario/run.ts';
 
@@ -36,11 +36,10 @@ export async function startCommand(argv: string[]): Promise<number> {
   let asTold = true;
   for (const { id, want, story } of expected) {
     console.log(`\n▶ ${scenario.title}\n  on the virtual Redmi 1S, ${story} (device ${id})`);
-    const outcome = await runScenario({ scenario, entry: findDevice(config, id), log: statusLine });
+    const result = await runScenario({ scenario, entry: findDevice(config, id), log: statusLine });
     clearStatusLine();
-    const status = overallStatus([...outcome.result.verdicts, ...outcome.checks]);
-    console.log(formatOutcome(outcome, { reveal }));
-    if (status !== want) asTold = false;
+    console.log(formatOutcome(result, { reveal }));
+    if (result.status !== want) asTold = false;
   }
   console.log(
     asTold
@@ -50,7 +49,10 @@ export async function startCommand(argv: string[]): Promise<number> {
   return asTold ? EXIT.ok : EXIT.leak;
 }
 
-/** `phonehome run`: scenarios × devices, one run folder each; exit 1 when any verdict fails. */
+/**
+ * `phonehome run`: scenarios × devices, one run folder each. Exits as the runs' one status says:
+ * 0 pass, 1 fail or inconclusive, 3 when a run broke (and nothing failed).
+ */
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -88,36 +90,32 @@ export async function runCommand(argv: string[]): Promise<number> {
     const prefix = parallel > 1 ? `[${entry.id}] ` : '';
     if (parallel === 1) console.log(`\n▶ ${scenario.name} on ${entry.id}`);
     try {
-      const outcome = await runScenario({
+      const result = await runScenario({
         scenario,
         entry,
         log: values.quiet ? undefined : (line) => progress(`${prefix}${line}`),
       });
       // One block per run, printed whole, so parallel runs do not interleave their summaries.
-      const failed = outcome.checks
-        .filter((c) => c.status !== 'pass')
-        .map((check) => `  ✗ ${check.name} (${check.status})\n${indent(check.message)}`);
       console.log(
         [
           parallel > 1 ? `\n▶ ${scenario.name} on ${entry.id}` : '',
-          formatOutcome(outcome, { reveal }),
-          ...failed,
+          formatOutcome(result, { reveal }),
         ]
           .filter(Boolean)
           .join('\n'),
       );
-      return overallStatus([...outcome.result.verdicts, ...outcome.checks]);
+      return result.status;
     } catch (error) {
       // One device failing (unreachable, refused) must not stop the others.
       console.log(`\n▶ ${scenario.name} on ${entry.id}\nERROR  ${describeError(error)}`);
-      return 'fail' as const;
+      return 'error' as const;
     }
   });
   if (jobs.length > 1) {
-    const failed = statuses.filter((status) => status !== 'pass').length;
-    console.log(`\n${jobs.length - failed} of ${jobs.length} runs passed`);
+    const passed = statuses.filter((status) => status === 'pass').length;
+    console.log(`\n${passed} of ${jobs.length} runs passed`);
   }
-  return statuses.every((status) => status === 'pass') ? EXIT.ok : EXIT.leak;
+  return exitCodeForStatus(overallStatus(statuses.map((status) => ({ status }))));
 }
 
 /** "a,b,tag:nightly" → the devices with those ids, plus every device tagged "nightly". */
@@ -221,11 +219,4 @@ function statusLine(line: string): void {
 
 function clearStatusLine(): void {
   if (process.stdout.isTTY) process.stdout.write('\r\x1b[2K');
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => `      ${line}`)
-    .join('\n');
 }

@@ -1,19 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { findDevice, loadDevices } from '../config/devices.ts';
 import { readEnvironment } from '../config/env.ts';
-import { identifiersFrom, validateIdentifierValues } from '../detect/identifiers.ts';
-import {
-  journalRunStart,
-  resolveScanInput,
-  scanFile,
-  type ScanInput,
-} from '../detect/scan-file.ts';
-import { EXIT, PhonehomeError, describeError } from '../errors.ts';
-import { maskFragment } from '../report/console-summary.ts';
+import { identifiersFrom, readIdentifiersFile } from '../detect/identifiers.ts';
+import { readRunIdentifiers } from '../detect/run-identifiers.ts';
+import { resolveScanInput, scanFile, type ScanInput } from '../detect/scan-file.ts';
+import { EXIT, PhonehomeError, describeError, exitCodeFor } from '../errors.ts';
+import { maskFragment } from '../detect/mask.ts';
 import type { Finding, Identifier } from '../types.ts';
 
 const USAGE =
-  'usage: phonehome scan <file.har | run-folder | journal.ndjson> [--identifiers ids.json | --device <id>] [--devices-file f] [--json] [--reveal]';
+  'usage: phonehome scan <file.har | run-folder | journal.ndjson> [--identifiers ids.json|run-folder | --device <id>] [--devices-file f] [--json] [--reveal]';
 
 interface ScanArgs {
   input: string;
@@ -56,7 +53,7 @@ export async function scanCommand(argv: string[]): Promise<number> {
     return result.findings.length > 0 ? EXIT.leak : EXIT.ok;
   } catch (error) {
     console.error(`phonehome scan: ${describeError(error)}`);
-    return error instanceof PhonehomeError ? EXIT.usage : EXIT.internal;
+    return exitCodeFor(error);
   }
 }
 
@@ -95,40 +92,42 @@ function parseArgs(argv: string[]): ScanArgs {
   return { ...args, input: positional[0] as string } as ScanArgs;
 }
 
-/** --identifiers, else --device, else (for a run) the identifiers the run itself looked for. */
+/**
+ * --identifiers (a file, or a run folder / journal whose identifiers to use), else --device, else
+ * the run's own: for a journal, or a HAR that sits in a run folder beside its journal, every
+ * identifier the run knew — devices.json's, those read from the phone, and its canaries — so the
+ * scan finds exactly the run's findings.
+ */
 async function chooseIdentifiers(args: ScanArgs, input: ScanInput): Promise<Identifier[]> {
   if (args.identifiersFile) {
     const file = args.identifiersFile;
-    let data: unknown;
-    try {
-      data = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new PhonehomeError(
-        'IDENTIFIERS_INVALID',
-        code === 'ENOENT'
-          ? `${file} does not exist; write it as { "imei": ["…"], "msisdn": ["…"] }`
-          : `${file} is not valid JSON: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    return identifiersFrom(validateIdentifierValues(data, file), 'file');
+    const run =
+      existsSync(file) && statSync(file).isDirectory() ? resolveScanInput(file) : undefined;
+    if (run || file.endsWith('.ndjson')) return ofRun(run?.file ?? file);
+    return identifiersFrom(readIdentifiersFile(file), 'file');
   }
   if (args.device) {
     const entry = findDevice(loadDevices(args.devicesFile), args.device);
     return identifiersFrom(entry.identifiers, 'devices.json');
   }
-  if (input.format === 'journal') {
-    const start = await journalRunStart(input.file);
-    return identifiersFrom(
-      validateIdentifierValues(start.identifiers, `${input.file}: run-start.identifiers`),
-      'device',
-    );
-  }
+  if (input.format === 'journal') return ofRun(input.file);
+  const beside = join(dirname(input.file), 'journal.ndjson');
+  if (existsSync(beside)) return ofRun(beside);
   throw new PhonehomeError(
     'IDENTIFIERS_MISSING',
-    `${input.file} is a HAR file, which carries no identifiers; pass --identifiers ids.json or --device <id>`,
+    `${input.file} is a HAR file, which carries no identifiers; pass --identifiers ids.json, --identifiers <the run folder it came from>, or --device <id>`,
   );
+}
+
+async function ofRun(journal: string): Promise<Identifier[]> {
+  const identifiers = await readRunIdentifiers(journal);
+  if (!identifiers) {
+    throw new PhonehomeError(
+      'JOURNAL_NO_START',
+      `${journal} has no run-start record; it is not a phonehome journal`,
+    );
+  }
+  return identifiers;
 }
 
 function jsonFinding(finding: Finding) {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { PhonehomeError } from '../errors.ts';
+import { PROJECT_ROOT } from '../paths.ts';
 import type { IdentifierValues } from '../types.ts';
 import { readEnvironment } from './env.ts';
 
@@ -80,7 +80,6 @@ export interface DevicesConfig {
   devices: DeviceEntry[];
 }
 
-const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SCHEMA_PATH = join(PROJECT_ROOT, 'devices.schema.json');
 
 /** How long to wait for a phone's traffic to go quiet after each step, unless the entry says. */

@@ -18,33 +18,13 @@
  *   hot loop is one load and one comparison per byte.
  */
 import { PhonehomeError } from '../errors.ts';
+import type { Automaton, AutomatonEngine } from './automaton-contract.ts';
 import { byteClasses } from './byte-classes.ts';
 import { buildWasmAutomaton, wasmApi } from './wasm-automaton.ts';
 
 export { foldByte } from './byte-classes.ts';
 
-/** `wasm`: the sampled gram filter in WebAssembly; `js`: the reference DFA. */
-export type AutomatonEngine = 'wasm' | 'js';
-
-export interface Automaton {
-  /** Which engine scans: the benchmark reports it. */
-  readonly engine: AutomatonEngine;
-  /** Number of patterns, repeats included. */
-  readonly patternCount: number;
-  readonly stateCount: number;
-  /**
-   * Calls `onMatch(pattern, end)` for every occurrence, `end` exclusive, in no particular order
-   * (the DFA runs two lanes at once; the wasm engine reports a chunk at a time).
-   * `from`/`to` bound the scan within `bytes`: only occurrences wholly inside count.
-   * `onMatch` must not scan with the same automaton (the wasm engine throws if it does).
-   */
-  scan(
-    bytes: Uint8Array,
-    onMatch: (pattern: number, end: number) => void,
-    from?: number,
-    to?: number,
-  ): void;
-}
+export type { Automaton, AutomatonEngine } from './automaton-contract.ts';
 
 export interface AutomatonOptions {
   /** Default: `wasm` where WebAssembly is available, else `js`. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { PhonehomeError } from '../errors.ts';
 import {
   IDENTIFIER_KINDS,
@@ -163,4 +164,28 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return `a string of ${value.length} characters`;
   return `a ${typeof value}`;
+}
+
+/**
+ * Reads an identifiers file — `{ "imei": ["…"], "msisdn": ["…"] }`, the format `scan` and
+ * `capture` take with --identifiers — with errors that name the file and the fix.
+ *
+ * @example
+ *   readIdentifiersFile('ids.json') // → { imei: ['356938035643809'] }
+ */
+export function readIdentifiersFile(file: string): IdentifierValues {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new PhonehomeError(
+      'IDENTIFIERS_INVALID',
+      code === 'ENOENT'
+        ? `${file} does not exist; write it as { "imei": ["…"], "msisdn": ["…"] }`
+        : `${file} is not valid JSON: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return validateIdentifierValues(data, file);
 }

@@ -6,7 +6,6 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PhonehomeError } from '../errors.ts';
 import { readHarEntries } from '../har/read.ts';
-import type { RunStartRecord } from '../journal/records.ts';
 import type { Finding, Identifier } from '../types.ts';
 import { createDetector } from './detector.ts';
 import { runScanJob, type ScanJob, type ScanJobResult } from './scan-job.ts';
@@ -45,40 +44,6 @@ export function resolveScanInput(path: string): ScanInput {
     format: path.endsWith('.ndjson') || path.endsWith('.jsonl') ? 'journal' : 'har',
     file: path,
   };
-}
-
-/**
- * The identifiers a run looked for, from its journal's first record (`run-start`).
- *
- * @example
- *   await journalRunStart('reports/latest/journal.ndjson') // → { type: 'run-start', identifiers: { imei: […] }, … }
- */
-export async function journalRunStart(file: string): Promise<RunStartRecord> {
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 });
-  let text = '';
-  for await (const chunk of stream) {
-    text += chunk as string;
-    if (text.includes('\n') || text.length > 1 << 24) break;
-  }
-  stream.destroy();
-  const line = text.split('\n')[0] ?? '';
-  let record: unknown;
-  try {
-    record = JSON.parse(line);
-  } catch (error) {
-    throw new PhonehomeError(
-      'JOURNAL_CORRUPT',
-      `${file}:1 is not a JSON record; is this a phonehome journal?`,
-      { cause: error },
-    );
-  }
-  if ((record as { type?: unknown }).type !== 'run-start') {
-    throw new PhonehomeError(
-      'JOURNAL_CORRUPT',
-      `${file}:1 is not the run-start record; is this a phonehome journal?`,
-    );
-  }
-  return record as RunStartRecord;
 }
 
 export interface ScanFileOptions {

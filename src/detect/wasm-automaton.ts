@@ -19,7 +19,7 @@
  * pattern, while their starts do not), so memory stays small whatever the size of a part.
  */
 import { PhonehomeError } from '../errors.ts';
-import type { Automaton } from './automaton.ts';
+import type { Automaton } from './automaton-contract.ts';
 import { byteClasses } from './byte-classes.ts';
 import { control, i32, moduleBytes, type Code } from './wasm-encoder.ts';
 

@@ -1,4 +1,4 @@
-import type { CertificateAuthority } from '../capture/ca.ts';
+import type { CertificateAuthority } from '../types.ts';
 import type { DeviceEntry } from '../config/devices.ts';
 import type { Exchange, IdentifierValues } from '../types.ts';
 

@@ -1,6 +1,9 @@
-import type { RunResult } from '../scenario/result.ts';
-import { IDENTIFIER_KINDS, type IdentifierKind, type JudgedFinding } from '../types.ts';
-import { overallStatus } from '../report/json-report.ts';
+import {
+  IDENTIFIER_KINDS,
+  type IdentifierKind,
+  type JudgedFinding,
+  type RunResult,
+} from '../types.ts';
 
 /** What became of one (host, kind, phase) from run A to run B. */
 export type DiffStatus = 'fixed' | 'still' | 'new';
@@ -35,7 +38,7 @@ export interface RunSummary {
   scenario: string;
   device: string;
   firmware?: string;
-  status: RunResult['verdicts'][number]['status'];
+  status: RunResult['status'];
   exchanges: number;
   findings: number;
   leaks: number;
@@ -158,7 +161,7 @@ function summary(run: RunResult): RunSummary {
     scenario: run.scenario.name,
     device: run.device.id,
     ...(run.device.firmware ? { firmware: run.device.firmware } : {}),
-    status: overallStatus(run.verdicts),
+    status: run.status,
     exchanges: run.exchanges,
     findings: run.findings.length,
     leaks: run.findings.filter((finding) => finding.beforeConsent).length,

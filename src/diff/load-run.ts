@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { PhonehomeError } from '../errors.ts';
 import { readJournal } from '../journal/reader.ts';
 import { isRedactedStart } from '../report/redacted-copy.ts';
-import type { RunResult } from '../scenario/result.ts';
+import type { RunResult } from '../types.ts';
 import { analyseJournal, journalPathOf } from '../verdict/analyse.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../appium/server.ts';
-import { createRunFolder } from '../report/run-folder.ts';
+import { PROJECT_ROOT } from '../paths.ts';
+import { createRunFolder } from './run-folder.ts';
 import type { RunStartRecord } from './records.ts';
 import { JournalWriter } from './writer.ts';
 

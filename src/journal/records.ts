@@ -22,9 +22,13 @@ export interface RunStartRecord {
   runId: string;
   scenario: string;
   scenarioTitle: string;
+  /** The scenario file, relative to the project folder, when the run came from one. */
+  scenarioFile?: string;
   device: { id: string; kind: string; firmware?: string };
-  /** Identifier values by kind, including this run's canaries. Labels derive from the order. */
+  /** Identifier values by kind the run starts with. Labels derive from the order. */
   identifiers: IdentifierValues;
+  /** Where those came from: devices.json (the default), or an identifiers file (`--identifiers`). */
+  identifierSource?: 'devices.json' | 'file';
   /** Consents the scenario declared, in order, with the kinds each covers. */
   consents: { name: string; covers: Mark['covers'] }[];
   /** Hosts the scenario forbids contacting before consent. */

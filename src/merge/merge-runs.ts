@@ -1,21 +1,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PhonehomeError } from '../errors.ts';
-import type { Verdict, VerdictStatus } from '../types.ts';
+import type { RunRecord } from '../report/json-report.ts';
+import { overallStatus } from '../verdict/judge.ts';
+import type { VerdictStatus } from '../types.ts';
 
-/** One run folder, as the merged summary shows it. */
-export interface MergedRun {
-  folder: string;
-  runId: string;
-  device: { id: string; kind: string; firmware?: string };
-  scenario: { name: string; title: string };
-  status: VerdictStatus;
-  verdicts: Verdict[];
-  findingsBeforeConsent: number;
-  startedAt: string;
-  endedAt: string;
-  error?: string;
-}
+/** One run folder, as the merged summary shows it: its run.json, and where it is. */
+export type MergedRun = RunRecord & { folder: string };
 
 export interface MergedSummary {
   status: VerdictStatus;
@@ -25,7 +16,9 @@ export interface MergedSummary {
 /**
  * Reads run folders (or folders of run folders, such as CI artefacts from several shards) into
  * one summary with a verdict per device × scenario. A folder without run.json is an error naming
- * it and the fix (`phonehome report <folder>` rebuilds it from the journal).
+ * it and the fix (`phonehome report <folder>` rebuilds it from the journal). Each run counts once:
+ * symbolic links (reports/latest) are not followed, and a run found twice (an artefact upload
+ * that copied the link's target) is kept once, by its run id.
  *
  * @example
  *   const summary = mergeRuns(['artifacts/shard-1', 'artifacts/shard-2']);
@@ -38,18 +31,13 @@ export function mergeRuns(paths: string[]): MergedSummary {
       `no run folders (folders with run.json) in ${paths.join(', ')}`,
     );
   }
-  const runs = folders
-    .map(readRun)
-    .sort(
-      (a, b) =>
-        a.device.id.localeCompare(b.device.id) || a.scenario.name.localeCompare(b.scenario.name),
-    );
-  const status: VerdictStatus = runs.some((run) => run.status === 'fail')
-    ? 'fail'
-    : runs.some((run) => run.status === 'inconclusive')
-      ? 'inconclusive'
-      : 'pass';
-  return { status, runs };
+  const byId = new Map<string, MergedRun>();
+  for (const run of folders.map(readRun)) if (!byId.has(run.runId)) byId.set(run.runId, run);
+  const runs = [...byId.values()].sort(
+    (a, b) =>
+      a.device.id.localeCompare(b.device.id) || a.scenario.name.localeCompare(b.scenario.name),
+  );
+  return { status: overallStatus(runs), runs };
 }
 
 function runFoldersIn(path: string): string[] {
@@ -66,25 +54,17 @@ function runFoldersIn(path: string): string[] {
       `${path} has a journal but no run.json (the run was killed?); rebuild it with \`phonehome report ${path}\` first`,
     );
   }
-  return readdirSync(path, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
-    .flatMap((entry) => runFoldersIn(join(path, entry.name)));
+  return (
+    readdirSync(path, { withFileTypes: true })
+      // Dirent says "symbolic link", not "directory", for reports/latest: it is not followed.
+      .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
+      .flatMap((entry) => runFoldersIn(join(path, entry.name)))
+  );
 }
 
 function readRun(folder: string): MergedRun {
   const file = join(folder, 'run.json');
-  let run: {
-    runId?: string;
-    device?: MergedRun['device'];
-    scenario?: MergedRun['scenario'];
-    status?: VerdictStatus;
-    verdicts?: Verdict[];
-    checks?: Verdict[];
-    findingsBeforeConsent?: number;
-    startedAt?: string;
-    endedAt?: string;
-    error?: string;
-  };
+  let run: Partial<RunRecord>;
   try {
     run = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
@@ -92,22 +72,11 @@ function readRun(folder: string): MergedRun {
       cause: error,
     });
   }
-  if (!run.device || !run.scenario || !run.status) {
+  if (!run.device || !run.scenario || !run.status || !Array.isArray(run.verdicts)) {
     throw new PhonehomeError(
       'USAGE',
-      `${file} is not a phonehome run.json (no device, scenario or status)`,
+      `${file} is not a phonehome run.json (no device, scenario, status or verdicts); rebuild it with \`phonehome report ${folder}\``,
     );
   }
-  return {
-    folder,
-    runId: run.runId ?? basename(folder),
-    device: run.device,
-    scenario: run.scenario,
-    status: run.status,
-    verdicts: [...(run.verdicts ?? []), ...(run.checks ?? [])],
-    findingsBeforeConsent: run.findingsBeforeConsent ?? 0,
-    startedAt: run.startedAt ?? '',
-    endedAt: run.endedAt ?? '',
-    ...(run.error ? { error: run.error } : {}),
-  };
+  return { ...(run as RunRecord), runId: run.runId ?? basename(folder), folder };
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { MergedRun, MergedSummary } from './merge-runs.ts';
+import { junitXml } from '../report/junit-report.ts';
+import type { MergedSummary } from './merge-runs.ts';
 
 /**
  * Writes the merged summary as `summary.json`, `junit.xml` (one testsuite per device × scenario,
@@ -11,7 +12,7 @@ export function writeMergedFiles(summary: MergedSummary, outDir: string): string
   mkdirSync(outDir, { recursive: true, mode: 0o700 });
   const files = {
     'summary.json': JSON.stringify(summary, null, 2) + '\n',
-    'junit.xml': mergedJunit(summary),
+    'junit.xml': junitXml(summary.runs),
     'summary.html': mergedHtml(summary, outDir),
   };
   for (const [name, text] of Object.entries(files))
@@ -19,33 +20,12 @@ export function writeMergedFiles(summary: MergedSummary, outDir: string): string
   return Object.keys(files).map((name) => join(outDir, name));
 }
 
-export function mergedJunit(summary: MergedSummary): string {
-  const suites = summary.runs.map((run) => {
-    const failures = run.verdicts.filter((v) => v.status !== 'pass').length;
-    const cases = run.verdicts.map((verdict) => {
-      const name = `${attr(verdict.name)}`;
-      if (verdict.status === 'pass')
-        return `    <testcase classname="${attr(suiteName(run))}" name="${name}"/>`;
-      const type = verdict.status === 'inconclusive' ? 'inconclusive' : 'leak';
-      const first = verdict.message.split('\n')[0] ?? '';
-      return `    <testcase classname="${attr(suiteName(run))}" name="${name}">\n      <failure type="${type}" message="${attr(first)}">${text(verdict.message)}</failure>\n    </testcase>`;
-    });
-    return `  <testsuite name="${attr(suiteName(run))}" tests="${run.verdicts.length}" failures="${failures}" timestamp="${attr(run.startedAt)}">\n${cases.join('\n')}\n  </testsuite>`;
-  });
-  const tests = summary.runs.reduce((sum, run) => sum + run.verdicts.length, 0);
-  const failures = summary.runs.reduce(
-    (sum, run) => sum + run.verdicts.filter((v) => v.status !== 'pass').length,
-    0,
-  );
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="phonehome" tests="${tests}" failures="${failures}">\n${suites.join('\n')}\n</testsuites>\n`;
-}
-
 function mergedHtml(summary: MergedSummary, outDir: string): string {
   const rows = summary.runs.map((run) => {
     const link = join(relative(outDir, run.folder), 'report.html');
     const failed = run.verdicts
       .filter((v) => v.status !== 'pass')
-      .map((v) => `<div class="why">${text(v.message.split('\n')[0] ?? '')}</div>`);
+      .map((v) => `<div class="why">${text(`${v.name}: ${v.summary}`)}</div>`);
     return `<tr class="${run.status}"><td>${text(run.device.id)}</td><td>${text(run.device.firmware ?? '')}</td><td>${text(run.scenario.name)}</td><td class="status">${run.status.toUpperCase()}</td><td>${run.findingsBeforeConsent}</td><td>${failed.join('')}</td><td><a href="${attr(link)}">report</a></td></tr>`;
   });
   return `<!doctype html>
@@ -54,7 +34,7 @@ function mergedHtml(summary: MergedSummary, outDir: string): string {
 body{font:14px system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;width:100%}
 th,td{border-bottom:1px solid #ddd;padding:.4rem .6rem;text-align:left;vertical-align:top}
 tr.fail .status{color:#b00020;font-weight:bold}tr.pass .status{color:#1b7f3b;font-weight:bold}
-tr.inconclusive .status{color:#a15c00;font-weight:bold}.why{font-size:12px;color:#555}
+tr.inconclusive .status{color:#a15c00;font-weight:bold}tr.error .status{color:#7a0a7a;font-weight:bold}.why{font-size:12px;color:#555}
 </style></head><body>
 <h1>phonehome: ${summary.status.toUpperCase()}</h1>
 <p>${summary.runs.filter((r) => r.status === 'pass').length} of ${summary.runs.length} runs passed.</p>
@@ -63,10 +43,6 @@ tr.inconclusive .status{color:#a15c00;font-weight:bold}.why{font-size:12px;color
 ${rows.join('\n')}
 </tbody></table></body></html>
 `;
-}
-
-function suiteName(run: MergedRun): string {
-  return `${run.scenario.name} on ${run.device.id}`;
 }
 
 function text(value: string): string {

@@ -1,75 +1,80 @@
 import { relative } from 'node:path';
-import type { ScenarioOutcome } from '../scenario/run.ts';
-import type { JudgedFinding } from '../types.ts';
-import { overallStatus } from './json-report.ts';
+import { maskFragment } from '../detect/mask.ts';
+import { kindName } from '../detect/identifiers.ts';
+import type { JudgedFinding, RunResult, Verdict } from '../types.ts';
+
+const MARK: Record<Verdict['status'], string> = {
+  pass: '✓',
+  fail: '✗',
+  inconclusive: '?',
+  error: '!',
+};
 
 /**
- * Masks the matched value inside a fragment ("deviceId=⟦865432101234564⟧" →
- * "deviceId=⟦86…564⟧") so console output and messages can be pasted without the identifier.
- */
-export function maskFragment(fragment: string, reveal = false): string {
-  if (reveal) return fragment;
-  return (
-    fragment
-      .replace(/⟦([^⟧]*)⟧/g, (_match, value: string) => `⟦${maskValue(value)}⟧`)
-      // Other identifiers in the context (an IMEI beside the matched number) are masked too:
-      // long digit runs, hex runs and e-mail addresses.
-      .replace(/(?:\+|%2B)?\d{6,}|[0-9a-f]{16,}|[\w.+-]+@[\w-]+(?:\.[\w-]+)+/gi, (value) =>
-        maskValue(value),
-      )
-  );
-}
-
-export function maskValue(value: string): string {
-  if (value.length <= 6) return '…';
-  return `${value.slice(0, 2)}…${value.slice(-3)}`;
-}
-
-/**
- * A few readable lines per run: the verdict, what left the phone before consent (identifier,
- * host, where, form, step), what came after consent, and where the report is.
+ * A few readable lines per run: its status, then every verdict with what it rests on — for a
+ * consent, each identifier sent before it (host, where, form, step, fragment); for the forbidden
+ * hosts, each early contact; for unreadable traffic, the connections — then what no consent
+ * judges, what came after consent, and where the report is. Every line reads the run's verdicts.
  *
  * @example
  *   console.log(formatOutcome(await runScenario({ scenario, entry }), { reveal: false }));
  */
-export function formatOutcome(outcome: ScenarioOutcome, options: { reveal: boolean }): string {
-  const { result, checks } = outcome;
-  const status = overallStatus([...result.verdicts, ...checks]);
+export function formatOutcome(result: RunResult, options: { reveal: boolean }): string {
   const firmware = result.device.firmware ? ` (firmware ${result.device.firmware})` : '';
   const lines = [
-    `${status.toUpperCase()}  ${result.scenario.name} on ${result.device.id}${firmware}: ${result.exchanges} exchanges, ${result.findings.length} findings`,
+    `${result.status.toUpperCase()}  ${result.scenario.name} on ${result.device.id}${firmware}: ${result.exchanges} exchanges, ${result.findings.length} findings`,
   ];
-  const before = result.findings.filter((finding) => finding.beforeConsent);
-  const after = result.findings.filter((finding) => !finding.beforeConsent);
-  const consentNames =
-    result.consents.map((consent) => `'${consent.name}'`).join(', ') || 'any consent';
-  if (before.length > 0) {
-    lines.push(`  leaked before consent ${consentNames}:`);
-    lines.push(...grouped(before, options.reveal));
-  } else {
-    lines.push(`  nothing identifying left the phone before consent ${consentNames}`);
+  for (const verdict of result.verdicts) {
+    lines.push(`  ${MARK[verdict.status]} ${verdict.name}${tag(verdict)}`);
+    if (verdict.status === 'pass') continue;
+    const findings = verdict.findings.map((id) => result.findings[id] as JudgedFinding);
+    if (findings.length > 0)
+      lines.push(...grouped(findings, options.reveal).map((line) => `      ${line}`));
+    else lines.push(...verdict.message.split('\n').map((line) => `      ${line.trim()}`));
+    for (const index of verdict.unreadable.slice(0, 5)) {
+      const failure = result.unreadable[index]!;
+      lines.push(
+        `      unreadable TLS: ${failure.host ?? '(no SNI)'} (${failure.cause}) during step '${failure.step}'`,
+      );
+    }
+    if (verdict.unreadable.length > 5)
+      lines.push(`      … and ${verdict.unreadable.length - 5} more unreadable connections`);
   }
-  // After consent is allowed: one line per host is enough to show the consent worked as a gate.
-  const hosts = [...new Set(after.map((finding) => finding.host))];
-  for (const host of hosts) {
-    const labels = [...new Set(after.filter((f) => f.host === host).map((f) => f.label))];
-    lines.push(`  after consent (allowed) → ${host}: ${labels.join(', ')}`);
-  }
-  for (const failure of result.unreadable.slice(0, 5)) {
+  // No consent covers these kinds: shown, so nobody thinks they went unseen, but judged by none.
+  const unjudged = result.findings.filter((finding) => finding.consent === undefined);
+  for (const [host, labels] of labelsByHost(unjudged)) {
+    const kinds = [
+      ...new Set(unjudged.filter((f) => f.host === host).map((f) => kindName(f.kind))),
+    ];
     lines.push(
-      `  unreadable TLS: ${failure.host ?? '(no SNI)'} (${failure.cause}) during step '${failure.step}'`,
+      `  not judged (no consent covers ${kinds.join(', ')}) → ${host}: ${labels.join(', ')}`,
     );
   }
-  if (result.unreadable.length > 5)
-    lines.push(`  … and ${result.unreadable.length - 5} more unreadable connections`);
-  for (const check of checks.filter(
-    (c) => c.status !== 'pass' && c.name === 'the scenario ran to the end',
-  )) {
-    lines.push(`  ${check.message}`);
-  }
+  // After consent is allowed: one line per host is enough to show the consent worked as a gate.
+  const allowed = result.findings.filter((f) => f.consent !== undefined && !f.beforeConsent);
+  for (const [host, labels] of labelsByHost(allowed))
+    lines.push(`  after consent (allowed) → ${host}: ${labels.join(', ')}`);
+  const after = result.unreadable.filter(
+    (_, index) => !result.verdicts.some((v) => v.unreadable.includes(index)),
+  ).length;
+  if (after > 0) lines.push(`  ${after} TLS connection(s) after consent could not be read`);
   for (const note of result.notes ?? []) lines.push(`  note: ${note}`);
   lines.push(`  report: ${relative(process.cwd(), result.folder) || result.folder}/`);
   return lines.join('\n');
+}
+
+function tag(verdict: Verdict): string {
+  return verdict.status === 'pass' ? '' : `  — ${verdict.status.toUpperCase()}`;
+}
+
+function labelsByHost(findings: JudgedFinding[]): Map<string, string[]> {
+  const hosts = new Map<string, string[]>();
+  for (const finding of findings) {
+    const labels = hosts.get(finding.host) ?? [];
+    if (!labels.includes(finding.label)) labels.push(finding.label);
+    hosts.set(finding.host, labels);
+  }
+  return hosts;
 }
 
 /** One line per identifier and host: where and in which forms, and the first step it was seen in. */
@@ -85,6 +90,6 @@ function grouped(findings: JudgedFinding[], reveal: boolean): string[] {
       ...new Set(group.map((f) => (f.form === 'plain' ? f.where : `${f.where} (${f.form})`))),
     ];
     const weak = group.every((f) => f.evidence === 'weak') ? ' [weak evidence]' : '';
-    return `    ${first.label.padEnd(18)} → ${first.host}  in ${where.slice(0, 3).join(', ')}${where.length > 3 ? ', …' : ''}${weak}  — from step '${first.step}': ${maskFragment(first.fragment, reveal)}`;
+    return `${first.label.padEnd(18)} → ${first.host}  in ${where.slice(0, 3).join(', ')}${where.length > 3 ? ', …' : ''}${weak}  — from step '${first.step}': ${maskFragment(first.fragment, reveal)}`;
   });
 }

@@ -1,12 +1,10 @@
 import { readJournal } from '../journal/reader.ts';
-import type { RunResult } from '../scenario/result.ts';
 import { Timeline } from '../timeline/timeline.ts';
-import type { Body, HeaderPair, JudgedFinding, Verdict } from '../types.ts';
+import type { Body, HeaderPair, JudgedFinding, RunResult, Verdict } from '../types.ts';
+import { standing } from '../verdict/judge.ts';
 import { IDENTIFIER_KINDS } from '../types.ts';
-import { maskFragment } from './console-summary.ts';
+import { maskFragment } from '../detect/mask.ts';
 import type { RangeFinder } from './identifier-ranges.ts';
-import { overallStatus } from './json-report.ts';
-import { verdictHeadline } from './leak-summary.ts';
 import { redactExchange, redactFragment, redactText, redactionToken } from './redact.ts';
 import type { ShowMode } from './show-mode.ts';
 
@@ -77,6 +75,8 @@ export interface FindingView {
   p: number;
   before: boolean;
   consent?: string;
+  /** How it stands, in words: a leak, allowed, judged by another consent, or by none. */
+  why: string;
 }
 
 export interface PhaseView {
@@ -122,7 +122,7 @@ export interface ReportModel {
     notes: string[];
     error?: string;
   };
-  verdicts: (Verdict & { source: 'consent' | 'check'; headline: string })[];
+  verdicts: Verdict[];
   phases: PhaseView[];
   steps: string[];
   marks: { type: 'step' | 'consent'; name: string; t: number; p: number }[];
@@ -138,7 +138,6 @@ export interface ReportModel {
 
 export interface ModelInput {
   result: RunResult;
-  checks: Verdict[];
   journalPath: string;
   finder: RangeFinder;
   mode: ShowMode;
@@ -151,11 +150,11 @@ export interface ModelInput {
  * 10,000 exchanges makes a page of a few MB.
  *
  * @example
- *   const model = await buildReportModel({ result, checks, journalPath, finder, mode: 'mask' });
+ *   const model = await buildReportModel({ result, journalPath, finder, mode: 'mask' });
  *   model.hosts[0].summary // → 'api.account.xiaomi.com: imei, msisdn, operator — before consent'
  */
 export async function buildReportModel(input: ModelInput): Promise<ReportModel> {
-  const { result, checks, finder, mode } = input;
+  const { result, finder, mode } = input;
   const timeline = new Timeline(result.marks);
   const at = (time: number) => time - result.startedAt;
   const phases = phaseNames(result);
@@ -192,6 +191,7 @@ export async function buildReportModel(input: ModelInput): Promise<ReportModel> 
     p: phaseIndex(finding.startedAt),
     before: finding.beforeConsent,
     ...(finding.consent ? { consent: finding.consent } : {}),
+    why: text(standing(finding)),
   }));
   const byExchange = new Map<number, number[]>();
   findings.forEach((finding, index) => {
@@ -243,13 +243,11 @@ export async function buildReportModel(input: ModelInput): Promise<ReportModel> 
     p: phaseIndex(failure.at),
     st: stepIndex(text(failure.step)),
   }));
-  const verdicts = [
-    ...result.verdicts.map((v) => ({ ...v, source: 'consent' as const })),
-    ...checks.map((v) => ({ ...v, source: 'check' as const })),
-  ].map((v) => ({
+  const verdicts = result.verdicts.map((v) => ({
     ...v,
+    name: text(v.name),
+    summary: text(v.summary),
     message: text(v.message),
-    headline: text(verdictHeadline(v, result)),
   }));
   const marks = [...result.marks]
     .sort((a, b) => a.at - b.at)
@@ -267,7 +265,7 @@ export async function buildReportModel(input: ModelInput): Promise<ReportModel> 
       device: result.device,
       startedAt: new Date(result.startedAt).toISOString(),
       endedAt: new Date(result.endedAt).toISOString(),
-      status: overallStatus([...result.verdicts, ...checks]),
+      status: result.status,
       exchanges: exchanges.length,
       findings: findings.length,
       mode,
@@ -276,7 +274,7 @@ export async function buildReportModel(input: ModelInput): Promise<ReportModel> 
     },
     verdicts,
     phases: phases.map((name, p) =>
-      phaseView(name, p, { marks, exchanges, findings, unreadable, end }),
+      phaseView(name, p, { marks, exchanges, findings, unreadable, end, verdicts }),
     ),
     steps,
     marks,
@@ -308,6 +306,7 @@ function phaseView(
     findings: FindingView[];
     unreadable: ReportModel['unreadable'];
     end: number;
+    verdicts: Verdict[];
   },
 ): PhaseView {
   const consents = data.marks.filter((mark) => mark.type === 'consent');
@@ -316,8 +315,17 @@ function phaseView(
   const findings = data.findings.filter((f) => f.p === p);
   const leaked = kindsOf(findings.filter((f) => f.before));
   const unreadable = data.unreadable.filter((u) => u.p === p).length;
-  // Unread traffic matters only while some consent is still to come.
-  const blind = unreadable > 0 && p < consents.length;
+  // A phase's status is that of the verdicts its findings and connections count in.
+  const judged = (status: Verdict['status'], has: (v: Verdict) => boolean) =>
+    data.verdicts.some((v) => v.status === status && has(v));
+  const failed = judged(
+    'fail',
+    (v) =>
+      v.findings.some((id) => data.findings[id]?.p === p) || (v.contacts.length > 0 && p === 0),
+  );
+  const blind = judged('inconclusive', (v) =>
+    v.unreadable.some((index) => data.unreadable[index]?.p === p),
+  );
   return {
     name,
     from,
@@ -327,7 +335,7 @@ function phaseView(
     leaked,
     allowed: kindsOf(findings.filter((f) => !f.before)),
     unreadable,
-    status: leaked.length > 0 ? 'fail' : blind ? 'inconclusive' : 'pass',
+    status: failed ? 'fail' : blind ? 'inconclusive' : 'pass',
   };
 }
 

@@ -1,34 +1,54 @@
 import { join } from 'node:path';
-import type { RunResult } from '../scenario/result.ts';
-import type { Verdict } from '../types.ts';
-import { writePrivateFile } from './private-file.ts';
+import { writePrivateFile } from '../journal/private-file.ts';
+import type { RunResult, Verdict, VerdictStatus } from '../types.ts';
 
 /**
- * Writes `run.json` (what ran, on what, when, with which versions, and the verdicts) and
- * `findings.json` (every finding on the timeline) into the run folder, mode 0600: they hold
- * identifier fragments. A redacted copy says so in `run.json`.
+ * What `run.json` holds: the run, its verdicts and its one status. Merge, JUnit and CI read this
+ * shape; the verdicts' finding ids point into `findings.json`.
+ */
+export interface RunRecord {
+  runId: string;
+  scenario: RunResult['scenario'];
+  device: RunResult['device'];
+  startedAt: string;
+  endedAt: string;
+  versions: Record<string, string>;
+  status: VerdictStatus;
+  verdicts: Verdict[];
+  marks: (Omit<RunResult['marks'][number], 'at'> & { at: string })[];
+  exchanges: number;
+  identifiers: number;
+  findings: number;
+  findingsBeforeConsent: number;
+  unreadableConnections: number;
+  notes?: string[];
+  error?: string;
+  redacted?: boolean;
+}
+
+/**
+ * The run.json record of a result.
  *
  * @example
- *   writeJsonReports(result, { phonehome: '0.1.0' }, checks);
+ *   runRecord(result, { phonehome: '0.1.0' }).status // → 'fail'
  */
-export function writeJsonReports(
+export function runRecord(
   result: RunResult,
   versions: Record<string, string>,
-  checks: Verdict[],
   options: { redacted?: boolean } = {},
-): void {
-  const run = {
+): RunRecord {
+  return {
     runId: result.runId,
     scenario: result.scenario,
     device: result.device,
     startedAt: new Date(result.startedAt).toISOString(),
     endedAt: new Date(result.endedAt).toISOString(),
     versions,
-    status: overallStatus([...result.verdicts, ...checks]),
+    status: result.status,
     verdicts: result.verdicts,
-    checks,
     marks: result.marks.map((mark) => ({ ...mark, at: new Date(mark.at).toISOString() })),
     exchanges: result.exchanges,
+    identifiers: result.identifiers,
     findings: result.findings.length,
     findingsBeforeConsent: result.findings.filter((finding) => finding.beforeConsent).length,
     unreadableConnections: result.unreadable.length,
@@ -36,15 +56,23 @@ export function writeJsonReports(
     ...(result.error ? { error: result.error } : {}),
     ...(options.redacted ? { redacted: true } : {}),
   };
-  writePrivate(join(result.folder, 'run.json'), run);
-  writePrivate(join(result.folder, 'findings.json'), { findings: result.findings });
 }
 
-/** fail beats inconclusive beats pass. */
-export function overallStatus(verdicts: Verdict[]): Verdict['status'] {
-  if (verdicts.some((verdict) => verdict.status === 'fail')) return 'fail';
-  if (verdicts.some((verdict) => verdict.status === 'inconclusive')) return 'inconclusive';
-  return 'pass';
+/**
+ * Writes `run.json` (what ran, on what, when, with which versions, and the verdicts) and
+ * `findings.json` (every finding on the timeline) into the run folder, mode 0600: they hold
+ * identifier fragments. A redacted copy says so in `run.json`.
+ *
+ * @example
+ *   writeJsonReports(result, { phonehome: '0.1.0' });
+ */
+export function writeJsonReports(
+  result: RunResult,
+  versions: Record<string, string>,
+  options: { redacted?: boolean } = {},
+): void {
+  writePrivate(join(result.folder, 'run.json'), runRecord(result, versions, options));
+  writePrivate(join(result.folder, 'findings.json'), { findings: result.findings });
 }
 
 function writePrivate(path: string, data: unknown): void {

@@ -1,60 +1,76 @@
-import type { RunResult } from '../scenario/result.ts';
 import type { Verdict } from '../types.ts';
-import { verdictHeadline } from './leak-summary.ts';
+import type { RunRecord } from './json-report.ts';
+
+/** The `type` of a JUnit failure, per rule: what a CI page shows beside the test. */
+const FAILURE_TYPE: Record<Verdict['rule'], string> = {
+  'ran-to-end': 'error',
+  consent: 'leak',
+  'forbidden-hosts': 'forbidden-contact',
+  check: 'check',
+};
 
 /**
- * A JUnit XML document for one run: one test suite (scenario on device), one test case per
- * verdict — the consent verdicts, then the scenario's checks. A failed or inconclusive verdict is
- * a `<failure>` whose message names the identifier kinds and hosts: what GitHub Actions, GitLab
- * and Jenkins show. Inconclusive fails too (type "inconclusive"): unread traffic is not a pass.
+ * One JUnit XML document for any number of runs — a run folder's junit.xml (one run) and
+ * `phonehome merge`'s (many) come from here, so CI test history matches them. A test suite per
+ * run (scenario on device), a test case per verdict with the verdict's name. A leak, a forbidden
+ * contact or a failed check is a `<failure>`; inconclusive is a `<failure type="inconclusive">`
+ * (unread traffic is not a pass); a run that broke is an `<error>`.
  *
  * @example
- *   writePrivateFile(join(result.folder, 'junit.xml'), junitXml(result, checks));
+ *   writePrivateFile(join(result.folder, 'junit.xml'), junitXml([runRecord(result, versions)]));
  */
-export function junitXml(result: RunResult, checks: Verdict[]): string {
-  const verdicts = [
-    ...result.verdicts.map((verdict) => ({ verdict, source: 'consent' })),
-    ...checks.map((verdict) => ({ verdict, source: 'check' })),
-  ];
-  const failures = verdicts.filter(({ verdict }) => verdict.status !== 'pass').length;
-  const seconds = Math.max(0, (result.endedAt - result.startedAt) / 1000).toFixed(3);
-  const suite = `${result.scenario.name} on ${result.device.id}`;
-  const classname = `phonehome.${result.scenario.name}.${result.device.id}`;
-  const properties = [
-    ['runId', result.runId],
-    ['scenario', result.scenario.name],
-    ['device', result.device.id],
-    ['deviceKind', result.device.kind],
-    ...(result.device.firmware ? [['firmware', result.device.firmware]] : []),
-    ['exchanges', String(result.exchanges)],
-    ['findings', String(result.findings.length)],
-    ['unreadableConnections', String(result.unreadable.length)],
-  ];
+export function junitXml(runs: RunRecord[]): string {
+  const count = (run: RunRecord, statuses: Verdict['status'][]) =>
+    run.verdicts.filter((verdict) => statuses.includes(verdict.status)).length;
+  const seconds = (run: RunRecord) =>
+    Math.max(0, (Date.parse(run.endedAt) - Date.parse(run.startedAt)) / 1000);
+  const sum = (of: (run: RunRecord) => number) => runs.reduce((total, run) => total + of(run), 0);
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="phonehome" tests="${verdicts.length}" failures="${failures}" errors="0" time="${seconds}">`,
-    `  <testsuite name="${attr(suite)}" tests="${verdicts.length}" failures="${failures}" errors="0" skipped="0" timestamp="${new Date(result.startedAt).toISOString().slice(0, 19)}" time="${seconds}">`,
-    '    <properties>',
-    ...properties.map(
-      ([name, value]) =>
-        `      <property name="${attr(name as string)}" value="${attr(value as string)}"/>`,
-    ),
-    '    </properties>',
+    `<testsuites name="phonehome" tests="${sum((r) => r.verdicts.length)}" failures="${sum((r) => count(r, ['fail', 'inconclusive']))}" errors="${sum((r) => count(r, ['error']))}" skipped="0" time="${sum(seconds).toFixed(3)}">`,
   ];
-  for (const { verdict, source } of verdicts) {
-    const open = `    <testcase classname="${attr(`${classname}.${source}`)}" name="${attr(verdict.name)}" time="0"`;
-    if (verdict.status === 'pass') {
-      lines.push(`${open}/>`);
-      continue;
-    }
+  for (const run of runs) {
+    const classname = `phonehome.${run.scenario.name}.${run.device.id}`;
+    const file = run.scenario.file ? ` file="${attr(run.scenario.file)}"` : '';
+    const properties = [
+      ['runId', run.runId],
+      ['status', run.status],
+      ['scenario', run.scenario.name],
+      ['device', run.device.id],
+      ['deviceKind', run.device.kind],
+      ...(run.device.firmware ? [['firmware', run.device.firmware]] : []),
+      ['exchanges', String(run.exchanges)],
+      ['identifiers', String(run.identifiers)],
+      ['findings', String(run.findings)],
+      ['unreadableConnections', String(run.unreadableConnections)],
+    ];
     lines.push(
-      `${open}>`,
-      `      <failure type="${verdict.status === 'fail' ? 'leak' : 'inconclusive'}" message="${attr(verdictHeadline(verdict, result))}">${text(verdict.message)}</failure>`,
-      '    </testcase>',
+      `  <testsuite name="${attr(`${run.scenario.name} on ${run.device.id}`)}" tests="${run.verdicts.length}" failures="${count(run, ['fail', 'inconclusive'])}" errors="${count(run, ['error'])}" skipped="0" timestamp="${attr(run.startedAt.slice(0, 19))}" time="${seconds(run).toFixed(3)}"${file}>`,
+      '    <properties>',
+      ...properties.map(
+        ([name, value]) =>
+          `      <property name="${attr(name as string)}" value="${attr(value as string)}"/>`,
+      ),
+      '    </properties>',
     );
+    for (const verdict of run.verdicts) {
+      const open = `    <testcase classname="${attr(classname)}" name="${attr(verdict.name)}" time="0"${file}`;
+      if (verdict.status === 'pass') {
+        lines.push(`${open}/>`);
+        continue;
+      }
+      const element = verdict.status === 'error' ? 'error' : 'failure';
+      const type = verdict.status === 'inconclusive' ? 'inconclusive' : FAILURE_TYPE[verdict.rule];
+      lines.push(
+        `${open}>`,
+        `      <${element} type="${type}" message="${attr(verdict.summary)}">${text(verdict.message)}</${element}>`,
+        '    </testcase>',
+      );
+    }
+    if (run.error) lines.push(`    <system-err>${text(run.error)}</system-err>`);
+    lines.push('  </testsuite>');
   }
-  if (result.error) lines.push(`    <system-err>${text(result.error)}</system-err>`);
-  lines.push('  </testsuite>', '</testsuites>', '');
+  lines.push('</testsuites>', '');
   return lines.join('\n');
 }
 

@@ -1,5 +1,5 @@
 import type { Body, Exchange, HeaderPair, Identifier } from '../types.ts';
-import { maskFragment } from './console-summary.ts';
+import { maskFragment } from '../detect/mask.ts';
 import type { IdentifierRange, RangeFinder } from './identifier-ranges.ts';
 
 /** Redaction takes everything that could be an identifier: a false positive costs nothing. */

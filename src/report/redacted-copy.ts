@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { PhonehomeError } from '../errors.ts';
 import { readJournal } from '../journal/reader.ts';
 import type { JournalRecord } from '../journal/records.ts';
-import type { RunResult } from '../scenario/result.ts';
-import type { Verdict } from '../types.ts';
+import type { RunResult, Verdict } from '../types.ts';
 import { createRangeFinder, type RangeFinder } from './identifier-ranges.ts';
-import { openPrivateFile } from './private-file.ts';
+import { openPrivateFile } from '../journal/private-file.ts';
 import { redactExchange, redactFragment, redactText } from './redact.ts';
 import { writeDerivedFiles, type ReportFiles, type RunReportInput } from './write-run-reports.ts';
 
@@ -25,7 +24,7 @@ export interface RedactedMarker {
  * original is not touched. `out` must not exist, or be an earlier redacted copy.
  *
  * @example
- *   await writeRedactedCopy({ result, identifiers, versions, checks }, 'reports/latest-redacted');
+ *   await writeRedactedCopy({ result, identifiers, versions }, 'reports/latest-redacted');
  */
 export async function writeRedactedCopy(input: RunReportInput, out: string): Promise<ReportFiles> {
   prepareFolder(out);
@@ -43,8 +42,7 @@ export async function writeRedactedCopy(input: RunReportInput, out: string): Pro
     throw error;
   }
   const result = redactResult(input.result, finder, out);
-  const checks = input.checks.map((check) => redactVerdict(check, finder));
-  const files = await writeDerivedFiles({ ...input, result, checks }, finder, 'redact', {
+  const files = await writeDerivedFiles({ ...input, result }, finder, 'redact', {
     redacted: true,
   });
   files.written.unshift(join(out, 'journal.ndjson'));
@@ -135,6 +133,7 @@ function redactVerdict(verdict: Verdict, finder: RangeFinder): Verdict {
   return {
     ...verdict,
     name: redactText(verdict.name, finder),
+    summary: redactText(verdict.summary, finder),
     message: redactText(verdict.message, finder),
   };
 }

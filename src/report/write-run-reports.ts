@@ -1,15 +1,14 @@
 import { join } from 'node:path';
 import { readEnvironment } from '../config/env.ts';
 import { describeError } from '../errors.ts';
-import { writeHar } from '../har/write.ts';
-import type { RunResult } from '../scenario/result.ts';
-import type { Identifier, Verdict } from '../types.ts';
+import { writeHar } from './har.ts';
+import type { Identifier, RunResult } from '../types.ts';
 import { buildReportModel } from './html-model.ts';
 import { reportHtml } from './html-report.ts';
 import { createRangeFinder, type RangeFinder } from './identifier-ranges.ts';
-import { writeJsonReports } from './json-report.ts';
+import { runRecord, writeJsonReports } from './json-report.ts';
 import { junitXml } from './junit-report.ts';
-import { writePrivateFile } from './private-file.ts';
+import { writePrivateFile } from '../journal/private-file.ts';
 import type { ShowMode } from './show-mode.ts';
 
 export interface RunReportInput {
@@ -17,8 +16,6 @@ export interface RunReportInput {
   /** Every identifier the run looked for (values included: reports mask them unless asked). */
   identifiers: Identifier[];
   versions: Record<string, string>;
-  /** The scenario's own checks, evaluated on the result. */
-  checks: Verdict[];
   /** Show identifier values in report.html (`--reveal`); by default PHONEHOME_REVEAL decides. */
   reveal?: boolean;
 }
@@ -47,7 +44,7 @@ export interface ReportFiles {
  * returned and logged.
  *
  * @example
- *   const { failed } = await writeRunReports({ result, identifiers, versions, checks });
+ *   const { failed } = await writeRunReports({ result, identifiers, versions });
  */
 export async function writeRunReports(input: RunReportInput): Promise<ReportFiles> {
   const mode: ShowMode = (input.reveal ?? readEnvironment().reveal) ? 'reveal' : 'mask';
@@ -70,7 +67,7 @@ export async function writeDerivedFiles(
   mode: ShowMode,
   options: { journalPath?: string; redacted?: boolean },
 ): Promise<ReportFiles> {
-  const { result, versions, checks } = input;
+  const { result, versions } = input;
   const folder = result.folder;
   const journalPath = options.journalPath ?? join(folder, 'journal.ndjson');
   const files: ReportFiles = { written: [], failed: [] };
@@ -84,7 +81,7 @@ export async function writeDerivedFiles(
     }
   };
   await attempt(['run.json', 'findings.json'], () =>
-    writeJsonReports(result, versions, checks, { redacted: options.redacted === true }),
+    writeJsonReports(result, versions, { redacted: options.redacted === true }),
   );
   await attempt('capture.har', () =>
     writeHar(journalPath, join(folder, 'capture.har'), {
@@ -94,10 +91,13 @@ export async function writeDerivedFiles(
     }),
   );
   await attempt('junit.xml', () =>
-    writePrivateFile(join(folder, 'junit.xml'), junitXml(result, checks)),
+    writePrivateFile(
+      join(folder, 'junit.xml'),
+      junitXml([runRecord(result, versions, { redacted: options.redacted === true })]),
+    ),
   );
   await attempt('report.html', async () => {
-    const model = await buildReportModel({ result, checks, journalPath, finder, mode });
+    const model = await buildReportModel({ result, journalPath, finder, mode });
     writePrivateFile(join(folder, 'report.html'), reportHtml(model));
   });
   return files;

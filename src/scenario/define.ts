@@ -1,11 +1,6 @@
 import type { CannedResponse } from '../capture/session.ts';
-import type { IdentifierKind } from '../types.ts';
-import type { ConsentDeclaration } from '../verdict/judge.ts';
+import type { Check, ConsentDeclaration, IdentifierKind } from '../types.ts';
 import type { ScenarioPhone } from './phone.ts';
-import type { RunResult } from './result.ts';
-
-/** A named check over a finished run: a chai assertion that throws when the run fails it. */
-export type Check = (run: RunResult) => void;
 
 /**
  * An audit scenario: the user actions to take, the consents among them, and the checks. A
@@ -25,12 +20,19 @@ export interface ScenarioDefinition {
   answers?: Record<string, CannedResponse>;
   /** The user actions, in order. */
   steps(phone: ScenarioPhone): Promise<void>;
-  /** Named checks; each becomes a mocha test and a verdict. */
-  checks: Record<string, Check>;
+  /**
+   * Named checks beyond the built-in verdicts (one per consent, one for the forbidden hosts),
+   * e.g. a per-host rule; each becomes a mocha test and a verdict. A check that restates a
+   * consent verdict would fail the same leak twice: leave that to the built-in verdict.
+   */
+  checks?: Record<string, Check>;
 }
 
 export interface Scenario extends ScenarioDefinition {
   consents: ConsentDeclaration[];
+  checks: Record<string, Check>;
+  /** The file it was loaded from, relative to the project (set by importScenario and mocha). */
+  file?: string;
 }
 
 /** Mocha registration, set by src/scenario/mocha.ts when the file runs under mocha. */
@@ -49,7 +51,7 @@ export function onScenarioDefined(registrar: (scenario: Scenario) => void): void
  *     name: 'cloud-opt-in', title: 'Nothing leaves before Cloud opt-in',
  *     consents: [{ name: 'cloud' }],
  *     async steps(phone) { await phone.step('insert SIM', () => phone.insertSim()); … },
- *     checks: { 'no identifier leaves before consent': (run) => expect(run).to.have.no.leakBeforeConsent() },
+ *     checks: { 'no IMEI to mistat': (run) => expect(run).to.have.noLeaksBeforeConsent({ kinds: ['imei'], hosts: ['mistat.xiaomi.com'] }) },
  *   });
  */
 export function defineScenario(definition: ScenarioDefinition): Scenario {
@@ -60,6 +62,7 @@ export function defineScenario(definition: ScenarioDefinition): Scenario {
   }
   const scenario: Scenario = {
     ...definition,
+    checks: definition.checks ?? {},
     consents: definition.consents.map((consent) => ({
       name: consent.name,
       covers: consent.covers ?? 'all',

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PhonehomeError, describeError } from '../errors.ts';
+import { PROJECT_ROOT } from '../paths.ts';
 import type { Scenario } from './define.ts';
 
 /**
@@ -32,5 +34,11 @@ export async function importScenario(file: string): Promise<Scenario> {
       `${file} does not default-export a scenario; write \`export default defineScenario({ … })\``,
     );
   }
-  return scenario;
+  return { ...scenario, file: scenarioFileName(file) };
+}
+
+/** A scenario file as reports name it: relative to the project when inside it. */
+export function scenarioFileName(file: string): string {
+  const inside = relative(PROJECT_ROOT, file);
+  return inside.startsWith('..') ? file : inside;
 }

@@ -1,13 +1,17 @@
 import { chooseDevice, loadDevices, type DeviceEntry } from '../config/devices.ts';
-import { describeError } from '../errors.ts';
 import { formatOutcome } from '../report/console-summary.ts';
+import type { RunResult } from '../types.ts';
+import { plannedVerdicts } from '../verdict/judge.ts';
 import { onScenarioDefined } from './define.ts';
-import { runScenario, type ScenarioOutcome } from './run.ts';
+import { scenarioFileName } from './load.ts';
+import { runScenario } from './run.ts';
 
 /**
  * Under mocha (`npm test`), each scenario becomes a suite on the chosen device
  * (--device is not a mocha flag: PHONEHOME_DEVICE or devices.json's "default" chooses): a
- * `before` hook runs the scenario once, then each named check is a test over the result.
+ * `before` hook runs the scenario once, then every verdict of the run is a test — "runs to the
+ * end", one per consent, the forbidden hosts, each check — named as in JUnit and the reports, and
+ * failing exactly when the verdict is not a pass.
  */
 onScenarioDefined((scenario) => {
   if (typeof globalThis.describe !== 'function') return;
@@ -18,34 +22,37 @@ onScenarioDefined((scenario) => {
   } catch (error) {
     configError = error;
   }
-  describe(`${scenario.name} on ${entry?.id ?? '(no device)'}: ${scenario.title}`, function () {
+  describe(`${scenario.name} on ${entry?.id ?? '(no device)'}`, function () {
     // A real phone takes minutes for a long scenario; the virtual one a second.
     this.timeout(30 * 60 * 1000);
-    let outcome: ScenarioOutcome | undefined;
+    let result: RunResult | undefined;
 
     before(async function () {
       if (!entry) throw configError;
-      outcome = await runScenario({ scenario, entry });
-      for (const line of formatOutcome(outcome, { reveal: false }).split('\n'))
+      const file = this.test?.parent?.file;
+      result = await runScenario({
+        scenario: file ? { ...scenario, file: scenarioFileName(file) } : scenario,
+        entry,
+      });
+      for (const line of formatOutcome(result, { reveal: false }).split('\n'))
         console.log(`    ${line}`);
     });
 
-    it('runs to the end', function () {
-      // A run that stopped early (an error, a lost phone) writes why into its journal's end.
-      if (outcome?.result.error) throw new Error(outcome.result.error);
+    const planned = plannedVerdicts({
+      consents: scenario.consents,
+      forbiddenHosts: scenario.forbiddenHosts ?? [],
+      checks: Object.keys(scenario.checks),
     });
-
-    for (const [name, check] of Object.entries(scenario.checks)) {
+    for (const { name } of planned) {
       it(name, function () {
-        if (!outcome) throw new Error('the scenario did not run');
-        try {
-          check(outcome.result);
-        } catch (error) {
-          // Keep chai's message (it says which identifier, host and step); drop the stack noise.
-          const failure = new Error(describeError(error));
-          failure.stack = failure.message;
-          throw failure;
-        }
+        if (!result) throw new Error('the scenario did not run');
+        const verdict = result.verdicts.find((v) => v.name === name);
+        if (!verdict) throw new Error(`the run has no verdict '${name}'`);
+        if (verdict.status === 'pass') return;
+        // The verdict's own words (which identifier, host and step), without a stack to wade through.
+        const failure = new Error(`${verdict.status.toUpperCase()}: ${verdict.message}`);
+        failure.stack = failure.message;
+        throw failure;
       });
     }
   });

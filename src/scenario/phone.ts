@@ -1,7 +1,6 @@
 import type { PhoneActions } from '../device/device.ts';
 import { PhonehomeError } from '../errors.ts';
-import type { Mark } from '../types.ts';
-import type { ConsentDeclaration } from '../verdict/judge.ts';
+import type { ConsentDeclaration, Mark } from '../types.ts';
 import type { CanaryMaker } from './canary.ts';
 
 /**

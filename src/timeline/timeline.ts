@@ -32,20 +32,9 @@ export class Timeline {
     return phase;
   }
 
-  /** The first consent that covers `kind`, if one was given. */
-  consentFor(kind: IdentifierKind): Mark | undefined {
-    return this.marks.find((mark) => mark.type === 'consent' && covers(mark, kind));
-  }
-
   /** The first consent of any kind, if one was given. */
   firstConsent(): Mark | undefined {
     return this.marks.find((mark) => mark.type === 'consent');
-  }
-
-  /** True when a request of `kind` starting at `at` came before the consent covering that kind. */
-  isBeforeConsent(kind: IdentifierKind, at: number): boolean {
-    const consent = this.consentFor(kind);
-    return !consent || at < consent.at;
   }
 }
 

@@ -1,48 +1,11 @@
 import { basename, dirname, join } from 'node:path';
 import { createDetector } from '../detect/detector.ts';
-import { kindName } from '../detect/identifiers.ts';
+import { runIdentifiers, type LearntIdentifiers } from '../detect/run-identifiers.ts';
 import { PhonehomeError } from '../errors.ts';
 import { readJournal } from '../journal/reader.ts';
 import type { RunStartRecord } from '../journal/records.ts';
-import type { RunResult } from '../scenario/result.ts';
-import {
-  IDENTIFIER_KINDS,
-  type Finding,
-  type Identifier,
-  type IdentifierSource,
-  type IdentifierValues,
-  type Mark,
-  type TlsFailure,
-} from '../types.ts';
-import { judge } from './judge.ts';
-
-/**
- * Identifiers from several sources, in priority order, each value once; labels number the values
- * of a kind across sources ("IMEI #1" from devices.json, "contact number #1" a canary).
- */
-export function mergeIdentifiers(
-  sources: { source: IdentifierSource; values: IdentifierValues }[],
-): Identifier[] {
-  const identifiers: Identifier[] = [];
-  for (const kind of IDENTIFIER_KINDS) {
-    const seen = new Set<string>();
-    for (const { source, values } of sources) {
-      // devices.json wins: the phone's own reading of a kind is used only when devices.json has none.
-      if (
-        source === 'device' &&
-        sources.some((s) => s.source === 'devices.json' && (s.values[kind]?.length ?? 0) > 0)
-      ) {
-        continue;
-      }
-      for (const value of values[kind] ?? []) {
-        if (seen.has(value)) continue;
-        seen.add(value);
-        identifiers.push({ kind, value, label: `${kindName(kind)} #${seen.size}`, source });
-      }
-    }
-  }
-  return identifiers;
-}
+import type { Finding, Identifier, Mark, RunResult, TlsFailure } from '../types.ts';
+import { judge, overallStatus } from './judge.ts';
 
 /**
  * Rebuilds a run's result from its journal alone: identifiers, marks, exchanges, detection,
@@ -57,7 +20,7 @@ export async function analyseJournal(
   options: { onTornLine?: (line: number) => void } = {},
 ): Promise<{ result: RunResult; identifiers: Identifier[] }> {
   let start: RunStartRecord | undefined;
-  const learnt: { source: IdentifierSource; values: IdentifierValues }[] = [];
+  const learnt: LearntIdentifiers[] = [];
   const marks: Mark[] = [];
   const notes: string[] = [];
   const tlsFailures: TlsFailure[] = [];
@@ -103,11 +66,7 @@ export async function analyseJournal(
       `${journalPath} has no run-start record; it is not a phonehome journal (or it is empty)`,
     );
   }
-  const identifiers = mergeIdentifiers([
-    { source: 'devices.json', values: start.identifiers },
-    ...learnt.filter((l) => l.source === 'device'),
-    ...learnt.filter((l) => l.source === 'canary'),
-  ]);
+  const identifiers = runIdentifiers(start, learnt);
   const detector = createDetector(identifiers);
   const findings: Finding[] = [];
   let index = 0;
@@ -116,34 +75,44 @@ export async function analyseJournal(
     findings.push(...detector.scanExchange(record.exchange, index));
     index += 1;
   }
+  const consents = start.consents.map((c) => ({ name: c.name, covers: c.covers ?? 'all' }));
+  const runError =
+    endedAt === undefined
+      ? 'the run did not end normally (killed?); this is what was captured until then'
+      : error;
   const judged = judge({
     marks,
-    consents: start.consents.map((c) => ({ name: c.name, covers: c.covers ?? 'all' })),
+    consents,
     findings,
     tlsFailures,
     exchanges,
     forbiddenHosts: start.forbiddenHosts,
+    knownKinds: [...new Set(identifiers.map((identifier) => identifier.kind))],
+    ...(runError !== undefined ? { error: runError } : {}),
   });
   const result: RunResult = {
     runId: start.runId,
     folder: dirname(journalPath),
-    scenario: { name: start.scenario, title: start.scenarioTitle },
+    scenario: {
+      name: start.scenario,
+      title: start.scenarioTitle,
+      ...(start.scenarioFile ? { file: start.scenarioFile } : {}),
+    },
     device: start.device,
     startedAt: start.at,
     endedAt: endedAt ?? lastAt,
     marks,
-    consents: start.consents.map((c) => ({ name: c.name, covers: c.covers ?? 'all' })),
+    consents,
     forbiddenHosts: start.forbiddenHosts,
     exchanges: exchanges.length,
+    identifiers: identifiers.length,
     findings: judged.findings,
     unreadable: judged.unreadable,
     contacts: judged.contacts,
     verdicts: judged.verdicts,
+    status: overallStatus(judged.verdicts),
     notes,
-    error:
-      endedAt === undefined
-        ? 'the run did not end normally (killed?); this is what was captured until then'
-        : error,
+    ...(runError !== undefined ? { error: runError } : {}),
   };
   return { result, identifiers };
 }

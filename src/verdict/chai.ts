@@ -1,55 +1,80 @@
 import * as chai from 'chai';
-import type { RunResult } from '../scenario/result.ts';
-import { covers } from '../timeline/timeline.ts';
-import type { Verdict } from '../types.ts';
-import { contactsBeforeConsent, describeContacts, describeLeaks } from './judge.ts';
+import type { IdentifierKind, JudgedFinding, RunResult } from '../types.ts';
+import {
+  contactsBeforeConsent,
+  describeContacts,
+  describeLeaks,
+  hostMatches,
+  type CheckFailure,
+} from './judge.ts';
+
+/** Narrows `noLeaksBeforeConsent` to one consent, some kinds, some hosts. */
+export interface LeakFilter {
+  consent?: string;
+  kinds?: IdentifierKind[];
+  /** Hosts, each also matching its subdomains ("xiaomi.com" matches api.account.xiaomi.com). */
+  hosts?: string[];
+}
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Chai {
     interface Assertion {
       /**
-       * Fails when an identifier left the phone before the consent covering it (or before
-       * `consent`, when named). Fails as inconclusive when TLS before that consent was unreadable.
+       * Fails when an identifier left the phone before the consent that judges it — the run's
+       * consent verdicts, read as they are (narrowed to one consent, kinds or hosts when given).
+       * Fails as inconclusive when that consent's verdict could not see.
        */
-      noLeaksBeforeConsent(consent?: string): Assertion;
+      noLeaksBeforeConsent(filter?: string | LeakFilter): Assertion;
       /** Fails when `host` (or a subdomain) was contacted before the first consent. */
       noContactBeforeConsent(host: string): Assertion;
     }
   }
 }
 
-/** An assertion that could not decide (unreadable traffic): it fails, and says it is inconclusive. */
-function inconclusive(message: string): Error {
-  return Object.assign(new chai.AssertionError(message), { inconclusive: true });
+/** An assertion error that carries the evidence it rests on, for the check's verdict. */
+function failure(message: string, detail: Partial<CheckFailure>): Error {
+  return Object.assign(new chai.AssertionError(message), detail);
 }
 
 const phonehomeAssertions: Chai.ChaiPlugin = (api, utils) => {
   api.Assertion.addMethod(
     'noLeaksBeforeConsent',
-    function (this: Chai.AssertionStatic, consent?: string) {
+    function (this: Chai.AssertionStatic, filter?: string | LeakFilter) {
       const run = utils.flag(this, 'object') as RunResult;
-      const declared = consent ? run.consents.filter((c) => c.name === consent) : run.consents;
-      if (consent && declared.length === 0) {
-        throw new chai.AssertionError(
-          `the scenario declares no consent '${consent}' (declared: ${run.consents.map((c) => c.name).join(', ')})`,
-        );
+      const wanted: LeakFilter = typeof filter === 'string' ? { consent: filter } : (filter ?? {});
+      let verdicts = run.verdicts.filter((v) => v.rule === 'consent');
+      if (wanted.consent !== undefined) {
+        verdicts = verdicts.filter((v) => v.consent === wanted.consent);
+        if (verdicts.length === 0) {
+          throw new chai.AssertionError(
+            `the scenario declares no consent '${wanted.consent}' (declared: ${run.consents.map((c) => c.name).join(', ')})`,
+          );
+        }
       }
-      const leaks = run.findings.filter(
-        (finding) =>
-          finding.beforeConsent &&
-          (declared.length === 0 || declared.some((c) => covers(c, finding.kind))),
-      );
+      const leaks = verdicts
+        .flatMap((verdict) => verdict.findings.map((id) => run.findings[id] as JudgedFinding))
+        .filter(
+          (f) =>
+            (!wanted.kinds || wanted.kinds.includes(f.kind)) &&
+            (!wanted.hosts || wanted.hosts.some((host) => hostMatches(f.host, host))),
+        );
       if (leaks.length > 0) {
-        throw new chai.AssertionError(
-          describeLeaks(leaks, consent ?? declared.map((c) => c.name).join("', '")),
+        const byConsent = new Map<string, JudgedFinding[]>();
+        for (const leak of leaks)
+          byConsent.set(leak.consent!, [...(byConsent.get(leak.consent!) ?? []), leak]);
+        throw failure(
+          [...byConsent].map(([consent, own]) => describeLeaks(own, consent)).join('\n'),
+          { evidence: { findings: leaks.map((f) => f.id) } },
         );
       }
-      const blind = run.verdicts.find(
-        (verdict) =>
-          verdict.status === 'inconclusive' && (!consent || verdict.name.includes(`'${consent}'`)),
-      );
-      if (blind) throw inconclusive(blind.message);
+      const blind = verdicts.find((verdict) => verdict.status === 'inconclusive');
+      if (blind) {
+        throw failure(blind.message, {
+          inconclusive: true,
+          evidence: { unreadable: blind.unreadable },
+        });
+      }
     },
   );
 
@@ -59,9 +84,9 @@ const phonehomeAssertions: Chai.ChaiPlugin = (api, utils) => {
       const run = utils.flag(this, 'object') as RunResult;
       const early = contactsBeforeConsent(run.contacts, run.marks, [host]);
       if (early.length > 0) {
-        throw new chai.AssertionError(
-          `${host} was contacted before consent:\n${describeContacts(early)}`,
-        );
+        throw failure(`${host} was contacted before consent:\n${describeContacts(early)}`, {
+          evidence: { contacts: early.map((contact) => run.contacts.indexOf(contact)) },
+        });
       }
     },
   );
@@ -71,23 +96,3 @@ chai.use(phonehomeAssertions);
 
 /** chai's expect with phonehome's assertions installed. */
 export const expect = chai.expect;
-
-/** Runs a scenario's named checks over a result; an assertion error becomes a failed verdict. */
-export function evaluateChecks(
-  checks: Record<string, (run: RunResult) => void>,
-  run: RunResult,
-): Verdict[] {
-  return Object.entries(checks).map(([name, check]) => {
-    try {
-      check(run);
-      return { name, status: 'pass', message: '' };
-    } catch (error) {
-      const unsure = (error as { inconclusive?: boolean }).inconclusive === true;
-      return {
-        name,
-        status: unsure ? 'inconclusive' : 'fail',
-        message: (error as Error).message,
-      };
-    }
-  });
-}

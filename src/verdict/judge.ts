@@ -1,36 +1,86 @@
-import { maskFragment } from '../report/console-summary.ts';
+import { kindName } from '../detect/identifiers.ts';
+import { maskFragment } from '../detect/mask.ts';
 import { covers, Timeline } from '../timeline/timeline.ts';
-import type {
-  Finding,
-  IdentifierKind,
-  JudgedFinding,
-  Mark,
-  TlsFailure,
-  Verdict,
+import {
+  IDENTIFIER_KINDS,
+  type Check,
+  type ConsentDeclaration,
+  type Finding,
+  type HostContact,
+  type IdentifierKind,
+  type JudgedFinding,
+  type Mark,
+  type RunResult,
+  type TlsFailure,
+  type UnreadableConnection,
+  type Verdict,
+  type VerdictRule,
+  type VerdictStatus,
 } from '../types.ts';
 
-/** A declared consent: its name and the identifier kinds it covers. */
-export interface ConsentDeclaration {
-  name: string;
-  covers: IdentifierKind[] | 'all';
+/*
+ * Every verdict of phonehome is decided here, once: the run's own (it ran to the end, each
+ * consent, the forbidden hosts), the scenario's checks, and the run's one status. Console,
+ * mocha, run.json, JUnit, report.html, merge and diff read these verdicts; none re-derives one.
+ */
+
+/** The name of the verdict that says the run itself did not break. */
+export const RAN_TO_END = 'runs to the end';
+
+/** The consent a scenario without consents is judged against: all kinds, never given. */
+const DEFAULT_CONSENT: ConsentDeclaration = { name: 'consent', covers: 'all' };
+
+/** "no identifier (location) leaves the phone before consent 'location'" */
+export function consentVerdictName(consent: ConsentDeclaration): string {
+  const kinds = consent.covers === 'all' ? '' : `(${consent.covers.join(', ')}) `;
+  return `no identifier ${kinds}leaves the phone before consent '${consent.name}'`;
 }
 
-/** A host contact, readable or not, placed on the timeline. */
-export interface HostContact {
-  host: string;
-  at: number;
-  /** False for a TLS connection the proxy could not open. */
-  readable: boolean;
-  phase: string;
-  step: string;
+/** "no contact with xiaomi.com, mistat.example before consent" */
+export function forbiddenHostsVerdictName(hosts: string[]): string {
+  return `no contact with ${hosts.join(', ')} before consent`;
+}
+
+/** A verdict as known before the run: its name and rule. */
+export interface PlannedVerdict {
+  name: string;
+  rule: VerdictRule;
+}
+
+/**
+ * The verdicts a run will have, in order, named before it starts: under mocha each becomes a
+ * test, with the same name as in JUnit and every report.
+ *
+ * @example
+ *   plannedVerdicts({ consents: [{ name: 'cloud', covers: 'all' }], forbiddenHosts: [], checks: [] })
+ *   // → [{ name: 'runs to the end', rule: 'ran-to-end' },
+ *   //    { name: "no identifier leaves the phone before consent 'cloud'", rule: 'consent' }]
+ */
+export function plannedVerdicts(plan: {
+  consents: ConsentDeclaration[];
+  forbiddenHosts: string[];
+  checks: string[];
+}): PlannedVerdict[] {
+  return [
+    { name: RAN_TO_END, rule: 'ran-to-end' },
+    ...declaredConsents(plan.consents).map((consent) => ({
+      name: consentVerdictName(consent),
+      rule: 'consent' as const,
+    })),
+    ...(plan.forbiddenHosts.length > 0
+      ? [{ name: forbiddenHostsVerdictName(plan.forbiddenHosts), rule: 'forbidden-hosts' as const }]
+      : []),
+    ...plan.checks.map((name) => ({ name, rule: 'check' as const })),
+  ];
 }
 
 export interface Judgement {
   findings: JudgedFinding[];
   /** TLS connections the proxy could not open, on the timeline. */
-  unreadable: (TlsFailure & { phase: string; step: string })[];
+  unreadable: UnreadableConnection[];
   /** Every host contacted, first contact per (host, phase). */
   contacts: HostContact[];
+  /** The run's own verdicts: ran to the end, one per consent, the forbidden hosts. */
   verdicts: Verdict[];
 }
 
@@ -42,24 +92,40 @@ export interface JudgeInput {
   /** Host and start time of every exchange. */
   exchanges: { host: string; startedAt: number }[];
   forbiddenHosts: string[];
+  /** The kinds the run had at least one identifier of: a consent covering none sees nothing. */
+  knownKinds: IdentifierKind[];
+  /** Why the run stopped early, if it did. */
+  error?: string;
 }
 
 /**
- * Applies the consent semantics of DESIGN.md: a finding of kind K in an exchange whose request
- * started before the first consent covering K fails. Unreadable traffic before a consent makes
- * that consent's verdict inconclusive, never a silent pass. A forbidden host contacted before
- * the first consent fails even when its traffic could not be read.
+ * Applies the consent semantics of DESIGN.md. Each finding is judged once, by the first consent
+ * covering its kind: it is a leak when its request started before that consent was given (or
+ * the consent never was). Unreadable traffic before a consent, or no identifier of the kinds it
+ * covers, makes that consent's verdict inconclusive, never a silent pass. A forbidden host
+ * contacted before the first consent fails even when its traffic could not be read.
+ *
+ * @example
+ *   judge({ marks, consents, findings, tlsFailures: [], exchanges, forbiddenHosts: [], knownKinds: ['imei'] })
+ *     .verdicts.map((v) => [v.name, v.status])
  */
 export function judge(input: JudgeInput): Judgement {
   const timeline = new Timeline(input.marks);
-  const findings: JudgedFinding[] = input.findings.map((finding) => {
-    const consent = timeline.consentFor(finding.kind);
+  const declared = declaredConsents(input.consents);
+  const givenAt = (name: string) =>
+    timeline.marks.find((mark) => mark.type === 'consent' && mark.name === name)?.at;
+  const governing = governingConsents(declared, givenAt);
+
+  const findings: JudgedFinding[] = input.findings.map((finding, id) => {
+    const consent = governing.get(finding.kind);
+    const at = consent ? givenAt(consent.name) : undefined;
     return {
       ...finding,
+      id,
       step: timeline.stepAt(finding.startedAt),
       phase: timeline.phaseAt(finding.startedAt),
-      consent: consent?.name,
-      beforeConsent: timeline.isBeforeConsent(finding.kind, finding.startedAt),
+      ...(consent ? { consent: consent.name } : {}),
+      beforeConsent: consent !== undefined && (at === undefined || finding.startedAt < at),
     };
   });
   const unreadable = input.tlsFailures.map((failure) => ({
@@ -68,40 +134,187 @@ export function judge(input: JudgeInput): Judgement {
     step: timeline.stepAt(failure.at),
   }));
   const contacts = firstContacts(timeline, input);
-  const verdicts: Verdict[] = [];
-  const declared: ConsentDeclaration[] =
-    input.consents.length > 0 ? input.consents : [{ name: 'consent', covers: 'all' }];
+  const known = new Set(input.knownKinds);
 
+  const verdicts: Verdict[] = [ranToEnd(input.error)];
   for (const consent of declared) {
-    const given = input.marks.find((mark) => mark.type === 'consent' && mark.name === consent.name);
-    const leaks = findings.filter((f) => f.beforeConsent && covers(consent, f.kind));
-    const name = `no identifier ${consent.covers === 'all' ? '' : `(${consent.covers.join(', ')}) `}leaves the phone before consent '${consent.name}'`;
+    const name = consentVerdictName(consent);
+    const base = { name, rule: 'consent' as const, consent: consent.name, covers: consent.covers };
+    const leaks = findings.filter((f) => f.beforeConsent && f.consent === consent.name);
+    // What could not be read before this consent: a failing verdict names it too, since an
+    // auditor must know what else may have gone out unseen.
+    const at = givenAt(consent.name);
+    const blind = unreadable
+      .map((failure, index) => ({ failure, index }))
+      .filter(({ failure }) => at === undefined || failure.at < at);
+    const unseen = blind.map(({ index }) => index);
     if (leaks.length > 0) {
-      verdicts.push({ name, status: 'fail', message: describeLeaks(leaks, consent.name) });
-      continue;
-    }
-    const blind = unreadable.filter((failure) => !given || failure.at < given.at);
-    if (blind.length > 0) {
-      const hosts = [...new Set(blind.map((failure) => failure.host ?? '(no SNI)'))];
       verdicts.push({
-        name,
-        status: 'inconclusive',
-        message: `inconclusive: ${blind.length} TLS connection(s) before consent '${consent.name}' could not be read (${hosts.join(', ')}); put the run's CA in the phone's system store, or forbid these hosts before consent in the scenario`,
+        ...base,
+        ...evidence({ findings: leaks.map((f) => f.id), unreadable: unseen }),
+        status: 'fail',
+        summary: `identifiers sent before consent '${consent.name}' — ${kindsByHost(leaks)}`,
+        message:
+          describeLeaks(leaks, consent.name) +
+          (blind.length > 0
+            ? `\nand ${blind.length} TLS connection(s) before it could not be read (${unreadHosts(blind)}): what else they carried is unknown`
+            : ''),
       });
       continue;
     }
-    verdicts.push({ name, status: 'pass', message: '' });
+    const kinds = consent.covers === 'all' ? IDENTIFIER_KINDS : consent.covers;
+    if (!kinds.some((kind) => known.has(kind))) {
+      const what = consent.covers === 'all' ? 'no identifier' : `no ${kinds.join(', ')} value`;
+      verdicts.push({
+        ...base,
+        ...evidence({ unreadable: unseen }),
+        status: 'inconclusive',
+        summary: `inconclusive: ${what} was known to look for`,
+        message: `inconclusive: ${what} was known to look for, so nothing could be found before consent '${consent.name}'; give the phone's identifiers (devices.json "identifiers", or --identifiers FILE for capture and scan) or plant canaries in the scenario`,
+      });
+      continue;
+    }
+    if (blind.length > 0) {
+      const hosts = unreadHosts(blind);
+      verdicts.push({
+        ...base,
+        ...evidence({ unreadable: unseen }),
+        status: 'inconclusive',
+        summary: `inconclusive: ${blind.length} TLS connection(s) before consent '${consent.name}' could not be read (${hosts})`,
+        message: `inconclusive: ${blind.length} TLS connection(s) before consent '${consent.name}' could not be read (${hosts}); put the run's CA in the phone's system store, or forbid these hosts before consent in the scenario`,
+      });
+      continue;
+    }
+    verdicts.push({ ...base, ...evidence({}), status: 'pass', summary: '', message: '' });
   }
 
   if (input.forbiddenHosts.length > 0) {
     const early = contactsBeforeConsent(contacts, input.marks, input.forbiddenHosts);
+    const hosts = [...new Set(early.map((c) => c.host))];
     verdicts.push({
-      name: `no contact with ${input.forbiddenHosts.join(', ')} before consent`,
+      name: forbiddenHostsVerdictName(input.forbiddenHosts),
+      rule: 'forbidden-hosts',
+      ...evidence({ contacts: early.map((contact) => contacts.indexOf(contact)) }),
       status: early.length > 0 ? 'fail' : 'pass',
+      summary: early.length > 0 ? `contacted before consent: ${hosts.join(', ')}` : '',
       message: describeContacts(early),
     });
   }
   return { findings, unreadable, contacts, verdicts };
+}
+
+/**
+ * Runs a scenario's named checks over a result. A failed chai assertion is a failed verdict (or
+ * an inconclusive one, when the assertion could not see); anything else a check throws is an
+ * error of the check, not a leak.
+ *
+ * @example
+ *   evaluateChecks({ 'never mistat': (run) => expect(run).to.have.noContactBeforeConsent('mistat.xiaomi.com') }, result)
+ */
+export function evaluateChecks(checks: Record<string, Check>, run: RunResult): Verdict[] {
+  return Object.entries(checks).map(([name, check]) => {
+    try {
+      check(run);
+      return { name, rule: 'check', ...evidence({}), status: 'pass', summary: '', message: '' };
+    } catch (error) {
+      const failure = error as Error & Partial<CheckFailure>;
+      const status: VerdictStatus = failure.inconclusive
+        ? 'inconclusive'
+        : failure.name === 'AssertionError'
+          ? 'fail'
+          : 'error';
+      const message = status === 'error' ? `the check threw: ${String(error)}` : failure.message;
+      return {
+        name,
+        rule: 'check',
+        ...evidence(failure.evidence ?? {}),
+        status,
+        summary: message.split('\n')[0] ?? '',
+        message,
+      };
+    }
+  });
+}
+
+/** What a phonehome chai assertion attaches to its error: the evidence it failed on. */
+export interface CheckFailure {
+  inconclusive: boolean;
+  evidence: Partial<Pick<Verdict, 'findings' | 'contacts' | 'unreadable'>>;
+}
+
+/** The result with the checks' verdicts added and its status decided again. */
+export function withChecks(run: RunResult, checks: Verdict[]): RunResult {
+  const verdicts = [...run.verdicts.filter((v) => v.rule !== 'check'), ...checks];
+  return { ...run, verdicts, status: overallStatus(verdicts) };
+}
+
+/**
+ * The run's one status: fail (a leak or forbidden contact) beats error (the run broke) beats
+ * inconclusive (could not see) beats pass.
+ */
+export function overallStatus(verdicts: Pick<Verdict, 'status'>[]): VerdictStatus {
+  for (const status of ['fail', 'error', 'inconclusive'] as const)
+    if (verdicts.some((verdict) => verdict.status === status)) return status;
+  return 'pass';
+}
+
+function ranToEnd(error: string | undefined): Verdict {
+  if (error === undefined)
+    return {
+      name: RAN_TO_END,
+      rule: 'ran-to-end',
+      ...evidence({}),
+      status: 'pass',
+      summary: '',
+      message: '',
+    };
+  const message = `the run stopped early: ${error} (what was captured until then is judged)`;
+  return {
+    name: RAN_TO_END,
+    rule: 'ran-to-end',
+    ...evidence({}),
+    status: 'error',
+    summary: `the run stopped early: ${error.split('\n')[0]}`,
+    message,
+  };
+}
+
+function unreadHosts(blind: { failure: TlsFailure }[]): string {
+  return [...new Set(blind.map(({ failure }) => failure.host ?? '(no SNI)'))].join(', ');
+}
+
+function evidence(
+  parts: Partial<Pick<Verdict, 'findings' | 'contacts' | 'unreadable'>>,
+): Pick<Verdict, 'findings' | 'contacts' | 'unreadable'> {
+  return {
+    findings: parts.findings ?? [],
+    contacts: parts.contacts ?? [],
+    unreadable: parts.unreadable ?? [],
+  };
+}
+
+function declaredConsents(consents: ConsentDeclaration[]): ConsentDeclaration[] {
+  return consents.length > 0 ? consents : [DEFAULT_CONSENT];
+}
+
+/**
+ * For each kind, the consent that judges it: of the declared consents covering it, the one given
+ * first; when none was given, the first declared. Kinds no consent covers are absent.
+ */
+function governingConsents(
+  declared: ConsentDeclaration[],
+  givenAt: (name: string) => number | undefined,
+): Map<IdentifierKind, ConsentDeclaration> {
+  const byKind = new Map<IdentifierKind, ConsentDeclaration>();
+  for (const kind of IDENTIFIER_KINDS) {
+    const covering = declared.filter((consent) => covers(consent, kind));
+    const given = covering
+      .filter((consent) => givenAt(consent.name) !== undefined)
+      .sort((a, b) => (givenAt(a.name) as number) - (givenAt(b.name) as number));
+    const consent = given[0] ?? covering[0];
+    if (consent) byKind.set(kind, consent);
+  }
+  return byKind;
 }
 
 /** One line per identifier and host, saying where, in which form, during which step. */
@@ -121,6 +334,40 @@ export function describeLeaks(leaks: JudgedFinding[], consent: string): string {
     `${groups.size} identifier(s) left the phone before consent '${consent}':\n` +
     lines.map((l) => `  - ${l}`).join('\n')
   );
+}
+
+/**
+ * Kinds per host, hosts in order of first finding, kinds in the canonical order:
+ * "api.account.xiaomi.com: imei, msisdn, operator; data.mistat.xiaomi.com: imei".
+ */
+export function kindsByHost(findings: JudgedFinding[]): string {
+  const hosts = new Map<string, Set<IdentifierKind>>();
+  for (const finding of [...findings].sort((a, b) => a.startedAt - b.startedAt)) {
+    const kinds = hosts.get(finding.host) ?? new Set<IdentifierKind>();
+    kinds.add(finding.kind);
+    hosts.set(finding.host, kinds);
+  }
+  return [...hosts]
+    .map(([host, kinds]) => `${host}: ${IDENTIFIER_KINDS.filter((k) => kinds.has(k)).join(', ')}`)
+    .join('; ');
+}
+
+/**
+ * How a finding stands, in words an auditor reads beside it: a leak, allowed, or judged by a
+ * consent other than the one it was sent after, or judged by none.
+ *
+ * @example
+ *   standing({ kind: 'imei', phase: 'after location', consent: 'cloud', beforeConsent: true, … })
+ *   // → "sent after consent 'location', which does not cover IMEI — a leak judged by consent 'cloud'"
+ */
+export function standing(finding: JudgedFinding): string {
+  const kind = kindName(finding.kind);
+  if (finding.consent === undefined) return `not judged: no consent covers ${kind}`;
+  if (!finding.beforeConsent) return `allowed: sent after consent '${finding.consent}'`;
+  const after = /^after (.+)$/.exec(finding.phase)?.[1];
+  if (after !== undefined && after !== finding.consent)
+    return `sent after consent '${after}', which does not cover ${kind} — a leak judged by consent '${finding.consent}'`;
+  return `a leak: sent before consent '${finding.consent}'`;
 }
 
 function firstContacts(timeline: Timeline, input: JudgeInput): HostContact[] {
@@ -159,7 +406,7 @@ export function describeContacts(contacts: HostContact[]): string {
     .join('\n');
 }
 
-/** "xiaomi.com" forbids api.account.xiaomi.com too. */
-function hostMatches(host: string, pattern: string): boolean {
+/** "xiaomi.com" matches api.account.xiaomi.com too. */
+export function hostMatches(host: string, pattern: string): boolean {
   return host === pattern || host.endsWith(`.${pattern}`);
 }

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/appium/server.ts';
+import { PROJECT_ROOT } from '../../src/paths.ts';
 import { FakeAdb, rootedPhone, stockPhone } from '../device/fake-adb.ts';
 import { runCli } from '../support/cli.ts';
 import { tempDir } from '../support/temp.ts';
@@ -141,7 +141,11 @@ describe('phonehome devices --propose, doctor and capture on a phone over adb', 
     );
     clearTimeout(killer);
     expect([code, signal], out).to.deep.equal([1, null]);
-    expect(out).to.match(/FAIL: .*; 1 finding\(s\) before consent\. Report: /);
+    // The same summary as a scenario run: the verdict, and the leak under it.
+    expect(out).to.match(/^FAIL {2}capture on pixel: 1 exchanges, 1 findings$/m);
+    expect(out).to.match(
+      /✗ no identifier leaves the phone before consent 'consent' {2}— FAIL\n +IMEI #1 +→ api\.account\.xiaomi\.com {2}in cookie:deviceId/,
+    );
     expect(fake.phone('R58M12345').settings.global?.http_proxy, 'proxy reset').to.equal(':0');
     expect(fake.phone('R58M12345').reverse, 'reverse tunnel removed').to.deep.equal([]);
     const folders = readdirSync(join(dirs.path, 'reports')).filter((name) =>

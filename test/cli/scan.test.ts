@@ -213,7 +213,7 @@ describe('phonehome scan', () => {
     [
       'a HAR without identifiers',
       () => [HAR],
-      /is a HAR file, which carries no identifiers; pass --identifiers ids\.json or --device <id>/,
+      /is a HAR file, which carries no identifiers; pass --identifiers ids\.json, --identifiers <the run folder it came from>, or --device <id>/,
     ],
     [
       'an unknown kind in ids.json',

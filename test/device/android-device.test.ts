@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/appium/server.ts';
+import { PROJECT_ROOT } from '../../src/paths.ts';
 import { loadOrCreateCa, type CertificateAuthority } from '../../src/capture/ca.ts';
 import { restoreCommand } from '../../src/cli/restore.ts';
 import { AndroidDevice } from '../../src/device/android/android-device.ts';

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/appium/server.ts';
+import { PROJECT_ROOT } from '../../src/paths.ts';
 import type { DeviceEntry } from '../../src/config/devices.ts';
 import { tempDir } from '../support/temp.ts';
 import { REPLY } from './parcel-replies.ts';

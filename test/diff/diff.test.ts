@@ -3,8 +3,7 @@ import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareRuns, type RunDiff } from '../../src/diff/compare-runs.ts';
 import { judgeDiff, parseFailRules, type FailRule } from '../../src/diff/diff-verdict.ts';
-import type { RunResult } from '../../src/scenario/result.ts';
-import type { IdentifierKind, JudgedFinding } from '../../src/types.ts';
+import type { IdentifierKind, JudgedFinding, RunResult } from '../../src/types.ts';
 import { startChromium } from '../report/chromium.ts';
 import { FIXTURE_JOURNAL } from '../report/fixture-run.ts';
 import { runCommand } from '../report/run-command.ts';
@@ -20,6 +19,7 @@ function finding(
   evidence: 'strong' | 'weak' = 'strong',
 ): JudgedFinding {
   return {
+    id: 0,
     exchange: 0,
     exchangeId: 'x',
     kind,
@@ -33,6 +33,7 @@ function finding(
     startedAt: 0,
     step: 'insert SIM',
     phase,
+    consent: 'c',
     beforeConsent: phase === 'before consent',
   };
 }
@@ -49,6 +50,7 @@ function run(findings: JudgedFinding[], early: string[] = []): RunResult {
     consents: [{ name: 'c', covers: 'all' }],
     forbiddenHosts: [],
     exchanges: findings.length,
+    identifiers: 1,
     findings,
     unreadable: [],
     contacts: early.map((host) => ({
@@ -59,6 +61,7 @@ function run(findings: JudgedFinding[], early: string[] = []): RunResult {
       step: 'insert SIM',
     })),
     verdicts: [],
+    status: 'pass',
   };
 }
 

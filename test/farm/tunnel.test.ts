@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/appium/server.ts';
+import { PROJECT_ROOT } from '../../src/paths.ts';
 import { imei, runSimOnly, useFarm } from './farm-devices.ts';
 
 const FAKE_TUNNEL = join(PROJECT_ROOT, 'test', 'fixtures', 'fake-tunnel', 'fake-tunnel.mjs');
@@ -84,7 +84,8 @@ describe("a farm's tunnel (traffic mode tunnel)", function () {
       PHONEHOME_CA_DIR: join(farm.dir(), 'ca'),
       FAKE_TUNNEL_LOG: log,
     });
-    expect(result.code).to.equal(1);
+    // The run broke (no tunnel, no traffic): an error, exit 3 — not a leak, and never a pass.
+    expect(result.code).to.equal(3);
     expect(result.stdout).to.match(
       /the tunnel '.*node' was not ready within 5000 ms; its last output:\nConnecting…\n\[SUCCESS\] You can now access your local server/,
     );

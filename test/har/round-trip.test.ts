@@ -6,7 +6,7 @@ import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { createDetector } from '../../src/detect/detector.ts';
 import { identifiersFrom } from '../../src/detect/identifiers.ts';
 import { readHar } from '../../src/har/read.ts';
-import { harEntry } from '../../src/har/write.ts';
+import { harEntry } from '../../src/report/har.ts';
 import type { Exchange } from '../../src/types.ts';
 
 const IMEI = '865432101234564';

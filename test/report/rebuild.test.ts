@@ -2,7 +2,7 @@ import { killedRun } from '../support/killed-run.ts';
 import { expect } from 'chai';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/appium/server.ts';
+import { PROJECT_ROOT } from '../../src/paths.ts';
 import { tempDir } from '../support/temp.ts';
 import { runCommand } from './run-command.ts';
 
@@ -36,9 +36,12 @@ describe('phonehome report rebuilds a killed run from its journal', function () 
     const summary = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8'));
     expect(summary.status).to.equal('fail');
     expect(summary.error).to.match(/did not end normally/);
-    expect(summary.checks.map((c: { name: string }) => c.name)).to.deep.equal([
-      'the scenario ran to the end',
-      'no identifier leaves the phone before consent',
+    expect(
+      summary.verdicts.map((c: { name: string; status: string }) => [c.name, c.status]),
+    ).to.deep.equal([
+      ['runs to the end', 'error'],
+      ["no identifier leaves the phone before consent 'cloud-messaging'", 'fail'],
+      ['the new contact stays on the phone', 'fail'],
     ]);
     const findings = JSON.parse(readFileSync(join(folder, 'findings.json'), 'utf8')).findings as {
       kind: string;
@@ -50,9 +53,9 @@ describe('phonehome report rebuilds a killed run from its journal', function () 
     const har = JSON.parse(readFileSync(join(folder, 'capture.har'), 'utf8'));
     expect(har.log.entries).to.have.length(4);
     const junit = readFileSync(join(folder, 'junit.xml'), 'utf8');
-    expect(junit).to.include('tests="3" failures="3"');
+    expect(junit).to.include('tests="3" failures="2" errors="1"');
     expect(junit).to.match(
-      /<testcase [^>]*name="the scenario ran to the end"[^>]*>\s*<failure type="leak" message="the run stopped early/,
+      /<testcase [^>]*name="runs to the end"[^>]*>\s*<error type="error" message="the run stopped early/,
     );
     expect(readFileSync(join(folder, 'report.html'), 'utf8')).to.include('did not end normally');
   });
@@ -63,9 +66,10 @@ describe('phonehome report rebuilds a killed run from its journal', function () 
     expect(run.code, run.stderr).to.equal(1);
     expect(run.stdout).to.include('checks: as recorded in run.json');
     const summary = JSON.parse(readFileSync(join(folder, 'run.json'), 'utf8'));
-    expect(summary.checks.map((c: { name: string }) => c.name)).to.deep.equal([
-      'the scenario ran to the end',
-      'no identifier leaves the phone before consent',
+    expect(summary.verdicts.map((c: { name: string }) => c.name)).to.deep.equal([
+      'runs to the end',
+      "no identifier leaves the phone before consent 'cloud-messaging'",
+      'the new contact stays on the phone',
     ]);
   });
 

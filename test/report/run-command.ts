@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PROJECT_ROOT } from '../../src/appium/server.ts';
+import { PROJECT_ROOT } from '../../src/paths.ts';
 import type { CliResult } from '../support/cli.ts';
 
 const TSX = pathToFileURL(join(PROJECT_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;

@@ -2,13 +2,14 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import scenario from '../../scenarios/fsecure-out-of-box.scenario.ts';
 import { findDevice, loadDevices } from '../../src/config/devices.ts';
-import { runScenario, type ScenarioOutcome } from '../../src/scenario/run.ts';
-import type { Identifier } from '../../src/types.ts';
+import { runScenario } from '../../src/scenario/run.ts';
+import type { Identifier, RunResult } from '../../src/types.ts';
 import { analyseJournal } from '../../src/verdict/analyse.ts';
 import { tempDir } from '../support/temp.ts';
 
 /** A real run of the F-Secure scenario on the virtual phone, with the identifiers it looked for. */
-export interface VirtualRun extends ScenarioOutcome {
+export interface VirtualRun {
+  result: RunResult;
   folder: string;
   identifiers: Identifier[];
 }
@@ -36,14 +37,14 @@ export function virtualRuns(): Promise<VirtualRuns> {
     const config = loadDevices(join(import.meta.dirname, '..', '..', 'devices.json'));
     const reportsDir = join(dirs.path, 'reports');
     const run = async (id: string): Promise<VirtualRun> => {
-      const outcome = await runScenario({
+      const result = await runScenario({
         scenario,
         entry: findDevice(config, id),
         reportsDir,
         caDir: join(dirs.path, 'ca'),
       });
-      const { identifiers } = await analyseJournal(join(outcome.result.folder, 'journal.ndjson'));
-      return { ...outcome, folder: outcome.result.folder, identifiers };
+      const { identifiers } = await analyseJournal(join(result.folder, 'journal.ndjson'));
+      return { result, folder: result.folder, identifiers };
     };
     const leaky = await run('virtual-redmi-1s-2014');
     const fixed = await run('virtual-redmi-1s-optin');

@@ -3,7 +3,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import scenario from '../../scenarios/fsecure-out-of-box.scenario.ts';
 import { findDevice, loadDevices } from '../../src/config/devices.ts';
-import { runScenario, type ScenarioOutcome } from '../../src/scenario/run.ts';
+import { runScenario } from '../../src/scenario/run.ts';
+import type { RunResult } from '../../src/types.ts';
 import { tempDir } from '../support/temp.ts';
 
 // The F-Secure scenario through the real pipeline: embedded Appium, the virtual phone driver,
@@ -19,8 +20,8 @@ describe('the F-Secure out-of-box scenario on the virtual phone', function () {
       reportsDir: join(dirs.path, 'reports'),
       caDir: join(dirs.path, 'ca'),
     });
-  let leaky: ScenarioOutcome;
-  let fixed: ScenarioOutcome;
+  let leaky: RunResult;
+  let fixed: RunResult;
 
   before(async () => {
     leaky = await run('virtual-redmi-1s-2014');
@@ -29,9 +30,9 @@ describe('the F-Secure out-of-box scenario on the virtual phone', function () {
   after(() => dirs.remove());
 
   /** (kind, host, step where it first appeared) of the findings on one side of consent. */
-  const firsts = (outcome: ScenarioOutcome, beforeConsent: boolean) => {
+  const firsts = (outcome: RunResult, beforeConsent: boolean) => {
     const seen = new Map<string, string>();
-    for (const f of [...outcome.result.findings].sort((a, b) => a.startedAt - b.startedAt)) {
+    for (const f of [...outcome.findings].sort((a, b) => a.startedAt - b.startedAt)) {
       if (f.beforeConsent !== beforeConsent) continue;
       const key = `${f.label} → ${f.host}`;
       if (!seen.has(key)) seen.set(key, `${key} @ ${f.step}`);
@@ -40,9 +41,11 @@ describe('the F-Secure out-of-box scenario on the virtual phone', function () {
   };
 
   it('fails the 2014 firmware with the IMEI, phone number, operator and new contacts before consent', () => {
-    expect(leaky.checks.map((c) => [c.name, c.status])).to.deep.equal([
-      ['no identifier leaves the phone before consent', 'fail'],
+    expect(leaky.verdicts.map((c) => [c.name, c.status])).to.deep.equal([
+      ['runs to the end', 'pass'],
+      ["no identifier leaves the phone before consent 'cloud-messaging'", 'fail'],
     ]);
+    expect(leaky.status).to.equal('fail');
     expect(firsts(leaky, true)).to.deep.equal([
       'IMEI #1 → api.account.xiaomi.com @ insert SIM',
       'contact number #1 → api.account.xiaomi.com @ add a contact',
@@ -53,7 +56,7 @@ describe('the F-Secure out-of-box scenario on the virtual phone', function () {
   });
 
   it('sees the 2014 firmware send the IMSI only after the Mi Cloud login', () => {
-    const imsi = leaky.result.findings.filter((f) => f.kind === 'imsi');
+    const imsi = leaky.findings.filter((f) => f.kind === 'imsi');
     expect(imsi).to.not.be.empty;
     expect(
       imsi.every(
@@ -65,11 +68,11 @@ describe('the F-Secure out-of-box scenario on the virtual phone', function () {
   });
 
   it('finds the documented request: GET …/pass/v3/user@id with Cookie deviceId=<IMEI>', () => {
-    const cookie = leaky.result.findings.find(
+    const cookie = leaky.findings.find(
       (f) => f.kind === 'imei' && f.where === 'cookie:deviceId' && f.beforeConsent,
     );
     expect(cookie, 'IMEI in the deviceId cookie').to.not.equal(undefined);
-    const journal = readFileSync(join(leaky.result.folder, 'journal.ndjson'), 'utf8')
+    const journal = readFileSync(join(leaky.folder, 'journal.ndjson'), 'utf8')
       .split('\n')
       .filter(Boolean);
     const exchange = JSON.parse(
@@ -82,7 +85,7 @@ describe('the F-Secure out-of-box scenario on the virtual phone', function () {
   });
 
   it('gives a failure message that names identifier, host, step and fragment', () => {
-    const message = leaky.checks[0]!.message;
+    const message = leaky.verdicts[1]!.message;
     expect(message).to.match(
       /IMEI #1 \(imei\) sent to api\.account\.xiaomi\.com during step 'insert SIM' in cookie:deviceId/,
     );
@@ -91,31 +94,32 @@ describe('the F-Secure out-of-box scenario on the virtual phone', function () {
   });
 
   it('passes the opt-in update: identifiers appear only after Cloud Messaging is on', () => {
-    expect(fixed.checks.map((c) => c.status)).to.deep.equal(['pass']);
-    expect(fixed.result.findings.filter((f) => f.beforeConsent)).to.deep.equal([]);
-    const after = new Set(fixed.result.findings.map((f) => f.kind));
+    expect(fixed.verdicts.map((c) => c.status)).to.deep.equal(['pass', 'pass']);
+    expect(fixed.status).to.equal('pass');
+    expect(fixed.findings.filter((f) => f.beforeConsent)).to.deep.equal([]);
+    const after = new Set(fixed.findings.map((f) => f.kind));
     for (const kind of ['imei', 'imsi', 'msisdn', 'contact_number'])
       expect(after, kind).to.include(kind);
   });
 
   it('records HTTPS exchanges decrypted through the run CA', () => {
-    const https = leaky.result.findings.filter(
+    const https = leaky.findings.filter(
       (f) => f.host === 'api.account.xiaomi.com' && f.where === 'request-body',
     );
     expect(https).to.not.be.empty;
-    expect(leaky.result.unreadable).to.deep.equal([]);
+    expect(leaky.unreadable).to.deep.equal([]);
   });
 
   it('leaves a run folder with journal, run.json and findings.json, private to the user', () => {
     for (const outcome of [leaky, fixed]) {
-      const run = JSON.parse(readFileSync(join(outcome.result.folder, 'run.json'), 'utf8'));
+      const run = JSON.parse(readFileSync(join(outcome.folder, 'run.json'), 'utf8'));
       expect(run.status).to.equal(outcome === leaky ? 'fail' : 'pass');
       expect(run.device.firmware).to.equal(
         outcome === leaky ? 'redmi-1s-2014' : 'redmi-1s-optin-update',
       );
       expect(run.versions).to.have.keys('phonehome', 'node', 'appium', 'webdriverio', 'mockttp');
       for (const file of ['journal.ndjson', 'run.json', 'findings.json']) {
-        expect(statSync(join(outcome.result.folder, file)).mode & 0o077, file).to.equal(0);
+        expect(statSync(join(outcome.folder, file)).mode & 0o077, file).to.equal(0);
       }
     }
   });

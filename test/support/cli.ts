@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/appium/server.ts';
+import { PROJECT_ROOT } from '../../src/paths.ts';
 
 export interface CliResult {
   code: number | null;
@@ -15,8 +15,18 @@ export function runCli(
   env: Record<string, string> = {},
   cwd = PROJECT_ROOT,
 ): Promise<CliResult> {
+  return runNode(join(PROJECT_ROOT, 'bin', 'phonehome.js'), args, env, cwd);
+}
+
+/** Runs a Node script (bin/phonehome.js, mocha's bin) in a child process, as a user's shell would. */
+export function runNode(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = PROJECT_ROOT,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'phonehome.js'), ...args], {
+    const child = spawn(process.execPath, [script, ...args], {
       cwd,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

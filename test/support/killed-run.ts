@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/appium/server.ts';
+import { PROJECT_ROOT } from '../../src/paths.ts';
 
 const SLOW = join(PROJECT_ROOT, 'test', 'fixtures', 'scenarios', 'slow.scenario.ts');
 

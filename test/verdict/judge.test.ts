@@ -1,8 +1,22 @@
 import { expect } from 'chai';
-import type { Finding, IdentifierKind, Mark, TlsFailure } from '../../src/types.ts';
-import type { RunResult } from '../../src/scenario/result.ts';
-import { evaluateChecks, expect as phonehomeExpect } from '../../src/verdict/chai.ts';
-import { judge, type ConsentDeclaration } from '../../src/verdict/judge.ts';
+import {
+  IDENTIFIER_KINDS,
+  type ConsentDeclaration,
+  type Finding,
+  type IdentifierKind,
+  type Mark,
+  type RunResult,
+  type TlsFailure,
+} from '../../src/types.ts';
+import { expect as phonehomeExpect } from '../../src/verdict/chai.ts';
+import {
+  evaluateChecks,
+  judge,
+  overallStatus,
+  plannedVerdicts,
+  standing,
+  withChecks,
+} from '../../src/verdict/judge.ts';
 
 const T0 = 1_800_000_000_000;
 
@@ -38,8 +52,15 @@ interface Row {
   tls?: TlsFailure[];
   forbidden?: string[];
   exchanges?: { host: string; startedAt: number }[];
+  /** Kinds the run had identifiers of; every kind unless said. */
+  known?: IdentifierKind[];
+  /** Verdicts other than "runs to the end". */
   verdicts: [string, 'pass' | 'fail' | 'inconclusive'][];
   beforeConsent?: boolean[];
+  /** The consent that judges each finding. */
+  judgedBy?: (string | undefined)[];
+  /** Which verdict each finding counts in, by the verdict's position in `verdicts`. */
+  countsIn?: number[][];
 }
 
 // One row per rule of DESIGN.md's consent semantics.
@@ -89,6 +110,72 @@ const ROWS: Row[] = [
       ["no identifier (imei) leaves the phone before consent 'cloud'", 'fail'],
     ],
     beforeConsent: [false, true],
+    judgedBy: ['location', 'cloud'],
+    countsIn: [[], [1]],
+  },
+  {
+    name: 'a finding is judged once, by the first consent covering its kind, not by every one',
+    consents: [
+      { name: 'location', covers: ['location'] },
+      { name: 'analytics', covers: 'all' },
+    ],
+    marks: [consent('location', 100, ['location']), consent('analytics', 300)],
+    findings: [finding('location', 50), finding('imei', 200)],
+    verdicts: [
+      ["no identifier (location) leaves the phone before consent 'location'", 'fail'],
+      ["no identifier leaves the phone before consent 'analytics'", 'fail'],
+    ],
+    beforeConsent: [true, true],
+    judgedBy: ['location', 'analytics'],
+    countsIn: [[0], [1]],
+  },
+  {
+    name: 'the consent given first judges a kind two consents cover, whatever the declared order',
+    consents: [
+      { name: 'analytics', covers: 'all' },
+      { name: 'location', covers: ['location'] },
+    ],
+    marks: [consent('location', 100, ['location']), consent('analytics', 300)],
+    findings: [finding('location', 150)],
+    verdicts: [
+      ["no identifier leaves the phone before consent 'analytics'", 'pass'],
+      ["no identifier (location) leaves the phone before consent 'location'", 'pass'],
+    ],
+    beforeConsent: [false],
+    judgedBy: ['location'],
+  },
+  {
+    name: 'a kind no consent covers is judged by none: not a leak, and the run passes',
+    consents: [{ name: 'location', covers: ['location'] }],
+    marks: [step('insert SIM', 0), consent('location', 100, ['location'])],
+    findings: [finding('imei', 50)],
+    verdicts: [["no identifier (location) leaves the phone before consent 'location'", 'pass']],
+    beforeConsent: [false],
+    judgedBy: [undefined],
+    countsIn: [[]],
+  },
+  {
+    name: 'no identifier known: the consent verdict is inconclusive, never a pass',
+    consents: [{ name: 'consent', covers: 'all' }],
+    marks: [consent('consent', 100)],
+    findings: [],
+    exchanges: [{ host: 'api.vendor.example', startedAt: T0 + 50 }],
+    known: [],
+    verdicts: [["no identifier leaves the phone before consent 'consent'", 'inconclusive']],
+  },
+  {
+    name: 'a consent covering only kinds nobody knows a value of is inconclusive',
+    consents: [
+      { name: 'location', covers: ['location'] },
+      { name: 'cloud', covers: ['imei'] },
+    ],
+    marks: [consent('location', 100, ['location']), consent('cloud', 200, ['imei'])],
+    findings: [],
+    known: ['imei'],
+    verdicts: [
+      ["no identifier (location) leaves the phone before consent 'location'", 'inconclusive'],
+      ["no identifier (imei) leaves the phone before consent 'cloud'", 'pass'],
+    ],
   },
   {
     name: 'unreadable TLS before the consent makes it inconclusive, never a pass',
@@ -143,10 +230,88 @@ describe('consent semantics (judge)', () => {
         exchanges:
           row.exchanges ?? row.findings.map((f) => ({ host: f.host, startedAt: f.startedAt })),
         forbiddenHosts: row.forbidden ?? [],
+        knownKinds: row.known ?? [...IDENTIFIER_KINDS],
       });
-      expect(result.verdicts.map((v) => [v.name, v.status])).to.deep.equal(row.verdicts);
+      const [ran, ...verdicts] = result.verdicts;
+      expect([ran!.name, ran!.status]).to.deep.equal(['runs to the end', 'pass']);
+      expect(verdicts.map((v) => [v.name, v.status])).to.deep.equal(row.verdicts);
       if (row.beforeConsent)
         expect(result.findings.map((f) => f.beforeConsent)).to.deep.equal(row.beforeConsent);
+      if (row.judgedBy) expect(result.findings.map((f) => f.consent)).to.deep.equal(row.judgedBy);
+      if (row.countsIn) {
+        expect(
+          result.findings.map((f) =>
+            verdicts.flatMap((v, index) => (v.findings.includes(f.id) ? [index] : [])),
+          ),
+        ).to.deep.equal(row.countsIn);
+      }
+      // The names mocha registers before the run are the names the run's verdicts have.
+      expect(
+        plannedVerdicts({
+          consents: row.consents,
+          forbiddenHosts: row.forbidden ?? [],
+          checks: [],
+        }).map((v) => v.name),
+      ).to.deep.equal(result.verdicts.map((v) => v.name));
+    });
+  }
+
+  it('makes "runs to the end" an error when the run broke, and keeps judging what it captured', () => {
+    const result = judge({
+      marks: [step('insert SIM', 0)],
+      consents: [{ name: 'cloud', covers: 'all' }],
+      findings: [finding('imei', 50)],
+      tlsFailures: [],
+      exchanges: [],
+      forbiddenHosts: [],
+      knownKinds: ['imei'],
+      error: 'lost the phone (adb: device offline)',
+    });
+    expect(result.verdicts.map((v) => [v.name, v.status])).to.deep.equal([
+      ['runs to the end', 'error'],
+      ["no identifier leaves the phone before consent 'cloud'", 'fail'],
+    ]);
+    expect(result.verdicts[0]!.message).to.equal(
+      'the run stopped early: lost the phone (adb: device offline) (what was captured until then is judged)',
+    );
+  });
+
+  it('says how each finding stands, in words that match its verdict', () => {
+    const result = judge({
+      marks: [consent('location', 100, ['location']), consent('cloud', 300, ['imei'])],
+      consents: [
+        { name: 'location', covers: ['location'] },
+        { name: 'cloud', covers: ['imei'] },
+      ],
+      findings: [
+        finding('imei', 50),
+        finding('imei', 200),
+        finding('imei', 400),
+        finding('msisdn', 10),
+      ],
+      tlsFailures: [],
+      exchanges: [],
+      forbiddenHosts: [],
+      knownKinds: ['imei', 'msisdn'],
+    });
+    expect(result.findings.map(standing)).to.deep.equal([
+      "a leak: sent before consent 'cloud'",
+      "sent after consent 'location', which does not cover IMEI — a leak judged by consent 'cloud'",
+      "allowed: sent after consent 'cloud'",
+      'not judged: no consent covers phone number',
+    ]);
+  });
+
+  const statusRows: [string[], string][] = [
+    [[], 'pass'],
+    [['pass', 'pass'], 'pass'],
+    [['pass', 'inconclusive'], 'inconclusive'],
+    [['inconclusive', 'error'], 'error'],
+    [['error', 'fail', 'inconclusive'], 'fail'],
+  ];
+  for (const [statuses, want] of statusRows) {
+    it(`the run's status is ${want} for verdicts [${statuses.join(', ')}]`, () => {
+      expect(overallStatus(statuses.map((status) => ({ status }) as never))).to.equal(want);
     });
   }
 
@@ -169,6 +334,7 @@ describe('consent semantics (judge)', () => {
       tlsFailures: [],
       exchanges: [],
       forbiddenHosts: [],
+      knownKinds: [...IDENTIFIER_KINDS],
     });
     expect(result.findings.map((f) => [f.kind, f.step, f.phase])).to.deep.equal([
       ['imei', 'insert SIM', 'before consent'],
@@ -190,8 +356,9 @@ describe('consent semantics (judge)', () => {
       tlsFailures: [],
       exchanges: [],
       forbiddenHosts: [],
+      knownKinds: ['imei'],
     });
-    const message = result.verdicts[0]!.message;
+    const message = result.verdicts[1]!.message;
     expect(message).to.equal(
       "1 identifier(s) left the phone before consent 'cloud':\n  - imei #1 (imei) sent to api.vendor.example during step 'insert SIM' in url (plain): deviceId=⟦86…564⟧; imei2=86…572",
     );
@@ -213,6 +380,7 @@ describe('the chai assertions scenarios use', () => {
       tlsFailures: input.tls ?? [],
       exchanges: input.exchanges ?? [],
       forbiddenHosts: [],
+      knownKinds: [...IDENTIFIER_KINDS],
     });
     return {
       runId: 'r',
@@ -225,10 +393,12 @@ describe('the chai assertions scenarios use', () => {
       consents,
       forbiddenHosts: [],
       exchanges: input.exchanges?.length ?? 0,
+      identifiers: 1,
       findings: judged.findings,
       unreadable: judged.unreadable,
       contacts: judged.contacts,
       verdicts: judged.verdicts,
+      status: overallStatus(judged.verdicts),
     };
   }
   const checks = {
@@ -253,12 +423,66 @@ describe('the chai assertions scenarios use', () => {
     });
     const [leaks, contact] = evaluateChecks(checks, r);
     expect(leaks!.status).to.equal('fail');
+    expect(leaks!.findings, 'the leak check rests on the judged finding').to.deep.equal([0]);
     expect(contact).to.deep.equal({
       name: 'contact',
+      rule: 'check',
       status: 'fail',
+      summary: 'vendor.example was contacted before consent:',
       message:
         "vendor.example was contacted before consent:\napi.vendor.example contacted during step 'boot'",
+      findings: [],
+      contacts: [0],
+      unreadable: [],
     });
+    const withThem = withChecks(r, evaluateChecks(checks, r));
+    expect(withThem.verdicts.map((v) => v.rule)).to.deep.equal([
+      'ran-to-end',
+      'consent',
+      'check',
+      'check',
+    ]);
+    expect(withThem.status).to.equal('fail');
+  });
+
+  it('narrow to kinds and hosts, reading the consent verdicts as they are', () => {
+    const r = run({
+      marks: [step('boot', 0), consent('cloud', 100)],
+      findings: [
+        finding('imei', 50, 'api.vendor.example'),
+        finding('msisdn', 60, 'stats.other.example'),
+      ],
+    });
+    const narrowed = evaluateChecks(
+      {
+        'no IMEI': (x) => phonehomeExpect(x).to.have.noLeaksBeforeConsent({ kinds: ['imei'] }),
+        'nothing to other.example': (x) =>
+          phonehomeExpect(x).to.have.noLeaksBeforeConsent({ hosts: ['other.example'] }),
+        'no email': (x) => phonehomeExpect(x).to.have.noLeaksBeforeConsent({ kinds: ['email'] }),
+      },
+      r,
+    );
+    expect(narrowed.map((v) => [v.status, v.findings])).to.deep.equal([
+      ['fail', [0]],
+      ['fail', [1]],
+      ['pass', []],
+    ]);
+  });
+
+  it('make a check that throws something other than an assertion an error, not a leak', () => {
+    const r = run({ marks: [consent('cloud', 100)], findings: [] });
+    const [broken] = evaluateChecks(
+      {
+        broken: () => {
+          throw new TypeError('run.findngs is undefined');
+        },
+      },
+      r,
+    );
+    expect([broken!.status, broken!.message]).to.deep.equal([
+      'error',
+      'the check threw: TypeError: run.findngs is undefined',
+    ]);
   });
 
   it('are inconclusive, not passed, when TLS before consent could not be read', () => {

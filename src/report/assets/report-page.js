@@ -141,9 +141,9 @@
         pill(verdict.status),
         ' ',
         el('strong', null, verdict.name),
-        el('span', 'muted', ` (${verdict.source})`),
+        el('span', 'muted', ` (${verdict.rule})`),
       );
-      if (verdict.headline) box.append(el('div', 'headline', verdict.headline));
+      if (verdict.summary) box.append(el('div', 'headline', verdict.summary));
       if (verdict.message) {
         const details = el(
           'details',
@@ -412,14 +412,12 @@
           el('span', 'mono', f.where),
           el('span', 'mono', hostName(f.host)),
           data.steps[f.st] || '—',
-          // In a later phase, a kind no consent so far covers is still a leak: say so.
+          // The phase, and how the finding stands: a leak, allowed, or judged by another consent.
           el(
             'span',
             null,
             data.phases[f.p].name,
-            f.before && f.p > 0
-              ? el('strong', 'leak-flag', ' · not covered by a consent yet')
-              : null,
+            el('div', f.before ? 'leak-flag' : 'muted', f.why),
           ),
           f.evidence,
           fragmentNode(f.fragment, f.label),
@@ -583,7 +581,7 @@
             el('strong', null, f.label),
             ` (${f.kind}) as ${f.form} in `,
             el('code', null, f.where),
-            f.before ? ' — before its consent: ' : ' — ',
+            ` — ${f.why}: `,
             fragmentNode(f.fragment, f.label),
           ),
         );

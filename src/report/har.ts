@@ -1,8 +1,7 @@
 import { readJournal } from '../journal/reader.ts';
-import { openPrivateFile } from '../report/private-file.ts';
-import type { RunResult } from '../scenario/result.ts';
+import { openPrivateFile } from '../journal/private-file.ts';
 import { Timeline } from '../timeline/timeline.ts';
-import type { Body, Exchange, HeaderPair, JudgedFinding } from '../types.ts';
+import type { Body, Exchange, HeaderPair, JudgedFinding, RunResult } from '../types.ts';
 
 /** What phonehome adds to a HAR entry, under `_phonehome` (HAR 1.2 allows `_`-prefixed fields). */
 export interface HarEntryExtension {

@@ -1,0 +1,187 @@
+import { loadOrCreateCa } from '../capture/ca.ts';
+import { CaptureSession, type CaptureOptions } from '../capture/session.ts';
+import type { Device, RouteContext } from '../device/device.ts';
+import { describeError } from '../errors.ts';
+import { openRun, type RunStart } from '../journal/open-run.ts';
+import type { JournalWriter } from '../journal/writer.ts';
+import { writeRunReports } from '../report/write-run-reports.ts';
+import { onShutdown } from '../shutdown.ts';
+import type {
+  CertificateAuthority,
+  Check,
+  Identifier,
+  IdentifierValues,
+  Mark,
+  RunResult,
+} from '../types.ts';
+import { analyseJournal } from '../verdict/analyse.ts';
+import { evaluateChecks, withChecks } from '../verdict/judge.ts';
+
+export interface RunSessionOptions {
+  reportsDir: string;
+  caDir: string;
+  /** What the journal's first record says about the run. */
+  start: RunStart;
+  /** The phone to route through the proxy and restore at the end, if phonehome reaches it. */
+  device?: Device;
+  /** How the proxy listens and answers (the CA and journal are the session's). */
+  capture: Omit<CaptureOptions, 'ca' | 'journal'>;
+  log: (line: string) => void;
+  /**
+   * True (the default): Ctrl-C or SIGTERM restores the phone, ends the journal and exits. False
+   * when the caller ends the run itself on a signal (capture writes its reports then).
+   */
+  exitOnSignal?: boolean;
+}
+
+/**
+ * One run's life, the same for a scenario run and `phonehome capture`: the CA, the run folder
+ * and journal, the proxy, the phone routed through it; marks and identifiers as the run goes;
+ * then teardown (the phone first, always — also on error and Ctrl-C), the journal's end, and the
+ * verdicts and reports, derived from the journal alone.
+ *
+ * @example
+ *   const session = await RunSession.open({ reportsDir, caDir, start, device, capture, log });
+ *   let error: unknown;
+ *   try { await session.start(); … session.mark(…) … } catch (e) { error = e } finally { await session.close(error) }
+ *   const { result } = await session.finish(scenario.checks);
+ */
+export class RunSession {
+  readonly folder: { id: string; path: string };
+  readonly ca: CertificateAuthority;
+  readonly journal: JournalWriter;
+  private readonly options: RunSessionOptions;
+  private readonly versions: Record<string, string>;
+  private readonly teardowns: { what: string; work: () => unknown }[] = [];
+  private proxy: CaptureSession | undefined;
+  private unregister: () => void = () => {};
+  private closed = false;
+  private tornDown = false;
+
+  private constructor(
+    options: RunSessionOptions,
+    ca: CertificateAuthority,
+    run: ReturnType<typeof openRun>,
+  ) {
+    this.options = options;
+    this.ca = ca;
+    this.folder = run.folder;
+    this.journal = run.journal;
+    this.versions = run.versions;
+  }
+
+  /**
+   * Loads the CA, then opens the run folder and journal. Throws only before anything is on disk,
+   * so a bad CA folder leaves no run folder behind that would look like a clean run.
+   */
+  static async open(options: RunSessionOptions): Promise<RunSession> {
+    const ca = await loadOrCreateCa(options.caDir);
+    const session = new RunSession(options, ca, openRun(options.reportsDir, options.start));
+    if (options.exitOnSignal !== false) {
+      session.unregister = onShutdown(`run ${session.folder.id}`, async () => {
+        await session.teardown();
+        session.end('interrupted (SIGINT/SIGTERM)');
+        console.error(`phonehome: what was captured is in ${session.folder.path}/journal.ndjson`);
+      });
+    }
+    return session;
+  }
+
+  /** The proxy; there once `start` has started it. */
+  get capture(): CaptureSession {
+    if (!this.proxy) throw new Error('the run session was not started');
+    return this.proxy;
+  }
+
+  /** Starts the proxy, routes the phone through it, and journals what the device says about how it is watched. */
+  async start(): Promise<RouteContext> {
+    this.proxy = await CaptureSession.start({
+      ...this.options.capture,
+      ca: this.ca,
+      journal: this.journal,
+    });
+    const context: RouteContext = {
+      proxyPort: this.proxy.port,
+      proxyUrl: this.proxy.proxyUrl,
+      ca: this.ca,
+      runFolder: this.folder.path,
+      log: this.options.log,
+    };
+    const device = this.options.device;
+    if (device) {
+      await device.route(context);
+      for (const text of device.notes ?? []) this.note(text);
+    }
+    return context;
+  }
+
+  mark(mark: Mark): void {
+    this.journal.append({ type: 'mark', mark });
+  }
+
+  /** Identifier values learnt during the run: journalled at once, so a kill keeps them. */
+  identifiers(source: 'device' | 'canary', values: IdentifierValues): void {
+    if (Object.keys(values).length > 0)
+      this.journal.append({ type: 'identifiers', source, values });
+  }
+
+  note(text: string): void {
+    this.journal.append({ type: 'note', at: Date.now(), text });
+    this.options.log(`  note: ${text}`);
+  }
+
+  /**
+   * Work to undo at the end, after the phone is restored and before the proxy stops; the last
+   * deferred runs first (an Appium session before the server it runs on).
+   */
+  defer(what: string, work: () => unknown): void {
+    this.teardowns.unshift({ what, work });
+  }
+
+  /** Restores the phone, undoes what was deferred, stops the proxy, and ends the journal. */
+  async close(error?: unknown): Promise<void> {
+    if (this.closed) return;
+    await this.teardown();
+    this.unregister();
+    this.end(error === undefined ? undefined : describeError(error));
+  }
+
+  /**
+   * The run's verdicts (the scenario's checks included) and reports, from the journal alone.
+   * Call after `close`.
+   */
+  async finish(
+    checks: Record<string, Check> = {},
+  ): Promise<{ result: RunResult; identifiers: Identifier[] }> {
+    const analysed = await analyseJournal(this.journal.path);
+    const result = withChecks(analysed.result, evaluateChecks(checks, analysed.result));
+    await writeRunReports({ result, identifiers: analysed.identifiers, versions: this.versions });
+    return { result, identifiers: analysed.identifiers };
+  }
+
+  private async teardown(): Promise<void> {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    // Order matters: the phone first (it must never be left without internet), then the rest.
+    const steps = [
+      { what: 'restore the phone', work: () => this.options.device?.restore() },
+      ...this.teardowns.splice(0),
+      { what: 'stop the proxy', work: () => this.proxy?.stop() },
+    ];
+    for (const { what, work } of steps) {
+      try {
+        await work();
+      } catch (error) {
+        // Teardown goes on: one failure must not leave the phone routed or the proxy open.
+        this.options.log(`  could not ${what}: ${describeError(error)}`);
+      }
+    }
+  }
+
+  private end(error: string | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.journal.append({ type: 'run-end', at: Date.now(), ...(error ? { error } : {}) });
+    this.journal.close();
+  }
+}
