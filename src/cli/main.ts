@@ -14,7 +14,7 @@ Usage:
                 [--devices-file f] [--reveal] [--quiet]
                                        run scenarios (default: scenarios/*.scenario.ts) on devices
                                        (default: PHONEHOME_DEVICE, else devices.json's "default")
-  phonehome scan <file.har | run-folder | journal.ndjson> [--identifiers ids.json | --device id] [--json]
+  phonehome scan <file.har | run-folder | journal.ndjson> [--identifiers ids.json|run-folder | --device id] [--json]
                                        find identifiers in captured traffic
   phonehome report <run-folder> [--reveal] [--redact [--out dir]] [--scenario f]
                                        rebuild a run's reports from its journal (also a killed
@@ -24,10 +24,11 @@ Usage:
                                        pre-consent leak remains or is new)
   phonehome merge <folders…> [--out dir] [--json]
                                        one summary (HTML, JUnit, JSON) over many run folders
-  phonehome capture [--device id] [--port P] [--host ip --client ip…] [--offline]
-                                       a phone you drive by hand: proxy + journal, you mark the
+  phonehome capture [--device id] [--identifiers ids.json] [--port P] [--host ip --client ip…]
+                    [--offline]        a phone you drive by hand: proxy + journal, you mark the
                                        steps (s/c/q keys, or step/consent/quit lines on stdin);
-                                       traffic goes on to the real servers unless --offline
+                                       traffic goes on to the real servers unless --offline;
+                                       without identifiers to look for, the verdict is inconclusive
   phonehome doctor [--device id]       checks what a phone on USB needs, each with a fix
   phonehome restore --device id        undo what a killed run changed on a phone
   phonehome devices [--devices-file f] [--propose]
@@ -35,7 +36,8 @@ Usage:
                                        for the phones attached over adb
   phonehome help | --help | --version
 
-Exit codes: 0 pass / nothing found, 1 a leak or a failed verdict, 2 bad input, 3 internal error.
+Exit codes: 0 pass / nothing found, 1 a leak, a failed or inconclusive verdict, 2 bad input,
+3 an internal error or a run that broke.
 Environment (also read from .env): PHONEHOME_DEVICE, PHONEHOME_DEVICES_FILE, PHONEHOME_CA_DIR,
 PHONEHOME_REPORTS_DIR, PHONEHOME_REVEAL — see .env.example.`;
 
