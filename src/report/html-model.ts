@@ -90,6 +90,8 @@ export interface PhaseView {
   leaked: string[];
   /** Kinds found in this phase that their consent allowed. */
   allowed: string[];
+  /** Kinds found in this phase that no consent covers: shown, judged by no verdict. */
+  unjudged: string[];
   unreadable: number;
   status: Verdict['status'];
 }
@@ -102,6 +104,7 @@ export interface HostView {
   first: string;
   leaked: string[];
   allowed: string[];
+  unjudged: string[];
   /** The one line: "api.account.xiaomi.com: imei, msisdn, operator — before consent". */
   summary: string;
 }
@@ -333,7 +336,8 @@ function phaseView(
     exchanges: data.exchanges.filter((e) => e.p === p).length,
     findings: findings.length,
     leaked,
-    allowed: kindsOf(findings.filter((f) => !f.before)),
+    allowed: kindsOf(findings.filter(isAllowed)),
+    unjudged: kindsOf(findings.filter(isUnjudged)),
     unreadable,
     status: failed ? 'fail' : blind ? 'inconclusive' : 'pass',
   };
@@ -353,11 +357,13 @@ function hostViews(
     const blind = unreadable.filter((u) => u.host === host);
     const found = findings.filter((f) => f.host === h);
     const leaked = kindsOf(found.filter((f) => f.before));
-    const allowed = kindsOf(found.filter((f) => !f.before));
+    const allowed = kindsOf(found.filter(isAllowed));
+    const unjudged = kindsOf(found.filter(isUnjudged));
     const firstPhase = Math.min(...own.map((e) => e.p), ...blind.map((u) => u.p));
     const parts = [
       leaked.length > 0 ? `${leaked.join(', ')} — before consent` : '',
       allowed.length > 0 ? `${allowed.join(', ')} — after consent` : '',
+      unjudged.length > 0 ? `${unjudged.join(', ')} — not judged (no consent covers it)` : '',
       blind.length > 0 ? `${blind.length} unreadable connection(s)` : '',
     ].filter(Boolean);
     return {
@@ -367,6 +373,7 @@ function hostViews(
       first: phases[firstPhase] ?? '',
       leaked,
       allowed,
+      unjudged,
       summary: `${host}: ${parts.length > 0 ? parts.join('; ') : 'nothing identifying'}`,
     };
   });
@@ -378,6 +385,9 @@ function hostViews(
       a.host.localeCompare(b.host),
   );
 }
+
+const isAllowed = (f: FindingView) => f.consent !== undefined && !f.before;
+const isUnjudged = (f: FindingView) => f.consent === undefined;
 
 function kindsOf(findings: FindingView[]): string[] {
   const kinds = new Set(findings.map((f) => f.kind));

@@ -1,11 +1,9 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/paths.ts';
 import { FakeAdb, rootedPhone, stockPhone } from '../device/fake-adb.ts';
-import { runCli } from '../support/cli.ts';
+import { runCli, spawnCli } from '../support/cli.ts';
 import { tempDir } from '../support/temp.ts';
 
 // The Android commands through the real `phonehome` binary, with the test-only fake adb first on
@@ -91,22 +89,7 @@ describe('phonehome devices --propose, doctor and capture on a phone over adb', 
   });
 
   it('capture journals what the phone sends, judges it by the marks, and restores the phone', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        join(PROJECT_ROOT, 'bin', 'phonehome.js'),
-        'capture',
-        '--device',
-        'pixel',
-        '--devices-file',
-        devicesFile,
-      ],
-      {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, ...env() },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawnCli(['capture', '--device', 'pixel', '--devices-file', devicesFile], env());
     let out = '';
     // The run has no internet: --offline makes the proxy answer itself instead of passing through.
     const killer = setTimeout(() => child.kill('SIGKILL'), 50_000);

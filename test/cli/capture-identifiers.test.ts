@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../src/paths.ts';
+import { spawnCli } from '../support/cli.ts';
 import { tempDir } from '../support/temp.ts';
 
 const IMEI = '865432101234564';
@@ -13,18 +12,7 @@ const IMEI = '865432101234564';
  * sending its IMEI in a URL before any consent. Loopback stands in for the LAN address here.
  */
 async function captureOnce(args: string[], env: Record<string, string>) {
-  const child = spawn(
-    process.execPath,
-    [
-      join(PROJECT_ROOT, 'bin', 'phonehome.js'),
-      'capture',
-      '--host',
-      '127.0.0.1',
-      '--offline',
-      ...args,
-    ],
-    { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+  const child = spawnCli(['capture', '--host', '127.0.0.1', '--offline', ...args], env);
   let out = '';
   const killer = setTimeout(() => child.kill('SIGKILL'), 50_000);
   const port = await new Promise<number>((resolve, reject) => {
@@ -84,18 +72,7 @@ describe('phonehome capture: no verdict without identifiers', function () {
   it('refuses a bad identifiers file before it starts, naming it (exit 2)', async () => {
     const bad = join(dirs.path, 'bad.json');
     writeFileSync(bad, '{ "imei": [');
-    const child = spawn(
-      process.execPath,
-      [
-        join(PROJECT_ROOT, 'bin', 'phonehome.js'),
-        'capture',
-        '--host',
-        '127.0.0.1',
-        '--identifiers',
-        bad,
-      ],
-      { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawnCli(['capture', '--host', '127.0.0.1', '--identifiers', bad], env);
     let err = '';
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));

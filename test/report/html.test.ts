@@ -57,7 +57,7 @@ describe('report.html in headless Chromium', function () {
       ["no identifier leaves the phone before consent 'cloud-messaging'", 'fail'],
     ]);
     const phases = await page.$$eval('#phases tr.phase', (rows) =>
-      rows.map((row) => [row.children[0]!.textContent, row.children[7]!.textContent]),
+      rows.map((row) => [row.children[0]!.textContent, row.children[8]!.textContent]),
     );
     expect(phases).to.deep.equal([
       ['before consent', 'fail'],

@@ -114,6 +114,11 @@ describe('the verdicts of a run, the same in the console, report.html, junit.xml
     );
     expect(shown).to.deep.equal(want());
     expect(await page.textContent('#summary h1 .pill')).to.equal('fail');
+    // Before consent: nothing the consent judges leaked (its verdict passes), the rest not judged.
+    const before = await page.$eval('#phases tr.phase', (row) =>
+      [4, 6].map((cell) => row.children[cell]!.textContent),
+    );
+    expect(before).to.deep.equal(['—', 'imeimsisdnoperator']);
     await page.close();
   });
 

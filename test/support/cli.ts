@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.ts';
 
@@ -16,6 +16,18 @@ export function runCli(
   cwd = PROJECT_ROOT,
 ): Promise<CliResult> {
   return runNode(join(PROJECT_ROOT, 'bin', 'phonehome.js'), args, env, cwd);
+}
+
+/** Starts the real `phonehome` command with pipes on all three streams, for tests that talk to it. */
+export function spawnCli(
+  args: string[],
+  env: Record<string, string> = {},
+): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'phonehome.js'), ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
 }
 
 /** Runs a Node script (bin/phonehome.js, mocha's bin) in a child process, as a user's shell would. */

@@ -168,6 +168,7 @@
           String(phase.findings),
           kindsCell(phase.leaked, true),
           kindsCell(phase.allowed, false),
+          kindsCell(phase.unjudged, false),
           String(phase.unreadable),
           pill(phase.status),
         ],
@@ -185,6 +186,7 @@
             'findings',
             'before consent',
             'allowed',
+            'not judged',
             'unreadable',
             'verdict',
           ],
@@ -201,6 +203,7 @@
           String(host.exchanges),
           kindsCell(host.leaked, true),
           kindsCell(host.allowed, false),
+          kindsCell(host.unjudged, false),
           String(host.unreadable),
           host.first,
         ],
@@ -220,7 +223,15 @@
     const section = document.getElementById('hosts');
     section.append(
       table(
-        ['host', 'exchanges', 'before consent', 'after consent', 'unreadable', 'first contact'],
+        [
+          'host',
+          'exchanges',
+          'before consent',
+          'after consent',
+          'not judged',
+          'unreadable',
+          'first contact',
+        ],
         rows,
       ),
     );
