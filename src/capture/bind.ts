@@ -8,6 +8,12 @@ export interface BindOptions {
   allowedClients?: string[];
   /** Told about each refused connection (for the run's log). */
   onRefused?: (remoteAddress: string) => void;
+  /**
+   * A connection with no traffic either way for this long is closed: a phone (or anything
+   * else) that opens sockets and sends nothing must not hold them forever (slowloris). Slow
+   * headers are cut by Node's own HTTP header time-out (60 s).
+   */
+  idleTimeoutMs: number;
 }
 
 /**
@@ -45,6 +51,9 @@ function restrict(server: Server, options: BindOptions): void {
     }
     return listen(...args);
   }) as Server['listen'];
+  server.prependListener('connection', (socket: Socket) => {
+    socket.setTimeout(options.idleTimeoutMs, () => socket.destroy());
+  });
   const allowed = options.allowedClients;
   if (allowed && allowed.length > 0) {
     const normalised = new Set(allowed.map(normaliseAddress));

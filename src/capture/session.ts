@@ -5,9 +5,12 @@ import {
   type CompletedResponse,
   type Mockttp,
 } from 'mockttp';
+import { lookup } from 'node:dns/promises';
+import { isIP, isIPv4 } from 'node:net';
 import { PhonehomeError, describeError } from '../errors.ts';
 import type { Body, CertificateAuthority, Exchange, HeaderPair, TlsFailure } from '../types.ts';
 import { bindMockttp, listeningAddress } from './bind.ts';
+import { guardRequests, type Rejected } from './guard.ts';
 
 /** A canned answer for a host the phone calls. */
 export interface CannedResponse {
@@ -48,6 +51,8 @@ export interface CaptureOptions {
   allowedClients?: string[];
   /** Hosts whose TLS is passed through untouched: recorded by SNI, never broken. */
   tlsPassthroughHosts?: string[];
+  /** Connections idle this long are closed (default 120 s). */
+  idleTimeoutMs?: number;
   /** A host name at which the proxy serves the CA certificate, for a phone to install it. */
   serveCaAt?: string;
   /** Where problems inside the proxy are told; they never stop the capture. */
@@ -87,6 +92,7 @@ export class CaptureSession {
   private lastActivity = Date.now();
   private counts = { exchanges: 0, tlsFailures: 0 };
   private stopped = false;
+  private rejected = 0;
 
   private constructor(server: Mockttp, options: CaptureOptions) {
     this.server = server;
@@ -94,11 +100,11 @@ export class CaptureSession {
   }
 
   static async start(options: CaptureOptions): Promise<CaptureSession> {
-    const host = options.host ?? '127.0.0.1';
+    const host = await resolveListenAddress(options.host ?? '127.0.0.1');
     if (!isLoopback(host) && !(options.allowedClients && options.allowedClients.length > 0)) {
       throw new PhonehomeError(
         'PROXY_OPEN_RELAY',
-        `refusing to listen on ${host} without --client <phone ip>: the proxy would be an open relay for the whole network`,
+        `refusing to listen on ${options.host ?? host}${options.host && options.host !== host ? ` (${host})` : ''} without --client <phone ip>: the proxy would be an open relay for the whole network`,
       );
     }
     const server = getLocal({
@@ -113,11 +119,15 @@ export class CaptureSession {
     });
     bindMockttp(server, {
       host,
+      idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
       allowedClients: options.allowedClients,
       onRefused: (remote) =>
         options.log?.(`refused a connection from ${remote} (not an allowed client)`),
     });
     const session = new CaptureSession(server, options);
+    guardRequests(server, (rejected) =>
+      session.safely('rejected request', () => session.recordRejected(rejected)),
+    );
     await session.installRules();
     await session.subscribe();
     try {
@@ -270,6 +280,37 @@ export class CaptureSession {
     );
   }
 
+  /** A request the proxy refused to handle (a malformed URL): what the phone sent is recorded. */
+  private recordRejected(rejected: Rejected) {
+    this.rejected += 1;
+    this.options.journal.append({
+      type: 'exchange',
+      exchange: {
+        id: `rejected-${this.rejected}`,
+        startedAt: rejected.at,
+        completedAt: rejected.at,
+        protocol: 'http',
+        host: '',
+        request: {
+          method: rejected.method,
+          url: rejected.url,
+          httpVersion: '1.1',
+          headers: rejected.headers,
+          body: { encoding: 'utf8', data: '' },
+        },
+        response: {
+          status: 400,
+          statusMessage: 'Bad Request',
+          headers: [],
+          body: { encoding: 'utf8', data: '' },
+        },
+        error: rejected.cause,
+      },
+    });
+    this.counts.exchanges += 1;
+    this.options.log?.(`rejected a request: ${rejected.cause}`);
+  }
+
   private writeTlsFailure(failure: TlsFailure): void {
     this.options.journal.append({ type: 'tls-failure', failure });
     this.counts.tlsFailures += 1;
@@ -334,7 +375,7 @@ export class CaptureSession {
     }
   }
 
-  private safely(event: string, handler: () => void): void {
+  safely(event: string, handler: () => void): void {
     try {
       handler();
     } catch (error) {
@@ -383,8 +424,29 @@ export async function bodyOf(body: CompletedBody): Promise<Body> {
   return { encoding: 'base64', data: bytes.toString('base64') };
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+/** Connections with no traffic for this long are closed (see BindOptions.idleTimeoutMs). */
+const IDLE_TIMEOUT_MS = 120_000;
+
+/**
+ * The address to listen on, resolved: the loopback check is made on what the socket will bind,
+ * never on the name ("127.example.com" is no loopback address).
+ */
+async function resolveListenAddress(host: string): Promise<string> {
+  if (isIP(host)) return host;
+  try {
+    return (await lookup(host)).address;
+  } catch (error) {
+    throw new PhonehomeError(
+      'USAGE_HOST',
+      `--host ${host} does not resolve to an address of this computer: ${describeError(error)}; give an IP address`,
+      { cause: error },
+    );
+  }
+}
+
+function isLoopback(address: string): boolean {
+  if (isIPv4(address)) return address.startsWith('127.');
+  return address === '::1' || /^::ffff:127\./.test(address);
 }
 
 function delay(ms: number): Promise<void> {

@@ -45,7 +45,9 @@ describe('the capture proxy listens on loopback only', function () {
   let ca: Awaited<ReturnType<typeof loadOrCreateCa>>;
   let session: CaptureSession | undefined;
   let journal: JournalWriter | undefined;
-  const start = async (options: { host?: string; allowedClients?: string[] } = {}) => {
+  const start = async (
+    options: { host?: string; allowedClients?: string[]; idleTimeoutMs?: number } = {},
+  ) => {
     journal = JournalWriter.open(join(dirs.path, `journal-${Date.now()}-${Math.random()}.ndjson`));
     session = await CaptureSession.start({
       ca,
@@ -93,5 +95,34 @@ describe('the capture proxy listens on loopback only', function () {
       expect((error as PhonehomeError).code).to.equal('PROXY_OPEN_RELAY');
       expect((error as Error).message).to.include('--client');
     }
+  });
+
+  it('checks the resolved address, not the name: a name that only starts with 127. is refused', async () => {
+    try {
+      await start({ host: '127.phonehome.invalid' });
+      expect.fail('listened on a name it could not check');
+    } catch (error) {
+      expect((error as PhonehomeError).code).to.equal('USAGE_HOST');
+      expect((error as PhonehomeError).kind, 'exit 2').to.equal('usage');
+    }
+    const proxy = await start({ host: 'localhost' });
+    expect(proxy.proxyUrl).to.match(/^http:\/\/(127\.0\.0\.1|\[::1\]):\d+$/);
+  });
+
+  it('refusing an open relay is a usage error (exit 2)', async () => {
+    const error = await start({ host: '0.0.0.0' }).catch((e: unknown) => e);
+    expect((error as PhonehomeError).kind).to.equal('usage');
+  });
+
+  it('closes a connection that sends nothing (slowloris), and keeps answering others', async () => {
+    const proxy = await start({ idleTimeoutMs: 300 });
+    const silent = connect(proxy.port, '127.0.0.1');
+    const closedAfter = await new Promise<number>((resolve) => {
+      const opened = Date.now();
+      silent.on('close', () => resolve(Date.now() - opened));
+      silent.on('error', () => {});
+    });
+    expect(closedAfter).to.be.at.least(250);
+    expect(await tryConnect('127.0.0.1', proxy.port)).to.equal('answered');
   });
 });
