@@ -42,6 +42,11 @@ export async function captureCommand(argv: string[]): Promise<number> {
     },
   });
   const env = readEnvironment();
+  if (values.device !== undefined && values.device.trim() === '')
+    throw new PhonehomeError(
+      'USAGE',
+      '--device is empty; give a device id from devices.json, or leave it out for a phone on Wi-Fi',
+    );
   const entry: DeviceEntry | undefined = values.device
     ? findDevice(loadDevices(values['devices-file']), values.device)
     : undefined;

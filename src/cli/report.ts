@@ -3,6 +3,8 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readEnvironment } from '../config/env.ts';
+import { readIdentifiersFile } from '../detect/identifiers.ts';
+import { mergeIdentifiers, type LearntIdentifiers } from '../detect/run-identifiers.ts';
 import {
   EXIT,
   PhonehomeError,
@@ -18,16 +20,17 @@ import { createRangeFinder } from '../report/identifier-ranges.ts';
 import { findLeftovers } from '../report/redaction-check.ts';
 import { isRedactedStart, writeRedactedCopy } from '../report/redacted-copy.ts';
 import { writeRunReports } from '../report/write-run-reports.ts';
-import type { RunResult, Verdict } from '../types.ts';
+import type { Identifier, RunResult, Verdict } from '../types.ts';
 import { analyseJournal, journalPathOf } from '../verdict/analyse.ts';
 import { evaluateChecks, withChecks } from '../verdict/judge.ts';
 
-const USAGE = `usage: phonehome report <run-folder | journal.ndjson> [--reveal] [--redact [--out folder]] [--scenario file.scenario.ts] [--quiet]
+const USAGE = `usage: phonehome report <run-folder | journal.ndjson> [--reveal] [--redact [--out folder] [--identifiers ids.json]] [--scenario file.scenario.ts] [--quiet]
 
 Rebuilds run.json, findings.json, capture.har, junit.xml and report.html from the run's journal
 (a run that was killed gets its report too). --reveal shows identifier values in report.html.
 --redact writes a copy of the folder safe to attach to a bug report (default <run-folder>-redacted),
-checks it with the detector, and leaves the original alone.
+checks it with the detector, and leaves the original alone; it refuses a run that looked for no
+identifiers unless --identifiers names them.
 Exit codes: 0 the run passes, 1 a verdict failed or is inconclusive, 2 bad input, 3 a report could not be written.`;
 
 /**
@@ -55,6 +58,7 @@ async function report(argv: string[]): Promise<number> {
     options: {
       reveal: { type: 'boolean', default: false },
       redact: { type: 'boolean', default: false },
+      identifiers: { type: 'string' },
       out: { type: 'string' },
       scenario: { type: 'string' },
       quiet: { type: 'boolean', default: false },
@@ -69,6 +73,10 @@ async function report(argv: string[]): Promise<number> {
     console.error(
       `phonehome report: ${positionals.length === 0 ? 'which run? give a run folder under reports/' : `one run at a time; got ${positionals.join(', ')}`}\n${USAGE}`,
     );
+    return EXIT.usage;
+  }
+  if (values.identifiers && !values.redact) {
+    console.error(`phonehome report: --identifiers goes with --redact\n${USAGE}`);
     return EXIT.usage;
   }
   if (values.out && !values.redact) {
@@ -104,9 +112,22 @@ async function report(argv: string[]): Promise<number> {
     if (files.failed.length > 0) return EXIT.internal;
     return exitCodeForStatus(result.status);
   }
+  // Redaction replaces what is known: with nothing known, a "clean" copy would be a lie.
+  const known = values.identifiers
+    ? mergeIdentifiers([
+        ...identifierSources(identifiers),
+        { source: 'file', values: readIdentifiersFile(values.identifiers) },
+      ])
+    : identifiers;
+  if (known.length === 0) {
+    throw new PhonehomeError(
+      'USAGE_REDACT_NO_IDENTIFIERS',
+      `${folder} looked for no identifiers, so nothing could be redacted and no copy can be proven clean; give the phone's with --identifiers ids.json ({ "imei": ["…"] })`,
+    );
+  }
   const out = resolve(values.out ?? `${folder}-redacted`);
-  const files = await writeRedactedCopy(input, out);
-  const leftovers = await findLeftovers(out, createRangeFinder(identifiers));
+  const files = await writeRedactedCopy({ ...input, identifiers: known }, out);
+  const leftovers = await findLeftovers(out, createRangeFinder(known));
   if (leftovers.length > 0) {
     // A copy that is not clean must not stay around looking like one.
     rmSync(out, { recursive: true, force: true });
@@ -195,6 +216,17 @@ function recordedChecks(folder: string): Verdict[] | undefined {
     // A run.json cut short by the kill is no source of checks; the journal still is of the rest.
     return undefined;
   }
+}
+
+/** A run's identifiers as sources again, by where each came from, to merge with more. */
+function identifierSources(identifiers: Identifier[]): LearntIdentifiers[] {
+  const sources = new Map<Identifier['source'], LearntIdentifiers>();
+  for (const { source, kind, value } of identifiers) {
+    const entry = sources.get(source) ?? { source, values: {} };
+    (entry.values[kind] ??= []).push(value);
+    sources.set(source, entry);
+  }
+  return [...sources.values()];
 }
 
 function shown(path: string): string {

@@ -16,6 +16,7 @@ import { formatOutcome } from '../report/console-summary.ts';
 import { overallStatus } from '../verdict/judge.ts';
 import { createDevice } from '../device/registry.ts';
 import { runScenario } from '../scenario/run.ts';
+import { RunSession } from '../session/run-session.ts';
 
 const FSECURE = join(PROJECT_ROOT, 'scenarios', 'fsecure-out-of-box.scenario.ts');
 
@@ -70,6 +71,12 @@ export async function runCommand(argv: string[]): Promise<number> {
   });
   const config = loadDevices(values['devices-file']);
   const wanted = values.devices ?? values.device;
+  if (wanted !== undefined && wanted.trim() === '') {
+    throw new PhonehomeError(
+      'USAGE',
+      `--device${values.devices !== undefined ? 's' : ''} is empty; give a device id from ${config.file} (known: ${config.devices.map((d) => d.id).join(', ')})`,
+    );
+  }
   let devices: DeviceEntry[] = wanted ? selectDevices(config, wanted) : [chooseDevice(config)];
   if (values.shard) devices = shardOf(devices, values.shard);
   const parallel =
@@ -78,9 +85,11 @@ export async function runCommand(argv: string[]): Promise<number> {
     positionals.length > 0 ? positionals.map((file) => resolve(file)) : defaultScenarios();
   const scenarios = await Promise.all(files.map(importScenario));
   const reveal = values.reveal || readEnvironment().reveal;
-  // Every device is built before any run starts, so a bad entry or a missing ${VAR} stops the
-  // command with exit 2 before anything touches a phone.
+  // Every device is built, and the CA and reports folders checked, before any run starts, so a
+  // bad entry, a missing ${VAR} or an unwritable folder stops the command with exit 2 before
+  // anything touches a phone.
   for (const entry of devices) createDevice(entry);
+  await RunSession.preflight(readEnvironment());
   if (devices.length === 0) {
     console.log(`phonehome: shard ${values.shard} has no devices; nothing to run`);
     return EXIT.ok;

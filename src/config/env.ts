@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { config as loadDotenv } from 'dotenv';
+import { PhonehomeError } from '../errors.ts';
 
 /**
  * Everything phonehome reads from the environment, read in this one place.
@@ -29,7 +30,10 @@ let loaded: Environment | undefined;
 export function readEnvironment(cwd = process.cwd()): Environment {
   if (loaded) return loaded;
   const dotenvPath = join(cwd, '.env');
-  if (existsSync(dotenvPath)) loadDotenv({ path: dotenvPath, quiet: true });
+  if (existsSync(dotenvPath)) {
+    checkDotenv(dotenvPath);
+    loadDotenv({ path: dotenvPath, quiet: true });
+  }
   const env = process.env;
   const configHome = env.XDG_CONFIG_HOME || join(homedir(), '.config');
   loaded = {
@@ -45,4 +49,37 @@ export function readEnvironment(cwd = process.cwd()): Environment {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value && value.trim() !== '' ? value.trim() : undefined;
+}
+
+/**
+ * dotenv skips lines it cannot read without a word, so a typo would silently leave a setting
+ * (a device, a secret) unset: every line must be blank, a comment, or NAME=value.
+ */
+function checkDotenv(path: string): void {
+  const lines = readFileSync(path, 'utf8').split(/\r?\n/);
+  let quote: string | undefined;
+  lines.forEach((line, index) => {
+    if (quote) {
+      // Inside a multi-line quoted value, as dotenv allows: wait for the closing quote.
+      if (line.includes(quote)) quote = undefined;
+      return;
+    }
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const match = /^(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=\s*(.*)$/.exec(trimmed);
+    if (!match) {
+      throw new PhonehomeError(
+        'ENV_INVALID',
+        // The line itself is not shown: it may hold a secret.
+        `${path}:${index + 1} is not NAME=value; fix or remove that line (see .env.example)`,
+      );
+    }
+    const value = match[1]!;
+    const opening = value[0];
+    if (
+      (opening === '"' || opening === "'" || opening === '`') &&
+      !value.slice(1).includes(opening)
+    )
+      quote = opening;
+  });
 }

@@ -1,7 +1,8 @@
 import { loadOrCreateCa } from '../capture/ca.ts';
 import { CaptureSession, type CaptureOptions } from '../capture/session.ts';
 import type { Device, RouteContext } from '../device/device.ts';
-import { describeError } from '../errors.ts';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { PhonehomeError, describeError } from '../errors.ts';
 import { openRun, type RunStart } from '../journal/open-run.ts';
 import type { JournalWriter } from '../journal/writer.ts';
 import { writeRunReports } from '../report/write-run-reports.ts';
@@ -75,7 +76,7 @@ export class RunSession {
    * so a bad CA folder leaves no run folder behind that would look like a clean run.
    */
   static async open(options: RunSessionOptions): Promise<RunSession> {
-    const ca = await loadOrCreateCa(options.caDir);
+    const ca = await RunSession.preflight(options);
     const session = new RunSession(options, ca, openRun(options.reportsDir, options.start));
     if (options.exitOnSignal !== false) {
       session.unregister = onShutdown(`run ${session.folder.id}`, async () => {
@@ -85,6 +86,28 @@ export class RunSession {
       });
     }
     return session;
+  }
+
+  /**
+   * Checks, before any run, that the CA can be loaded (or made) and the reports folder written:
+   * a setup problem is a usage error naming the folder, never a run folder saying "pass".
+   */
+  static async preflight(folders: {
+    caDir: string;
+    reportsDir: string;
+  }): Promise<CertificateAuthority> {
+    const ca = await loadOrCreateCa(folders.caDir);
+    try {
+      mkdirSync(folders.reportsDir, { recursive: true, mode: 0o700 });
+      accessSync(folders.reportsDir, constants.W_OK);
+    } catch (error) {
+      throw new PhonehomeError(
+        'REPORTS_DIR',
+        `cannot write run folders into ${folders.reportsDir}: ${describeError(error)}; set PHONEHOME_REPORTS_DIR to a folder you can write`,
+        { cause: error },
+      );
+    }
+    return ca;
   }
 
   /** The proxy; there once `start` has started it. */

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { runCommand } from '../report/run-command.ts';
 import { spawnCli } from '../support/cli.ts';
 import { tempDir } from '../support/temp.ts';
 
@@ -46,6 +47,7 @@ describe('phonehome capture: no verdict without identifiers', function () {
   this.timeout(60_000);
   const dirs = tempDir();
   after(() => dirs.remove());
+  let noIdentifiersRun = '';
   const env = {
     PHONEHOME_REPORTS_DIR: join(dirs.path, 'reports'),
     PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
@@ -58,6 +60,28 @@ describe('phonehome capture: no verdict without identifiers', function () {
     expect(out).to.include('pass --identifiers FILE');
     expect(out).to.match(/^INCONCLUSIVE {2}capture on wifi-phone: 1 exchanges, 0 findings$/m);
     expect(out).to.match(/--identifiers FILE for capture and scan/);
+    noIdentifiersRun = join(env.PHONEHOME_REPORTS_DIR, 'latest');
+  });
+
+  it('will not make a "clean" redacted copy of a run that knew no identifiers', async () => {
+    const refused = await runCommand('report', [noIdentifiersRun, '--redact']);
+    expect(refused.code, refused.stderr).to.equal(2);
+    expect(refused.stderr).to.include('looked for no identifiers');
+    expect(refused.stderr).to.include('--identifiers ids.json');
+    const ids = join(dirs.path, 'ids-for-redaction.json');
+    writeFileSync(ids, JSON.stringify({ imei: [IMEI] }));
+    const out = join(dirs.path, 'redacted');
+    const made = await runCommand('report', [
+      noIdentifiersRun,
+      '--redact',
+      '--identifiers',
+      ids,
+      '--out',
+      out,
+    ]);
+    expect(made.code, made.stderr).to.be.oneOf([0, 1]);
+    for (const file of readdirSync(out))
+      expect(readFileSync(join(out, file), 'utf8'), file).to.not.include(IMEI);
   });
 
   it('with --identifiers, finds the IMEI sent before consent and fails', async () => {
