@@ -55,6 +55,12 @@ export interface Body {
   data: string;
   /** Set when the declared content-encoding could not be undone: `data` then holds the raw bytes. */
   decodeError?: string;
+  /**
+   * Set when part of the body could not be recorded or decoded within the budgets (a body over
+   * the recording limit, a decompression bomb): what it says was not scanned, so a verdict
+   * before consent that it falls under is inconclusive.
+   */
+  unscanned?: string;
 }
 
 export interface HttpRequest {
@@ -172,6 +178,18 @@ export interface UnreadableConnection extends TlsFailure {
   step: string;
 }
 
+/** A body part the capture could not record or decode within its budgets: not scanned. */
+export interface UnscannedPart {
+  /** The exchange's start: decides the phase. */
+  at: number;
+  host: string;
+  exchangeId: string;
+  where: 'request-body' | 'response-body';
+  reason: string;
+  phase: string;
+  step: string;
+}
+
 /**
  * One small vocabulary for every verdict, the run's and the scenario's checks alike:
  * - `pass`: the rule held, and the capture could see enough to say so;
@@ -207,6 +225,8 @@ export interface Verdict {
   contacts: number[];
   /** Indexes into RunResult.unreadable of the connections it could not see into. */
   unreadable: number[];
+  /** Indexes into RunResult.unscanned of the body parts it could not scan. */
+  unscanned: number[];
 }
 
 /** A finished run, as checks, reports, diff and merge see it. */
@@ -228,6 +248,8 @@ export interface RunResult {
   identifiers: number;
   findings: JudgedFinding[];
   unreadable: UnreadableConnection[];
+  /** Body parts over the recording or decoding budget: not scanned. */
+  unscanned: UnscannedPart[];
   contacts: HostContact[];
   /** Every verdict: the run's own (ran to the end, consents, forbidden hosts), then the checks. */
   verdicts: Verdict[];

@@ -7,6 +7,7 @@ import {
 } from 'mockttp';
 import { lookup } from 'node:dns/promises';
 import { isIP, isIPv4 } from 'node:net';
+import { decode, MAX_DECODED, type Compression } from '../codec/compression.ts';
 import { PhonehomeError, describeError } from '../errors.ts';
 import type { Body, CertificateAuthority, Exchange, HeaderPair, TlsFailure } from '../types.ts';
 import { bindMockttp, listeningAddress } from './bind.ts';
@@ -114,6 +115,7 @@ export class CaptureSession {
         tlsPassthrough: (options.tlsPassthroughHosts ?? []).map((hostname) => ({ hostname })),
       },
       // Bodies of any size are recorded whole: a truncated body could hide an identifier.
+      // (mockttp buffers each one: bodies of hundreds of MB cost as much memory; see README.)
       maxBodySize: Infinity,
       recordTraffic: false,
     });
@@ -356,7 +358,7 @@ export class CaptureSession {
           url: request.url,
           httpVersion: request.httpVersion,
           headers: pairs(request.rawHeaders),
-          body: await bodyOf(request.body),
+          body: bodyOf(request.body, pairs(request.rawHeaders)),
         },
       };
       if (response) {
@@ -364,7 +366,7 @@ export class CaptureSession {
           status: response.statusCode,
           statusMessage: response.statusMessage,
           headers: pairs(response.rawHeaders),
-          body: await bodyOf(response.body),
+          body: bodyOf(response.body, pairs(response.rawHeaders)),
         };
       }
       if (error) exchange.error = error;
@@ -399,19 +401,22 @@ function hostOf(request: CompletedRequest): string {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Undoes content-encoding; keeps text as UTF-8 and anything else as base64. */
-export async function bodyOf(body: CompletedBody): Promise<Body> {
-  let bytes: Buffer | undefined;
-  let decodeError: string | undefined;
-  try {
-    bytes = await body.getDecodedBuffer();
-  } catch (error) {
-    decodeError = describeError(error);
+/**
+ * Undoes content-encoding within the decoding budget; keeps text as UTF-8 and anything else as
+ * base64. A body that decodes past the budget keeps its raw bytes and says it was not scanned.
+ */
+export function bodyOf(body: CompletedBody, headers: HeaderPair[]): Body {
+  const raw = body.buffer;
+  const decoded = decodeContent(raw, headerValue(headers, 'content-encoding'));
+  if ('error' in decoded) {
+    return {
+      encoding: 'base64',
+      data: raw.toString('base64'),
+      decodeError: decoded.error,
+      ...(decoded.unscanned ? { unscanned: decoded.unscanned } : {}),
+    };
   }
-  if (!bytes) {
-    decodeError ??= 'the declared content-encoding could not be undone';
-    return { encoding: 'base64', data: body.buffer.toString('base64'), decodeError };
-  }
+  const bytes = decoded.bytes;
   if (bytes.length === 0) return { encoding: 'utf8', data: '' };
   try {
     const text = utf8.decode(bytes);
@@ -422,6 +427,43 @@ export async function bodyOf(body: CompletedBody): Promise<Body> {
     // Not UTF-8: kept as base64 below.
   }
   return { encoding: 'base64', data: bytes.toString('base64') };
+}
+
+const CODINGS: Record<string, Compression | undefined> = {
+  gzip: 'gzip',
+  'x-gzip': 'gzip',
+  deflate: 'deflate',
+  br: 'br',
+  zstd: 'zstd',
+};
+
+/** Undoes a Content-Encoding list ("gzip", "br", "deflate, gzip"), last applied first. */
+function decodeContent(
+  raw: Buffer,
+  header: string | undefined,
+): { bytes: Buffer } | { error: string; unscanned?: string } {
+  const codings = (header ?? '')
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+  let bytes: Uint8Array = raw;
+  for (const coding of codings.reverse()) {
+    const compression = CODINGS[coding];
+    if (!compression) return { error: `unknown content-encoding '${coding}'` };
+    const decoded = decode(bytes, compression);
+    if ('overBudget' in decoded) {
+      const unscanned = `${coding} body decoding past ${MAX_DECODED} bytes (a decompression bomb?): the rest was not scanned`;
+      return { error: unscanned, unscanned };
+    }
+    if ('invalid' in decoded)
+      return { error: `the ${coding} content-encoding could not be undone` };
+    bytes = decoded.bytes;
+  }
+  return { bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+}
+
+function headerValue(headers: HeaderPair[], name: string): string | undefined {
+  return headers.find(([key]) => key.toLowerCase() === name)?.[1];
 }
 
 /** Connections with no traffic for this long are closed (see BindOptions.idleTimeoutMs). */

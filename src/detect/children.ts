@@ -1,5 +1,5 @@
 import { findBlobs, looksLikeText } from './decoders/blobs.ts';
-import { decompress, sniffCompression } from './decoders/compression.ts';
+import { decompress, sniffCompression } from '../codec/compression.ts';
 import { cookieSlices } from './decoders/cookies.ts';
 import { grpcFrames } from './decoders/grpc.ts';
 import { jsonPathsAt } from './decoders/json-path.ts';

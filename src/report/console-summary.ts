@@ -39,6 +39,13 @@ export function formatOutcome(result: RunResult, options: { reveal: boolean }): 
     }
     if (verdict.unreadable.length > 5)
       lines.push(`      … and ${verdict.unreadable.length - 5} more unreadable connections`);
+    // Shown under a failure too: what was not scanned may hide more than was found.
+    if (verdict.status === 'fail') {
+      for (const index of verdict.unscanned.slice(0, 5)) {
+        const part = result.unscanned[index]!;
+        lines.push(`      not scanned: ${part.host || '(no host)'} ${part.where} (${part.reason})`);
+      }
+    }
   }
   // No consent covers these kinds: shown, so nobody thinks they went unseen, but judged by none.
   const unjudged = result.findings.filter((finding) => finding.consent === undefined);

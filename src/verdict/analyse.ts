@@ -25,6 +25,7 @@ export async function analyseJournal(
   const notes: string[] = [];
   const tlsFailures: TlsFailure[] = [];
   const exchanges: { host: string; startedAt: number }[] = [];
+  const unscanned: NonNullable<Parameters<typeof judge>[0]['unscanned']> = [];
   let endedAt: number | undefined;
   let error: string | undefined;
   let lastAt = 0;
@@ -46,10 +47,26 @@ export async function analyseJournal(
         marks.push(record.mark);
         lastAt = Math.max(lastAt, record.mark.at);
         break;
-      case 'exchange':
-        exchanges.push({ host: record.exchange.host, startedAt: record.exchange.startedAt });
-        lastAt = Math.max(lastAt, record.exchange.completedAt);
+      case 'exchange': {
+        const { exchange } = record;
+        exchanges.push({ host: exchange.host, startedAt: exchange.startedAt });
+        for (const [where, body] of [
+          ['request-body', exchange.request.body],
+          ['response-body', exchange.response?.body],
+        ] as const) {
+          if (body?.unscanned) {
+            unscanned.push({
+              at: exchange.startedAt,
+              host: exchange.host,
+              exchangeId: exchange.id,
+              where,
+              reason: body.unscanned,
+            });
+          }
+        }
+        lastAt = Math.max(lastAt, exchange.completedAt);
         break;
+      }
       case 'tls-failure':
         tlsFailures.push(record.failure);
         lastAt = Math.max(lastAt, record.failure.at);
@@ -87,6 +104,7 @@ export async function analyseJournal(
     tlsFailures,
     exchanges,
     forbiddenHosts: start.forbiddenHosts,
+    unscanned,
     knownKinds: [...new Set(identifiers.map((identifier) => identifier.kind))],
     ...(runError !== undefined ? { error: runError } : {}),
   });
@@ -108,6 +126,7 @@ export async function analyseJournal(
     identifiers: identifiers.length,
     findings: judged.findings,
     unreadable: judged.unreadable,
+    unscanned: judged.unscanned,
     contacts: judged.contacts,
     verdicts: judged.verdicts,
     status: overallStatus(judged.verdicts),

@@ -13,6 +13,7 @@ import {
   type RunResult,
   type TlsFailure,
   type UnreadableConnection,
+  type UnscannedPart,
   type Verdict,
   type VerdictRule,
   type VerdictStatus,
@@ -78,6 +79,8 @@ export interface Judgement {
   findings: JudgedFinding[];
   /** TLS connections the proxy could not open, on the timeline. */
   unreadable: UnreadableConnection[];
+  /** Body parts not recorded or not decoded within the budgets, on the timeline. */
+  unscanned: UnscannedPart[];
   /** Every host contacted, first contact per (host, phase). */
   contacts: HostContact[];
   /** The run's own verdicts: ran to the end, one per consent, the forbidden hosts. */
@@ -92,6 +95,8 @@ export interface JudgeInput {
   /** Host and start time of every exchange. */
   exchanges: { host: string; startedAt: number }[];
   forbiddenHosts: string[];
+  /** Body parts the capture could not record or decode within its budgets. */
+  unscanned?: Omit<UnscannedPart, 'phase' | 'step'>[];
   /** The kinds the run had at least one identifier of: a consent covering none sees nothing. */
   knownKinds: IdentifierKind[];
   /** Why the run stopped early, if it did. */
@@ -128,6 +133,11 @@ export function judge(input: JudgeInput): Judgement {
       beforeConsent: consent !== undefined && (at === undefined || finding.startedAt < at),
     };
   });
+  const unscanned = (input.unscanned ?? []).map((part) => ({
+    ...part,
+    phase: timeline.phaseAt(part.at),
+    step: timeline.stepAt(part.at),
+  }));
   const unreadable = input.tlsFailures.map((failure) => ({
     ...failure,
     phase: timeline.phaseAt(failure.at),
@@ -148,16 +158,27 @@ export function judge(input: JudgeInput): Judgement {
       .map((failure, index) => ({ failure, index }))
       .filter(({ failure }) => at === undefined || failure.at < at);
     const unseen = blind.map(({ index }) => index);
+    const cut = unscanned
+      .map((part, index) => ({ part, index }))
+      .filter(({ part }) => at === undefined || part.at < at);
+    const notScanned = cut.map(({ index }) => index);
     if (leaks.length > 0) {
       verdicts.push({
         ...base,
-        ...evidence({ findings: leaks.map((f) => f.id), unreadable: unseen }),
+        ...evidence({
+          findings: leaks.map((f) => f.id),
+          unreadable: unseen,
+          unscanned: notScanned,
+        }),
         status: 'fail',
         summary: `identifiers sent before consent '${consent.name}' — ${kindsByHost(leaks)}`,
         message:
           describeLeaks(leaks, consent.name) +
           (blind.length > 0
             ? `\nand ${blind.length} TLS connection(s) before it could not be read (${unreadHosts(blind)}): what else they carried is unknown`
+            : '') +
+          (cut.length > 0
+            ? `\nand ${cut.length} body part(s) before it were not scanned (over the recording or decoding budget)`
             : ''),
       });
       continue;
@@ -167,10 +188,21 @@ export function judge(input: JudgeInput): Judgement {
       const what = consent.covers === 'all' ? 'no identifier' : `no ${kinds.join(', ')} value`;
       verdicts.push({
         ...base,
-        ...evidence({ unreadable: unseen }),
+        ...evidence({ unreadable: unseen, unscanned: notScanned }),
         status: 'inconclusive',
         summary: `inconclusive: ${what} was known to look for`,
         message: `inconclusive: ${what} was known to look for, so nothing could be found before consent '${consent.name}'; give the phone's identifiers (devices.json "identifiers", or --identifiers FILE for capture and scan) or plant canaries in the scenario`,
+      });
+      continue;
+    }
+    if (cut.length > 0) {
+      const hosts = [...new Set(cut.map(({ part }) => part.host || '(no host)'))].join(', ');
+      verdicts.push({
+        ...base,
+        ...evidence({ unreadable: unseen, unscanned: notScanned }),
+        status: 'inconclusive',
+        summary: `inconclusive: ${cut.length} body part(s) before consent '${consent.name}' were not scanned (${hosts})`,
+        message: `inconclusive: ${cut.length} body part(s) before consent '${consent.name}' were not scanned:\n${cut.map(({ part }) => `  - ${part.host || '(no host)'} ${part.where} during step '${part.step}': ${part.reason}`).join('\n')}`,
       });
       continue;
     }
@@ -200,7 +232,7 @@ export function judge(input: JudgeInput): Judgement {
       message: describeContacts(early),
     });
   }
-  return { findings, unreadable, contacts, verdicts };
+  return { findings, unreadable, unscanned, contacts, verdicts };
 }
 
 /**
@@ -239,7 +271,7 @@ export function evaluateChecks(checks: Record<string, Check>, run: RunResult): V
 /** What a phonehome chai assertion attaches to its error: the evidence it failed on. */
 export interface CheckFailure {
   inconclusive: boolean;
-  evidence: Partial<Pick<Verdict, 'findings' | 'contacts' | 'unreadable'>>;
+  evidence: Partial<Pick<Verdict, 'findings' | 'contacts' | 'unreadable' | 'unscanned'>>;
 }
 
 /** The result with the checks' verdicts added and its status decided again. */
@@ -284,12 +316,13 @@ function unreadHosts(blind: { failure: TlsFailure }[]): string {
 }
 
 function evidence(
-  parts: Partial<Pick<Verdict, 'findings' | 'contacts' | 'unreadable'>>,
-): Pick<Verdict, 'findings' | 'contacts' | 'unreadable'> {
+  parts: Partial<Pick<Verdict, 'findings' | 'contacts' | 'unreadable' | 'unscanned'>>,
+): Pick<Verdict, 'findings' | 'contacts' | 'unreadable' | 'unscanned'> {
   return {
     findings: parts.findings ?? [],
     contacts: parts.contacts ?? [],
     unreadable: parts.unreadable ?? [],
+    unscanned: parts.unscanned ?? [],
   };
 }
 

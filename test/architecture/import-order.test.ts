@@ -12,6 +12,8 @@ const SRC = join(PROJECT_ROOT, 'src');
 const LAYERS: string[][] = [
   // The plain data shapes, the one error class, where the project is, Ctrl-C handling.
   ['types.ts', 'errors.ts', 'paths.ts', 'shutdown.ts'],
+  // Content codings (gzip, br, zstd) within the decoding budget: the capture and the detector's.
+  ['codec'],
   ['config'],
   // Reading HAR files: farm network logs (device) and captures to scan (detect) arrive as HAR.
   ['har'],

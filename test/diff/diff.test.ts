@@ -53,6 +53,7 @@ function run(findings: JudgedFinding[], early: string[] = []): RunResult {
     identifiers: 1,
     findings,
     unreadable: [],
+    unscanned: [],
     contacts: early.map((host) => ({
       host,
       at: 0,

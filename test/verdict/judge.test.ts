@@ -12,6 +12,7 @@ import { expect as phonehomeExpect } from '../../src/verdict/chai.ts';
 import {
   evaluateChecks,
   judge,
+  type JudgeInput,
   overallStatus,
   plannedVerdicts,
   standing,
@@ -50,6 +51,7 @@ interface Row {
   marks: Mark[];
   findings: Finding[];
   tls?: TlsFailure[];
+  unscanned?: NonNullable<JudgeInput['unscanned']>;
   forbidden?: string[];
   exchanges?: { host: string; startedAt: number }[];
   /** Kinds the run had identifiers of; every kind unless said. */
@@ -186,6 +188,38 @@ const ROWS: Row[] = [
     verdicts: [["no identifier leaves the phone before consent 'cloud'", 'inconclusive']],
   },
   {
+    name: 'a body part not scanned (over a budget) before the consent makes it inconclusive',
+    consents: [{ name: 'cloud', covers: 'all' }],
+    marks: [consent('cloud', 100)],
+    findings: [],
+    unscanned: [
+      {
+        at: T0 + 50,
+        host: 'ota.vendor.example',
+        exchangeId: 'x',
+        where: 'response-body',
+        reason: 'over the recording limit',
+      },
+    ],
+    verdicts: [["no identifier leaves the phone before consent 'cloud'", 'inconclusive']],
+  },
+  {
+    name: 'a body part not scanned after the consent does not',
+    consents: [{ name: 'cloud', covers: 'all' }],
+    marks: [consent('cloud', 100)],
+    findings: [],
+    unscanned: [
+      {
+        at: T0 + 150,
+        host: 'ota.vendor.example',
+        exchangeId: 'x',
+        where: 'response-body',
+        reason: 'big',
+      },
+    ],
+    verdicts: [["no identifier leaves the phone before consent 'cloud'", 'pass']],
+  },
+  {
     name: 'unreadable TLS after the consent does not',
     consents: [{ name: 'cloud', covers: 'all' }],
     marks: [consent('cloud', 100)],
@@ -230,6 +264,7 @@ describe('consent semantics (judge)', () => {
         exchanges:
           row.exchanges ?? row.findings.map((f) => ({ host: f.host, startedAt: f.startedAt })),
         forbiddenHosts: row.forbidden ?? [],
+        unscanned: row.unscanned ?? [],
         knownKinds: row.known ?? [...IDENTIFIER_KINDS],
       });
       const [ran, ...verdicts] = result.verdicts;
@@ -396,6 +431,7 @@ describe('the chai assertions scenarios use', () => {
       identifiers: 1,
       findings: judged.findings,
       unreadable: judged.unreadable,
+      unscanned: judged.unscanned,
       contacts: judged.contacts,
       verdicts: judged.verdicts,
       status: overallStatus(judged.verdicts),
@@ -434,6 +470,7 @@ describe('the chai assertions scenarios use', () => {
       findings: [],
       contacts: [0],
       unreadable: [],
+      unscanned: [],
     });
     const withThem = withChecks(r, evaluateChecks(checks, r));
     expect(withThem.verdicts.map((v) => v.rule)).to.deep.equal([

@@ -1,0 +1,123 @@
+import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
+import * as zlib from 'node:zlib';
+import { Decompress as ZstdStream } from 'fzstd';
+
+/**
+ * The decoding budget: a body decoded past this size is not decoded further — a zip bomb (1.7 KB
+ * of brotli inflating to 1 GB) must not take the capture or the scan down.
+ */
+export const MAX_DECODED = 64 * 1024 * 1024;
+
+export type Compression = 'gzip' | 'deflate' | 'br' | 'zstd';
+
+/**
+ * The compression a body declares or starts with. gzip, zlib and zstd carry magic bytes; brotli
+ * has none, so it is only tried when declared.
+ *
+ * @example
+ *   sniffCompression(gzipSync('hi')) // → 'gzip'
+ */
+export function sniffCompression(bytes: Uint8Array, declared?: string): Compression | undefined {
+  if (declared === 'gzip' || declared === 'x-gzip') return 'gzip';
+  if (declared === 'deflate') return 'deflate';
+  if (declared === 'br') return 'br';
+  if (declared === 'zstd') return 'zstd';
+  const [a, b, c, d] = bytes;
+  if (a === 0x1f && b === 0x8b && c === 0x08) return 'gzip';
+  if (a === 0x28 && b === 0xb5 && c === 0x2f && d === 0xfd) return 'zstd';
+  // A zlib header: deflate method, and the two bytes a multiple of 31 (RFC 1950).
+  if (
+    a !== undefined &&
+    b !== undefined &&
+    (a & 0x0f) === 8 &&
+    a >> 4 <= 7 &&
+    ((a << 8) | b) % 31 === 0
+  ) {
+    return 'deflate';
+  }
+  return undefined;
+}
+
+/**
+ * zlib's output buffer: with its default of 16 KB, a 300 KB JSON body took 20 calls into zlib and
+ * a copy to join them; 256 KB inflated such bodies ~35% faster (CPU time, best of 15 here).
+ */
+const OUTPUT_CHUNK = 256 * 1024;
+
+type ZstdSync = (buffer: Uint8Array, options?: { maxOutputLength?: number }) => Buffer;
+/** Node has zstd from 22.15 on; on Node 20 the pure-JS fzstd decodes it. */
+const nodeZstd = (zlib as unknown as { zstdDecompressSync?: ZstdSync }).zstdDecompressSync;
+
+/** What decoding came to: the bytes, or why there are none. */
+export type Decoded = { bytes: Uint8Array } | { overBudget: true } | { invalid: true };
+
+/**
+ * Undoes one compression within the decoding budget (MAX_DECODED).
+ *
+ * @example
+ *   decode(gzipSync('hi'), 'gzip') // → { bytes: <68 69> }
+ */
+export function decode(bytes: Uint8Array, compression: Compression): Decoded {
+  const options = {
+    maxOutputLength: MAX_DECODED,
+    finishFlush: zlib.constants.Z_SYNC_FLUSH,
+    chunkSize: OUTPUT_CHUNK,
+  };
+  try {
+    switch (compression) {
+      case 'gzip':
+        return { bytes: gunzipSync(bytes, options) };
+      case 'deflate':
+        // "deflate" in HTTP is zlib-wrapped, but some servers send raw deflate.
+        try {
+          return { bytes: inflateSync(bytes, options) };
+        } catch (error) {
+          if (isOverBudget(error)) throw error;
+          return { bytes: inflateRawSync(bytes, options) };
+        }
+      case 'br':
+        return {
+          bytes: brotliDecompressSync(bytes, {
+            maxOutputLength: MAX_DECODED,
+            chunkSize: OUTPUT_CHUNK,
+          }),
+        };
+      case 'zstd':
+        return {
+          bytes: nodeZstd ? nodeZstd(bytes, { maxOutputLength: MAX_DECODED }) : zstdWithin(bytes),
+        };
+    }
+  } catch (error) {
+    return isOverBudget(error) ? { overBudget: true } : { invalid: true };
+  }
+}
+
+/**
+ * Undoes one compression. Returns undefined when the bytes are not what was expected (a body
+ * that merely looks compressed is scanned as it is) or decode past the budget.
+ */
+export function decompress(bytes: Uint8Array, compression: Compression): Uint8Array | undefined {
+  const decoded = decode(bytes, compression);
+  return 'bytes' in decoded ? decoded.bytes : undefined;
+}
+
+class OverBudget extends RangeError {
+  readonly code = 'ERR_BUFFER_TOO_LARGE';
+}
+
+function isOverBudget(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ERR_BUFFER_TOO_LARGE';
+}
+
+/** fzstd's stream, counted: it stops at the budget instead of allocating what a frame claims. */
+function zstdWithin(bytes: Uint8Array): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const stream = new ZstdStream((chunk) => {
+    size += chunk.length;
+    if (size > MAX_DECODED) throw new OverBudget(`zstd output over ${MAX_DECODED} bytes`);
+    chunks.push(chunk);
+  });
+  stream.push(bytes, true);
+  return Buffer.concat(chunks);
+}
