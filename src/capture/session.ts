@@ -36,7 +36,10 @@ export interface AnswerPolicy {
 /** Where the capture writes what it saw, the moment it sees it: the run's journal. */
 export interface CaptureRecorder {
   append(
-    record: { type: 'exchange'; exchange: Exchange } | { type: 'tls-failure'; failure: TlsFailure },
+    record:
+      | { type: 'request'; id: string; exchange: Exchange }
+      | { type: 'exchange'; exchange: Exchange }
+      | { type: 'tls-failure'; failure: TlsFailure },
   ): void;
 }
 
@@ -90,6 +93,8 @@ export class CaptureSession {
   private readonly halves = new Map<string, Half>();
   private readonly initiated = new Map<string, number>();
   private readonly pending = new Set<Promise<void>>();
+  /** Request halves journaled before their answers, by id, until the exchange completes. */
+  private readonly requested = new Map<string, Exchange>();
   private lastActivity = Date.now();
   private counts = { exchanges: 0, tlsFailures: 0 };
   private stopped = false;
@@ -217,16 +222,26 @@ export class CaptureSession {
         .forAnyRequest()
         .forHostname(hostname)
         .always()
-        .thenReply(answer.status, body, headers);
+        .thenCallback((request) => {
+          this.journalRequest(request);
+          return { statusCode: answer.status, headers, body };
+        });
     }
     if (otherwise === 'pass-through') {
-      await this.server.forUnmatchedRequest().thenPassThrough();
+      await this.server.forUnmatchedRequest().thenPassThrough({
+        beforeRequest: (request) => {
+          this.journalRequest(request);
+        },
+      });
     } else {
-      await this.server
-        .forUnmatchedRequest()
-        .thenReply(404, 'phonehome: no answer configured for this host\n', {
-          'content-type': 'text/plain',
-        });
+      await this.server.forUnmatchedRequest().thenCallback((request) => {
+        this.journalRequest(request);
+        return {
+          statusCode: 404,
+          headers: { 'content-type': 'text/plain' },
+          body: 'phonehome: no answer configured for this host\n',
+        };
+      });
     }
   }
 
@@ -341,6 +356,18 @@ export class CaptureSession {
     this.track(this.record(half.request, half.response, half.error));
   }
 
+  /**
+   * Journals a request before its answer goes back to the phone (the rules call this): a capture
+   * killed after it keeps the request, whatever becomes of the response.
+   */
+  private journalRequest(request: CompletedRequest): void {
+    this.safely('request record', () => {
+      const exchange = requestPart(request);
+      this.requested.set(request.id, exchange);
+      this.options.journal.append({ type: 'request', id: request.id, exchange });
+    });
+  }
+
   private async record(
     request: CompletedRequest,
     response?: CompletedResponse,
@@ -348,19 +375,10 @@ export class CaptureSession {
   ): Promise<void> {
     try {
       const exchange: Exchange = {
-        id: request.id,
-        startedAt: request.timingEvents.startTime,
+        ...(this.requested.get(request.id) ?? requestPart(request)),
         completedAt: Date.now(),
-        protocol: request.protocol === 'https' ? 'https' : 'http',
-        host: hostOf(request),
-        request: {
-          method: request.method,
-          url: request.url,
-          httpVersion: request.httpVersion,
-          headers: pairs(request.rawHeaders),
-          body: bodyOf(request.body, pairs(request.rawHeaders)),
-        },
       };
+      this.requested.delete(request.id);
       if (response) {
         exchange.response = {
           status: response.statusCode,
@@ -385,6 +403,25 @@ export class CaptureSession {
       this.options.log?.(`proxy ${event} handler failed: ${describeError(error)}`);
     }
   }
+}
+
+/** The request half of an exchange, as the phone sent it. */
+function requestPart(request: CompletedRequest): Exchange {
+  const headers = pairs(request.rawHeaders);
+  return {
+    id: request.id,
+    startedAt: request.timingEvents.startTime,
+    completedAt: request.timingEvents.startTime,
+    protocol: request.protocol === 'https' ? 'https' : 'http',
+    host: hostOf(request),
+    request: {
+      method: request.method,
+      url: request.url,
+      httpVersion: request.httpVersion,
+      headers,
+      body: bodyOf(request.body, headers),
+    },
+  };
 }
 
 function pairs(raw: [string, string][]): HeaderPair[] {

@@ -114,7 +114,7 @@ export async function scanFile(
     };
     for await (const job of input.format === 'har'
       ? harJobs(input.file)
-      : journalJobs(input.file)) {
+      : journalJobs(input.file, (line) => options.onTornLine?.(line))) {
       exchanges++;
       last = job;
       batch.push(job);
@@ -160,19 +160,32 @@ async function* harJobs(file: string): AsyncGenerator<ScanJob> {
 }
 
 /**
- * Journal lines that hold exchanges. Records are written with `type` first, so a glance at a
- * line's start tells its type without parsing the whole line here.
+ * Journal lines that hold exchanges. Records are written with `type` first (and a request's or
+ * exchange's id next), so a glance at a line's start tells its type without parsing it here. A
+ * request record is kept aside until its exchange record comes; those left at the end (a killed
+ * run) are scanned last, as the journal reader yields them.
  */
-async function* journalJobs(file: string): AsyncGenerator<ScanJob> {
+async function* journalJobs(
+  file: string,
+  onTornLine: (line: number) => void,
+): AsyncGenerator<ScanJob> {
   let carry: Buffer[] = [];
   let line = 0;
   let index = 0;
+  const unanswered = new Map<string, { bytes: Buffer; line: number }>();
   const classify = (bytes: Buffer): ScanJob | undefined => {
     line++;
-    const head = bytes.toString('latin1', 0, Math.min(bytes.length, 40));
+    const head = bytes.toString('latin1', 0, Math.min(bytes.length, 160));
     if (head.trim() === '') return undefined;
     const type = /^\s*\{\s*"type"\s*:\s*"([a-z-]+)"/.exec(head)?.[1];
+    if (type === 'request') {
+      const id = /"id"\s*:\s*"([^"]*)"/.exec(head)?.[1];
+      if (id !== undefined) unanswered.set(id, { bytes: Buffer.from(bytes), line });
+      return undefined;
+    }
     if (type !== undefined && type !== 'exchange') return undefined;
+    const id = /"exchange"\s*:\s*\{\s*"id"\s*:\s*"([^"]*)"/.exec(head)?.[1];
+    if (id !== undefined) unanswered.delete(id);
     return { format: 'journal', index: index++, line, bytes: new Uint8Array(bytes) };
   };
   const stream = createReadStream(file, { highWaterMark: 1 << 20 });
@@ -199,9 +212,26 @@ async function* journalJobs(file: string): AsyncGenerator<ScanJob> {
     );
   }
   if (carry.length > 0) {
-    const job = classify(Buffer.concat(carry));
-    if (job) yield job;
+    // Only the last line may be torn (the writer writes whole lines): skipped, as the reader does.
+    const bytes = Buffer.concat(carry);
+    let whole = true;
+    try {
+      JSON.parse(bytes.toString('utf8'));
+    } catch {
+      whole = false;
+    }
+    if (whole) {
+      const job = classify(bytes);
+      if (job) yield job;
+    } else onTornLine(line + 1);
   }
+  for (const request of unanswered.values())
+    yield {
+      format: 'journal',
+      index: index++,
+      line: request.line,
+      bytes: new Uint8Array(request.bytes),
+    };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { PhonehomeError } from '../errors.ts';
 import { harEntryToExchange, parseHarEntry } from '../har/read.ts';
-import type { ExchangeRecord } from '../journal/records.ts';
+import { unansweredExchange, type ExchangeRecord, type RequestRecord } from '../journal/records.ts';
 import type { Exchange, Finding } from '../types.ts';
 import type { Detector } from './detector.ts';
 
@@ -39,12 +39,14 @@ export function runScanJob(job: ScanJob, detector: Detector, file: string): Scan
       harEntryToExchange(parseHarEntry(bytes, job.index, file), job.index, file),
     );
   }
-  let record: ExchangeRecord;
+  let record: ExchangeRecord | RequestRecord;
   try {
-    record = JSON.parse(bytes.toString('utf8')) as ExchangeRecord;
+    record = JSON.parse(bytes.toString('utf8')) as ExchangeRecord | RequestRecord;
   } catch (error) {
     return { index: job.index, findings: [], detectorMs: 0, error: (error as Error).message };
   }
+  // A request whose exchange never came (a killed run): scanned as the reader yields it.
+  if (record.type === 'request') record = unansweredExchange(record);
   if (record.type !== 'exchange' || typeof record.exchange !== 'object') {
     throw new PhonehomeError(
       'JOURNAL_CORRUPT',

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { PhonehomeError } from '../errors.ts';
-import type { JournalRecord } from './records.ts';
+import { unansweredExchange, type JournalRecord, type RequestRecord } from './records.ts';
 
 export interface ReadOptions {
   /** Called once when the last line is torn (the run was killed mid-write); it is skipped. */
@@ -20,6 +20,20 @@ export async function* readJournal(
   path: string,
   options: ReadOptions = {},
 ): AsyncGenerator<JournalRecord> {
+  // A request record stands for its exchange only until the exchange record comes; what is
+  // left at the end (a killed run) is yielded last, as an exchange without a response.
+  const unanswered = new Map<string, RequestRecord>();
+  for await (const record of readRecords(path, options)) {
+    if (record.type === 'request') unanswered.set(record.id, record);
+    else {
+      if (record.type === 'exchange') unanswered.delete(record.exchange.id);
+      yield record;
+    }
+  }
+  for (const record of unanswered.values()) yield unansweredExchange(record);
+}
+
+async function* readRecords(path: string, options: ReadOptions): AsyncGenerator<JournalRecord> {
   const stream = createReadStream(path, { encoding: 'utf8' });
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let pending: { text: string; number: number } | undefined;

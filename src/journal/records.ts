@@ -9,6 +9,7 @@ export type JournalRecord =
   | IdentifiersRecord
   | NoteRecord
   | MarkRecord
+  | RequestRecord
   | ExchangeRecord
   | TlsFailureRecord
   | RunEndRecord;
@@ -58,6 +59,31 @@ export interface NoteRecord {
 export interface MarkRecord {
   type: 'mark';
   mark: Mark;
+}
+
+/**
+ * A request, written (and flushed) before its response goes back to the phone, so a capture
+ * killed at any moment keeps every request the phone got an answer to. Its `exchange` record
+ * follows when the exchange completes; readers drop the request record then, and turn one that
+ * never got its exchange into an exchange without a response.
+ */
+export interface RequestRecord {
+  type: 'request';
+  /** The exchange id, written before `exchange` so a reader finds it in a line's first bytes. */
+  id: string;
+  exchange: Exchange;
+}
+
+/** What a request record becomes when its exchange record never came. */
+export function unansweredExchange(record: RequestRecord): ExchangeRecord {
+  return {
+    type: 'exchange',
+    exchange: {
+      ...record.exchange,
+      error:
+        record.exchange.error ?? 'no response was recorded (the capture stopped or was killed)',
+    },
+  };
 }
 
 export interface ExchangeRecord {
