@@ -1,3 +1,4 @@
+import { Server as HttpServer } from 'node:http';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Mockttp } from 'mockttp';
 
@@ -10,10 +11,17 @@ export interface BindOptions {
   onRefused?: (remoteAddress: string) => void;
   /**
    * A connection with no traffic either way for this long is closed: a phone (or anything
-   * else) that opens sockets and sends nothing must not hold them forever (slowloris). Slow
-   * headers are cut by Node's own HTTP header time-out (60 s).
+   * else) that opens sockets and sends nothing must not hold them forever.
    */
   idleTimeoutMs: number;
+  /**
+   * A request whose head (request line and headers) is not complete this long after its first
+   * byte is answered (400, as mockttp answers every client error) and closed: a client that dribbles a header byte every few seconds
+   * (slowloris) is never idle, so only this cuts it.
+   */
+  headersTimeoutMs: number;
+  /** Given mockttp's listening server as soon as mockttp creates it, before it listens. */
+  onServer?: (server: Server) => void;
 }
 
 /**
@@ -36,7 +44,11 @@ export function bindMockttp(server: Mockttp, options: BindOptions): void {
     get: () => inner,
     set: (value: Server | undefined) => {
       inner = value;
-      if (value) restrict(value, options);
+      if (value) {
+        enforceHeadersTimeout(value, options.headersTimeoutMs);
+        restrict(value, options);
+        options.onServer?.(value);
+      }
     },
   });
 }
@@ -65,6 +77,32 @@ function restrict(server: Server, options: BindOptions): void {
       }
     });
   }
+}
+
+/**
+ * Node's HTTP server enforces `headersTimeout` by checking its connections every
+ * `connectionsCheckingInterval`, a check it sets up when it emits 'listening'. mockttp's HTTP/1
+ * server never listens — the protocol-sniffing server in front of it hands it every connection,
+ * TLS and tunnelled ones included — so without this no header time-out ever applied (300
+ * slowloris sockets held for 75 s were never closed). Called as soon as mockttp creates the
+ * server, before it listens, so no 'listening' handler but Node's own is there yet.
+ */
+function enforceHeadersTimeout(server: Server, ms: number): void {
+  const http1 = (server as unknown as { _httpServer?: unknown })._httpServer;
+  if (!(http1 instanceof HttpServer)) {
+    throw new Error(
+      "mockttp's HTTP/1 server is not where bind.ts expects it: its internals changed",
+    );
+  }
+  http1.headersTimeout = ms;
+  // A body takes as long as it takes (a phone uploading 2 GB over Wi-Fi); a stalled one is idle.
+  http1.requestTimeout = 0;
+  // Read by Node when it sets the check up (a constructor option, not in @types/node as a field).
+  (http1 as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = Math.min(
+    30_000,
+    Math.max(100, Math.floor(ms / 4)),
+  );
+  http1.emit('listening');
 }
 
 /** "::ffff:10.0.0.5" and "10.0.0.5" are the same client. */

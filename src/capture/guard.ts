@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse } from 'node:url';
+import type { EventEmitter } from 'node:events';
 import type { Mockttp } from 'mockttp';
 import { describeError } from '../errors.ts';
 
@@ -22,8 +23,16 @@ type RequestListener = (request: IncomingMessage, response: ServerResponse) => v
  * the process. mockttp keeps the app in the `app` field and passes it to its server in `start()`,
  * so wrapping it on this one instance (before `start`) answers such a request with a 400, tells
  * `onRejected`, and goes on. test/capture/guard.test.ts fails if a mockttp upgrade changes this.
+ *
+ * `onClosed` hears of each request whose stream closed (answered, hung up or reset): mockttp
+ * announces neither an answer nor an abort for an HTTP/2 stream the phone reset after sending
+ * its request, so without it such a request would stay "in flight" until the capture stops.
  */
-export function guardRequests(server: Mockttp, onRejected: (what: Rejected) => void): void {
+export function guardRequests(
+  server: Mockttp,
+  onRejected: (what: Rejected) => void,
+  onClosed?: (requestId: string) => void,
+): void {
   const target = server as unknown as { app?: RequestListener };
   const app = target.app;
   if (typeof app !== 'function') {
@@ -55,8 +64,49 @@ export function guardRequests(server: Mockttp, onRejected: (what: Rejected) => v
     }
     try {
       app(request, response);
+      // mockttp gave the request its id as it began handling it (synchronously).
+      const id = (request as { id?: unknown }).id;
+      if (onClosed && typeof id === 'string') response.once('close', () => onClosed(id));
     } catch (error) {
       reject(`the proxy could not handle the request: ${describeError(error)}`);
     }
   };
+}
+
+type ConnectListener = (request: { headers: Record<string, unknown> }, socket: unknown) => void;
+
+/**
+ * Keeps one bad CONNECT from taking the proxy down. mockttp 4 reads tags from a CONNECT's
+ * `Proxy-Authorization: Basic <base64 "metadata:…">` header, outside its try: a header of just
+ * `Basic` (no credentials) throws `ERR_INVALID_ARG_TYPE` from a socket callback and ends the
+ * process. phonehome uses no such tags, so that header value is dropped before mockttp reads it,
+ * and whatever else a CONNECT handler throws synchronously closes that one connection.
+ *
+ * `server` is mockttp's listening server, which forwards `connect` listeners to its HTTP/1 and
+ * HTTP/2 servers; call before it accepts a connection (bind.ts does, from mockttp's own
+ * assignment). test/capture/malformed.test.ts fails if a mockttp upgrade changes this.
+ */
+export function guardConnects(server: EventEmitter, onError: (error: unknown) => void): void {
+  const handlers = server.listeners('connect') as ConnectListener[];
+  if (handlers.length === 0) {
+    throw new Error(
+      'mockttp has no CONNECT handler to guard: its internals changed (see guard.ts)',
+    );
+  }
+  server.removeAllListeners('connect');
+  server.on('connect', (request: { headers: Record<string, unknown> }, socket: unknown) => {
+    const auth = request.headers['proxy-authorization'];
+    if (typeof auth === 'string' && auth.split(' ', 2)[1] === undefined) {
+      delete request.headers['proxy-authorization'];
+    }
+    try {
+      for (const handler of handlers) handler.call(server, request, socket);
+    } catch (error) {
+      onError(error);
+      // An HTTP/1 CONNECT hands its socket, an HTTP/2 one a response with its stream.
+      const open = socket as { destroy?: () => void; stream?: { destroy: () => void } };
+      if (open.destroy) open.destroy();
+      else open.stream?.destroy();
+    }
+  });
 }

@@ -3,6 +3,7 @@ import {
   type CompletedBody,
   type CompletedRequest,
   type CompletedResponse,
+  type InitiatedRequest,
   type Mockttp,
 } from 'mockttp';
 import { lookup } from 'node:dns/promises';
@@ -11,7 +12,7 @@ import { decode, MAX_DECODED, type Compression } from '../codec/compression.ts';
 import { PhonehomeError, describeError } from '../errors.ts';
 import type { Body, CertificateAuthority, Exchange, HeaderPair, TlsFailure } from '../types.ts';
 import { bindMockttp, listeningAddress } from './bind.ts';
-import { guardRequests, type Rejected } from './guard.ts';
+import { guardConnects, guardRequests, type Rejected } from './guard.ts';
 
 /** A canned answer for a host the phone calls. */
 export interface CannedResponse {
@@ -57,6 +58,8 @@ export interface CaptureOptions {
   tlsPassthroughHosts?: string[];
   /** Connections idle this long are closed (default 120 s). */
   idleTimeoutMs?: number;
+  /** A request head not complete this long after its first byte is answered 400 and closed (default 60 s). */
+  headersTimeoutMs?: number;
   /** A host name at which the proxy serves the CA certificate, for a phone to install it. */
   serveCaAt?: string;
   /** Where problems inside the proxy are told; they never stop the capture. */
@@ -91,7 +94,8 @@ export class CaptureSession {
   private readonly server: Mockttp;
   private readonly options: CaptureOptions;
   private readonly halves = new Map<string, Half>();
-  private readonly initiated = new Map<string, number>();
+  /** Requests whose head arrived and whose body has not (yet): journaled even if it never does. */
+  private readonly initiated = new Map<string, InitiatedRequest>();
   private readonly pending = new Set<Promise<void>>();
   /** Request halves journaled before their answers, by id, until the exchange completes. */
   private readonly requested = new Map<string, Exchange>();
@@ -127,13 +131,20 @@ export class CaptureSession {
     bindMockttp(server, {
       host,
       idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+      headersTimeoutMs: options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS,
       allowedClients: options.allowedClients,
       onRefused: (remote) =>
         options.log?.(`refused a connection from ${remote} (not an allowed client)`),
+      onServer: (listening) =>
+        guardConnects(listening, (error) =>
+          options.log?.(`proxy connect handler failed: ${describeError(error)}`),
+        ),
     });
     const session = new CaptureSession(server, options);
-    guardRequests(server, (rejected) =>
-      session.safely('rejected request', () => session.recordRejected(rejected)),
+    guardRequests(
+      server,
+      (rejected) => session.safely('rejected request', () => session.recordRejected(rejected)),
+      (id) => session.closed(id),
     );
     await session.installRules();
     await session.subscribe();
@@ -194,6 +205,10 @@ export class CaptureSession {
         this.complete(id);
       }
     }
+    for (const id of [...this.initiated.keys()]) {
+      this.pair(id).error ??= 'the request was not complete when the capture stopped';
+      this.complete(id);
+    }
     await Promise.all([...this.pending]);
   }
 
@@ -249,8 +264,11 @@ export class CaptureSession {
     const server = this.server;
     await server.on('request-initiated', (request) =>
       this.safely('request-initiated', () => {
-        this.initiated.set(request.id, request.timingEvents.startTime);
+        this.initiated.set(request.id, request);
         this.lastActivity = Date.now();
+        // A stream reset at once (HTTP/2 RST_STREAM) is announced aborted before it is announced
+        // initiated: the abort is parked, and completes here.
+        if (this.halves.get(request.id)?.error) this.complete(request.id);
       }),
     );
     // mockttp's handlers are async and may finish out of order (a response can be announced before
@@ -348,8 +366,37 @@ export class CaptureSession {
     return half;
   }
 
+  /**
+   * A request's stream closed. Its answer (or abort) is normally announced right after; if
+   * nothing was within CLOSE_GRACE_MS, nothing will be, and the request is recorded as it stands.
+   */
+  private closed(id: string): void {
+    setTimeout(() => {
+      this.safely('close', () => {
+        if (this.stopped || (!this.initiated.has(id) && !this.halves.has(id))) return;
+        const half = this.pair(id);
+        if (half.response || half.error) return;
+        half.error = 'the stream closed before an answer was recorded (reset by the phone?)';
+        this.complete(id);
+      });
+    }, CLOSE_GRACE_MS).unref();
+  }
+
   private complete(id: string): void {
     const half = this.halves.get(id);
+    const head = this.initiated.get(id);
+    if (half && !half.request && half.error && head) {
+      // The phone hung up (or the capture stopped) before its body was complete: mockttp never
+      // completes such a request, but its URL and headers were sent, and are kept.
+      this.halves.delete(id);
+      this.initiated.delete(id);
+      this.counts.exchanges += 1;
+      this.options.journal.append({
+        type: 'exchange',
+        exchange: { ...incompletePart(head), completedAt: Date.now(), error: half.error },
+      });
+      return;
+    }
     if (!half?.request || (!half.response && !half.error)) return;
     this.halves.delete(id);
     this.initiated.delete(id);
@@ -424,11 +471,34 @@ function requestPart(request: CompletedRequest): Exchange {
   };
 }
 
+/** A request whose body never arrived whole: what came of it is not kept, so it is unscanned. */
+function incompletePart(request: InitiatedRequest): Exchange {
+  const headers = pairs(request.rawHeaders);
+  return {
+    id: request.id,
+    startedAt: request.timingEvents.startTime,
+    completedAt: request.timingEvents.startTime,
+    protocol: request.protocol === 'https' ? 'https' : 'http',
+    host: hostOf(request),
+    request: {
+      method: request.method,
+      url: request.url,
+      httpVersion: request.httpVersion,
+      headers,
+      body: {
+        encoding: 'utf8',
+        data: '',
+        unscanned: 'the body was cut off before it was complete; what arrived of it was not kept',
+      },
+    },
+  };
+}
+
 function pairs(raw: [string, string][]): HeaderPair[] {
   return raw.map(([name, value]) => [name, value]);
 }
 
-function hostOf(request: CompletedRequest): string {
+function hostOf(request: InitiatedRequest): string {
   try {
     return new URL(request.url).hostname;
   } catch {
@@ -505,6 +575,12 @@ function headerValue(headers: HeaderPair[], name: string): string | undefined {
 
 /** Connections with no traffic for this long are closed (see BindOptions.idleTimeoutMs). */
 const IDLE_TIMEOUT_MS = 120_000;
+
+/** How long after a request's stream closed its answer may still be announced by mockttp. */
+const CLOSE_GRACE_MS = 2000;
+
+/** Node's own default for a request head (see BindOptions.headersTimeoutMs). */
+const HEADERS_TIMEOUT_MS = 60_000;
 
 /**
  * The address to listen on, resolved: the loopback check is made on what the socket will bind,

@@ -46,7 +46,12 @@ describe('the capture proxy listens on loopback only', function () {
   let session: CaptureSession | undefined;
   let journal: JournalWriter | undefined;
   const start = async (
-    options: { host?: string; allowedClients?: string[]; idleTimeoutMs?: number } = {},
+    options: {
+      host?: string;
+      allowedClients?: string[];
+      idleTimeoutMs?: number;
+      headersTimeoutMs?: number;
+    } = {},
   ) => {
     journal = JournalWriter.open(join(dirs.path, `journal-${Date.now()}-${Math.random()}.ndjson`));
     session = await CaptureSession.start({
@@ -124,5 +129,60 @@ describe('the capture proxy listens on loopback only', function () {
     });
     expect(closedAfter).to.be.at.least(250);
     expect(await tryConnect('127.0.0.1', proxy.port)).to.equal('answered');
+  });
+
+  it('answers and closes connections that dribble their headers (slowloris), 20 at once', async () => {
+    const proxy = await start({ headersTimeoutMs: 1000 });
+    const dribble = () =>
+      new Promise<string>((resolve) => {
+        const socket = connect(proxy.port, '127.0.0.1');
+        let answer = '';
+        const tick = setInterval(() => socket.write('a'), 100);
+        socket.on('connect', () =>
+          socket.write('GET http://slow.example.test/ HTTP/1.1\r\nX-Slow: '),
+        );
+        socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          clearInterval(tick);
+          resolve(answer.split('\r\n')[0] ?? '');
+        });
+        // Far past the time-out, yet never idle: only the header time-out can close it.
+        setTimeout(() => socket.destroy(), 15_000);
+      });
+    const answers = await Promise.all(Array.from({ length: 20 }, dribble));
+    // Node raises a request time-out; mockttp answers every client error 400, then closes.
+    expect(answers).to.deep.equal(Array(20).fill('HTTP/1.1 400 Bad Request'));
+    expect(await tryConnect('127.0.0.1', proxy.port)).to.equal('answered');
+  });
+
+  it('lets a body arrive slowly past the header time-out, and journals it whole', async () => {
+    const proxy = await start({ headersTimeoutMs: 500 });
+    const status = await new Promise<string>((resolve) => {
+      const socket = connect(proxy.port, '127.0.0.1');
+      let answer = '';
+      socket.on('connect', async () => {
+        socket.write(
+          'POST http://upload.example.test/slow HTTP/1.1\r\nHost: upload.example.test\r\nContent-Length: 10\r\n\r\n',
+        );
+        for (let i = 0; i < 10; i++) {
+          await new Promise((wait) => setTimeout(wait, 200));
+          socket.write(String(i));
+        }
+      });
+      socket.on('data', (chunk) => {
+        answer += chunk.toString('latin1');
+        socket.destroy();
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => resolve(answer.split('\r\n')[0] ?? ''));
+    });
+    expect(status).to.equal('HTTP/1.1 404 Not Found');
+    await proxy.stop();
+    const { readJournalAll } = await import('../../src/journal/reader.ts');
+    const bodies = (await readJournalAll(journal!.path)).flatMap((record) =>
+      record.type === 'exchange' ? [record.exchange.request.body.data] : [],
+    );
+    expect(bodies).to.deep.equal(['0123456789']);
   });
 });
