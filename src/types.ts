@@ -184,7 +184,8 @@ export interface UnscannedPart {
   at: number;
   host: string;
   exchangeId: string;
-  where: 'request-body' | 'response-body';
+  /** The part, as a finding names it: "request-body", "response-body>gzip", … */
+  where: string;
   reason: string;
   phase: string;
   step: string;

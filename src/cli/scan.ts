@@ -4,10 +4,18 @@ import { findDevice, loadDevices } from '../config/devices.ts';
 import { readEnvironment } from '../config/env.ts';
 import { identifiersFrom, readIdentifiersFile } from '../detect/identifiers.ts';
 import { readRunIdentifiers } from '../detect/run-identifiers.ts';
-import { resolveScanInput, scanFile, type ScanInput } from '../detect/scan-file.ts';
+import {
+  resolveScanInput,
+  scanFile,
+  type ScanFileResult,
+  type ScanInput,
+} from '../detect/scan-file.ts';
 import { EXIT, PhonehomeError, describeError, exitCodeFor } from '../errors.ts';
 import { maskFragment } from '../detect/mask.ts';
 import type { Finding, Identifier } from '../types.ts';
+
+/** Unscanned parts told one by one on stderr; the rest are counted (and all are in --json). */
+const MAX_WARNINGS = 10;
 
 const USAGE =
   'usage: phonehome scan <file.har | run-folder | journal.ndjson> [--identifiers ids.json|run-folder | --device <id>] [--devices-file f] [--json] [--reveal]';
@@ -24,7 +32,8 @@ interface ScanArgs {
 
 /**
  * `phonehome scan`: finds identifiers in a HAR file or a phonehome run. Returns the exit code:
- * 0 nothing found, 1 something found, 2 bad input, 3 an internal error.
+ * 0 nothing found and everything scanned, 1 something found or something not scanned (the scan
+ * cannot call the capture clean), 2 bad input, 3 an internal error.
  *
  * @example
  *   process.exitCode = await scanCommand(['capture.har', '--identifiers', 'ids.json', '--json']);
@@ -47,10 +56,27 @@ export async function scanCommand(argv: string[]): Promise<number> {
           `phonehome scan: ${input.file}:${line} is torn (the run was killed while writing it); skipped`,
         ),
     });
-    if (args.json)
-      console.log(JSON.stringify({ findings: result.findings.map(jsonFinding) }, null, 2));
-    else console.log(table(result.findings, result.exchanges, input.file, args.reveal));
-    return result.findings.length > 0 ? EXIT.leak : EXIT.ok;
+    // What was not scanned is said on stderr in every mode: a clean table above it is no pass.
+    for (const part of result.unscanned.slice(0, MAX_WARNINGS)) {
+      console.error(
+        `phonehome scan: warning: exchange ${part.exchange} (${part.host || 'no host'}) ${part.where} was not scanned: ${part.reason}`,
+      );
+    }
+    if (result.unscanned.length > MAX_WARNINGS) {
+      console.error(
+        `phonehome scan: warning: and ${result.unscanned.length - MAX_WARNINGS} more part(s) not scanned (--json lists them all)`,
+      );
+    }
+    if (args.json) {
+      console.log(
+        JSON.stringify(
+          { findings: result.findings.map(jsonFinding), unscanned: result.unscanned },
+          null,
+          2,
+        ),
+      );
+    } else console.log(table(result, input.file, args.reveal));
+    return result.findings.length > 0 || result.unscanned.length > 0 ? EXIT.leak : EXIT.ok;
   } catch (error) {
     console.error(`phonehome scan: ${describeError(error)}`);
     return exitCodeFor(error);
@@ -135,13 +161,19 @@ function jsonFinding(finding: Finding) {
   return { exchange, kind, label, form, where, host, offset, evidence };
 }
 
-function table(findings: Finding[], exchanges: number, file: string, reveal: boolean): string {
+function table(result: ScanFileResult, file: string, reveal: boolean): string {
+  const { findings, exchanges, unscanned } = result;
   const touched = new Set(findings.map((finding) => finding.exchange)).size;
   const lines = [
     findings.length === 0
       ? `nothing found in ${exchanges} exchange${exchanges === 1 ? '' : 's'} of ${file}`
       : `${findings.length} finding${findings.length === 1 ? '' : 's'} in ${touched} of ${exchanges} exchanges of ${file}`,
   ];
+  if (unscanned.length > 0) {
+    lines.push(
+      `inconclusive: ${unscanned.length} part(s) of ${new Set(unscanned.map((p) => p.exchange)).size} exchange(s) were not scanned, so the capture cannot be called clean (see the warnings)`,
+    );
+  }
   if (findings.length === 0) return lines.join('\n');
   const rows = findings.map((f) => [
     String(f.exchange),

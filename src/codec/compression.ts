@@ -52,14 +52,15 @@ const nodeZstd = (zlib as unknown as { zstdDecompressSync?: ZstdSync }).zstdDeco
 export type Decoded = { bytes: Uint8Array } | { overBudget: true } | { invalid: true };
 
 /**
- * Undoes one compression within the decoding budget (MAX_DECODED).
+ * Undoes one compression within the decoding budget: MAX_DECODED, or less when the caller has
+ * less left (the detector's budget per exchange).
  *
  * @example
  *   decode(gzipSync('hi'), 'gzip') // → { bytes: <68 69> }
  */
-export function decode(bytes: Uint8Array, compression: Compression): Decoded {
+export function decode(bytes: Uint8Array, compression: Compression, limit = MAX_DECODED): Decoded {
   const options = {
-    maxOutputLength: MAX_DECODED,
+    maxOutputLength: limit,
     finishFlush: zlib.constants.Z_SYNC_FLUSH,
     chunkSize: OUTPUT_CHUNK,
   };
@@ -78,27 +79,18 @@ export function decode(bytes: Uint8Array, compression: Compression): Decoded {
       case 'br':
         return {
           bytes: brotliDecompressSync(bytes, {
-            maxOutputLength: MAX_DECODED,
+            maxOutputLength: limit,
             chunkSize: OUTPUT_CHUNK,
           }),
         };
       case 'zstd':
         return {
-          bytes: nodeZstd ? nodeZstd(bytes, { maxOutputLength: MAX_DECODED }) : zstdWithin(bytes),
+          bytes: nodeZstd ? nodeZstd(bytes, { maxOutputLength: limit }) : zstdWithin(bytes, limit),
         };
     }
   } catch (error) {
     return isOverBudget(error) ? { overBudget: true } : { invalid: true };
   }
-}
-
-/**
- * Undoes one compression. Returns undefined when the bytes are not what was expected (a body
- * that merely looks compressed is scanned as it is) or decode past the budget.
- */
-export function decompress(bytes: Uint8Array, compression: Compression): Uint8Array | undefined {
-  const decoded = decode(bytes, compression);
-  return 'bytes' in decoded ? decoded.bytes : undefined;
 }
 
 class OverBudget extends RangeError {
@@ -110,12 +102,12 @@ function isOverBudget(error: unknown): boolean {
 }
 
 /** fzstd's stream, counted: it stops at the budget instead of allocating what a frame claims. */
-function zstdWithin(bytes: Uint8Array): Uint8Array {
+function zstdWithin(bytes: Uint8Array, limit: number): Uint8Array {
   const chunks: Uint8Array[] = [];
   let size = 0;
   const stream = new ZstdStream((chunk) => {
     size += chunk.length;
-    if (size > MAX_DECODED) throw new OverBudget(`zstd output over ${MAX_DECODED} bytes`);
+    if (size > limit) throw new OverBudget(`zstd output over ${limit} bytes`);
     chunks.push(chunk);
   });
   stream.push(bytes, true);

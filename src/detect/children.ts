@@ -1,11 +1,11 @@
 import { findBlobs, looksLikeText } from './decoders/blobs.ts';
-import { decompress, sniffCompression } from '../codec/compression.ts';
+import { decode, MAX_DECODED, sniffCompression, type Compression } from '../codec/compression.ts';
 import { cookieSlices } from './decoders/cookies.ts';
 import { grpcFrames } from './decoders/grpc.ts';
 import { jsonPathsAt } from './decoders/json-path.ts';
 import { multipartSections } from './decoders/multipart.ts';
 import { protobufFields } from './decoders/protobuf.ts';
-import type { Child, Part } from './part.ts';
+import type { Child, DecodeScope, Part } from './part.ts';
 
 /** Decodings nested deeper than this are not opened: real traffic nests 3–4 deep at most. */
 export const MAX_DEPTH = 8;
@@ -13,29 +13,47 @@ export const MAX_DEPTH = 8;
 const PROTOBUF = 'application/x-protobuf';
 const MAX_UNDECLARED_PROTOBUF = 64 * 1024;
 
+/** What one exchange's scan may decode in all: four bodies at the budget of one. */
+export const EXCHANGE_DECODE_BUDGET = 4 * MAX_DECODED;
+
+/** A scope for one exchange's scan that tells `unscanned` what it could not scan. */
+export function decodeScope(unscanned: DecodeScope['unscanned']): DecodeScope {
+  return { left: EXCHANGE_DECODE_BUDGET, unscanned };
+}
+
 /**
  * Everything found inside a part: slices that name a piece of it more precisely (a cookie, a
  * multipart section, a protobuf field) and decodings (gzip, gRPC, base64, JWT, Basic auth).
+ * What the budgets stop it from opening (too deep, too big) is told to `scope`, never skipped
+ * silently.
  *
  * @example
- *   childrenOf({ where: 'header:cookie', bytes: Buffer.from('deviceId=42'), depth: 0 })[0].where // → 'cookie:deviceId'
+ *   childrenOf({ where: 'header:cookie', bytes: Buffer.from('deviceId=42'), depth: 0 }, scope)[0].where // → 'cookie:deviceId'
  */
-export function childrenOf(part: Part): Child[] {
-  if (part.depth >= MAX_DEPTH || part.bytes.length === 0) return [];
+export function childrenOf(part: Part, scope: DecodeScope): Child[] {
+  if (part.bytes.length === 0) return [];
+  if (part.depth >= MAX_DEPTH) {
+    if (opensFurther(part)) {
+      scope.unscanned(part.where, `nested more than ${MAX_DEPTH} decodings deep: not opened`);
+    }
+    return [];
+  }
   if (part.where === 'header:cookie') return cookieSlices(part);
   if (part.where === 'header:authorization' || part.where === 'header:proxy-authorization') {
     const basic = basicAuth(part);
     if (basic) return [basic];
   }
-  const compression = sniffCompression(part.bytes, part.contentEncoding);
+  const compression = part.unscanned
+    ? undefined
+    : sniffCompression(part.bytes, part.contentEncoding);
   if (compression) {
-    const bytes = decompress(part.bytes, compression);
+    const bytes = decompress(part, part.bytes, compression, scope, `${part.where}>${compression}`);
     if (bytes)
       return [decoded(part, `>${compression}`, bytes, 0, part.bytes.length, part.contentType)];
   }
   const type = part.contentType ?? '';
   if (type.startsWith('application/grpc')) {
-    const frames = grpcChildren(part);
+    const frames = grpcChildren(part, scope);
     if (frames) return frames;
   }
   if (type.includes('protobuf')) {
@@ -49,6 +67,40 @@ export function childrenOf(part: Part): Child[] {
   // protobuf; large binary is media, where a protobuf walk only finds noise.
   if (part.bytes.length <= MAX_UNDECLARED_PROTOBUF) return protobufChildren(part) ?? [];
   return [];
+}
+
+/**
+ * Undoes a compression within the exchange's budget. Bytes that merely look compressed give
+ * undefined and are scanned as they are; bytes past the budget are told to `scope` as unscanned.
+ */
+function decompress(
+  part: Part,
+  bytes: Uint8Array,
+  compression: Compression,
+  scope: DecodeScope,
+  where: string,
+): Uint8Array | undefined {
+  const limit = Math.min(MAX_DECODED, scope.left);
+  const result = decode(bytes, compression, limit);
+  if ('bytes' in result) {
+    scope.left -= result.bytes.length;
+    return result.bytes;
+  }
+  if ('overBudget' in result) {
+    scope.unscanned(
+      where,
+      limit < MAX_DECODED
+        ? `${compression} inside ${part.where}: the exchange's decoding budget (${EXCHANGE_DECODE_BUDGET} bytes) was spent; not decoded`
+        : `${compression} inside ${part.where} decoding past ${MAX_DECODED} bytes (a decompression bomb?): not decoded`,
+    );
+  }
+  return undefined;
+}
+
+/** Whether a part at the depth limit still holds something a decoder would open. */
+function opensFurther(part: Part): boolean {
+  if (sniffCompression(part.bytes, part.contentEncoding)) return true;
+  return looksLikeText(part.bytes) && findBlobs(part.bytes).length > 0;
 }
 
 function decoded(
@@ -101,7 +153,7 @@ function basicAuth(part: Part): Child | undefined {
   );
 }
 
-function grpcChildren(part: Part): Child[] | undefined {
+function grpcChildren(part: Part, scope: DecodeScope): Child[] | undefined {
   const frames = grpcFrames(part.bytes);
   if (!frames) return undefined;
   return frames.map((frame) => {
@@ -110,7 +162,8 @@ function grpcChildren(part: Part): Child[] | undefined {
     // The message's compression is named in grpc-encoding; its magic bytes tell the same.
     const message = part.bytes.subarray(frame.start, frame.end);
     const compression = sniffCompression(message) ?? 'gzip';
-    const bytes = decompress(message, compression) ?? message;
+    const bytes =
+      decompress(part, message, compression, scope, `${where}>${compression}`) ?? message;
     const child = decoded(
       part,
       `>grpc[${frame.index}]>${compression}`,

@@ -1,20 +1,36 @@
 import type { Exchange, Finding, Identifier } from '../types.ts';
-import { childrenOf } from './children.ts';
+import { childrenOf, decodeScope } from './children.ts';
 import { exchangeParts } from './exchange-parts.ts';
 import { fragmentOf } from './fragment.ts';
 import { countryOf } from './phone-formats.ts';
 import { pairLocations } from './location-pairs.ts';
 import { createMatcher, type Matcher, type RawMatch } from './matcher.ts';
-import type { Part } from './part.ts';
+import type { DecodeScope, Part } from './part.ts';
 import type { Variant } from './variant.ts';
 import { variantsOf } from './variants.ts';
+
+/** A part of an exchange the scan could not see into, and why. */
+export interface UnscannedIn {
+  /** Where, as a finding would name it: "request-body", "request-body>json:$.d>base64>gzip". */
+  where: string;
+  reason: string;
+}
+
+/** What the scan of one exchange found, and what it could not scan. */
+export interface ExchangeScan {
+  findings: Finding[];
+  unscanned: UnscannedIn[];
+}
 
 /** Finds identifiers in exchanges. Findings are data: a leak is never an exception. */
 export interface Detector {
   /**
-   * All findings in one exchange; `index` is its 0-based position in the journal or HAR, which
-   * findings carry as `exchange`.
+   * All findings in one exchange, and every part of it that was not scanned (a body the capture
+   * could not decode, a nested decoding past the budget); `index` is its 0-based position in the
+   * journal or HAR, which findings carry as `exchange`.
    */
+  scan(exchange: Exchange, index: number): ExchangeScan;
+  /** `scan(…).findings`: for callers that only look for identifiers (redaction). */
   scanExchange(exchange: Exchange, index: number): Finding[];
   /** The variants looked for, for the benchmark and for `scan --explain`. */
   readonly variants: readonly Variant[];
@@ -42,7 +58,12 @@ export function createDetector(identifiers: Identifier[]): Detector {
     variants,
     bytesScanned: () => matcher.bytesScanned,
     scanExchange(exchange, index) {
+      return this.scan(exchange, index).findings;
+    },
+    scan(exchange, index) {
       const findings = new Map<string, Finding>();
+      const unscanned: UnscannedIn[] = [];
+      const scope = decodeScope((where, reason) => unscanned.push({ where, reason }));
       const report = (part: Part, match: RawMatch) => {
         const variant = variants[match.variant] as Variant;
         const { identifier } = variant;
@@ -68,8 +89,11 @@ export function createDetector(identifiers: Identifier[]): Detector {
           startedAt: exchange.startedAt,
         });
       };
-      for (const part of exchangeParts(exchange)) scanPart(matcher, part, undefined, report);
-      return [...findings.values()];
+      for (const part of exchangeParts(exchange)) {
+        if (part.unscanned) unscanned.push({ where: part.where, reason: part.unscanned });
+        scanPart(matcher, part, undefined, report, scope);
+      }
+      return { findings: [...findings.values()], unscanned };
     },
   };
 }
@@ -91,10 +115,11 @@ function scanPart(
   part: Part,
   inherited: RawMatch[] | undefined,
   report: (part: Part, match: RawMatch) => void,
+  scope: DecodeScope,
 ): Set<Identifier> {
   let matches = inherited ?? matcher.scan(part.bytes);
   const found = new Set<Identifier>();
-  for (const child of childrenOf(part)) {
+  for (const child of childrenOf(part, scope)) {
     if (child.slice) {
       // A slice is the same bytes under a more precise name: its matches move to it.
       const moved: RawMatch[] = [];
@@ -111,9 +136,10 @@ function scanPart(
         }
         matches = kept;
       }
-      for (const identifier of scanPart(matcher, child, moved, report)) found.add(identifier);
+      for (const identifier of scanPart(matcher, child, moved, report, scope))
+        found.add(identifier);
     } else {
-      const childFound = scanPart(matcher, child, undefined, report);
+      const childFound = scanPart(matcher, child, undefined, report, scope);
       if (childFound.size === 0) continue;
       matches = matches.filter(
         (match) =>

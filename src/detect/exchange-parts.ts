@@ -38,9 +38,11 @@ function headerParts(headers: HeaderPair[], prefix: string): Part[] {
 }
 
 function bodyPart(body: Body, headers: HeaderPair[], where: string): Part | undefined {
-  if (body.data.length === 0) return undefined;
+  // A body cut off (nothing of it kept) is still a part: what it could not see must be told.
+  if (body.data.length === 0 && !body.unscanned) return undefined;
   const bytes = bodyBytes(body);
   const part: Part = { where, bytes, depth: 0 };
+  if (body.unscanned) part.unscanned = body.unscanned;
   const type = headerValue(headers, 'content-type');
   if (type) {
     const [media, ...params] = type.split(';');

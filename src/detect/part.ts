@@ -18,6 +18,21 @@ export interface Part {
   context?: { bytes: Uint8Array; offset: number };
   /** How many decodings deep the part is: bounds the work on hostile nesting. */
   depth: number;
+  /**
+   * Set on a body the capture could not decode within its budget: its raw bytes are scanned as
+   * they are, and not decoded again (that would only hit the same budget).
+   */
+  unscanned?: string;
+}
+
+/**
+ * The decoding budget of one exchange's scan, and where it tells what it could not scan: a
+ * body of a thousand small base64 blobs each inflating to 60 MiB must cost no more than one.
+ */
+export interface DecodeScope {
+  /** Decoded bytes this exchange may still produce. */
+  left: number;
+  unscanned(where: string, reason: string): void;
 }
 
 /**

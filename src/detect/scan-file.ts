@@ -59,6 +59,11 @@ export interface ScanFileOptions {
 
 export interface ScanFileResult {
   findings: Finding[];
+  /**
+   * Parts that were not scanned (a body past the decoding budget, one the capture could not
+   * keep): a scan with any is not clean, whatever it found.
+   */
+  unscanned: { exchange: number; host: string; where: string; reason: string }[];
   exchanges: number;
   /** Bytes the automaton went over, decoded parts included. */
   bytesScanned: number;
@@ -127,6 +132,7 @@ export async function scanFile(
     await pool?.close();
   }
   const findings: Finding[] = [];
+  const unscanned: ScanFileResult['unscanned'] = [];
   const detectorMs = results.reduce((sum, result) => sum + result.detectorMs, 0);
   results.sort((a, b) => a.index - b.index);
   for (const result of results) {
@@ -143,8 +149,16 @@ export async function scanFile(
       );
     }
     findings.push(...result.findings);
+    for (const part of result.unscanned) unscanned.push({ exchange: result.index, ...part });
   }
-  return { findings, exchanges, bytesScanned, detectorMs, threads: Math.max(1, workers) };
+  return {
+    findings,
+    unscanned,
+    exchanges,
+    bytesScanned,
+    detectorMs,
+    threads: Math.max(1, workers),
+  };
 }
 
 function defaultWorkers(size: number): number {

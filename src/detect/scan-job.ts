@@ -2,7 +2,7 @@ import { PhonehomeError } from '../errors.ts';
 import { harEntryToExchange, parseHarEntry } from '../har/read.ts';
 import { unansweredExchange, type ExchangeRecord, type RequestRecord } from '../journal/records.ts';
 import type { Exchange, Finding } from '../types.ts';
-import type { Detector } from './detector.ts';
+import type { Detector, UnscannedIn } from './detector.ts';
 
 /** One exchange still in its file's bytes: a HAR entry or a journal line. */
 export interface ScanJob {
@@ -17,6 +17,8 @@ export interface ScanJob {
 export interface ScanJobResult {
   index: number;
   findings: Finding[];
+  /** Parts of the exchange that were not scanned (see Detector.scan), with its host. */
+  unscanned: (UnscannedIn & { host: string })[];
   /** Time spent in the detector proper, parsing excluded: the benchmark's detector figure. */
   detectorMs: number;
   /** Set when the bytes were not a record: the caller decides (a torn last line is no error). */
@@ -43,7 +45,13 @@ export function runScanJob(job: ScanJob, detector: Detector, file: string): Scan
   try {
     record = JSON.parse(bytes.toString('utf8')) as ExchangeRecord | RequestRecord;
   } catch (error) {
-    return { index: job.index, findings: [], detectorMs: 0, error: (error as Error).message };
+    return {
+      index: job.index,
+      findings: [],
+      unscanned: [],
+      detectorMs: 0,
+      error: (error as Error).message,
+    };
   }
   // A request whose exchange never came (a killed run): scanned as the reader yields it.
   if (record.type === 'request') record = unansweredExchange(record);
@@ -58,6 +66,11 @@ export function runScanJob(job: ScanJob, detector: Detector, file: string): Scan
 
 function timed(index: number, detector: Detector, exchange: Exchange): ScanJobResult {
   const started = performance.now();
-  const findings = detector.scanExchange(exchange, index);
-  return { index, findings, detectorMs: performance.now() - started };
+  const { findings, unscanned } = detector.scan(exchange, index);
+  return {
+    index,
+    findings,
+    unscanned: unscanned.map((part) => ({ ...part, host: exchange.host })),
+    detectorMs: performance.now() - started,
+  };
 }

@@ -127,6 +127,13 @@ export function harEntryToExchange(entry: unknown, index: number, file: string):
       exchange.response.body.decodeError = decodeError.response;
     }
   }
+  const unscanned = isObject(entry._phonehome) ? entry._phonehome.bodyUnscanned : undefined;
+  if (isObject(unscanned)) {
+    if (typeof unscanned.request === 'string') exchange.request.body.unscanned = unscanned.request;
+    if (typeof unscanned.response === 'string' && exchange.response) {
+      exchange.response.body.unscanned = unscanned.response;
+    }
+  }
   if (typeof entry._error === 'string') exchange.error = entry._error;
   return exchange;
 }
@@ -151,7 +158,7 @@ function headersOf(
 function postDataBody(postData: HarPostData | undefined): Body {
   if (!postData) return { encoding: 'utf8', data: '' };
   if (typeof postData.text === 'string' && postData.text !== '') {
-    return { encoding: postData.encoding === 'base64' ? 'base64' : 'utf8', data: postData.text };
+    return harBody(postData.text, postData.encoding);
   }
   // Some exporters give a form only as params: rebuild the body the phone sent.
   if (Array.isArray(postData.params)) {
@@ -165,7 +172,37 @@ function postDataBody(postData: HarPostData | undefined): Body {
 
 function contentBody(content: HarContent | undefined): Body {
   if (!content || typeof content.text !== 'string') return { encoding: 'utf8', data: '' };
-  return { encoding: content.encoding === 'base64' ? 'base64' : 'utf8', data: content.text };
+  return harBody(content.text, content.encoding);
+}
+
+/**
+ * A HAR body as the detector can trust it. Exporters store binary they could not keep as text
+ * with U+FFFD in place of each byte that was not UTF-8 (Chromium and Playwright do this for gzip
+ * request bodies): those bytes are gone, so the body is scanned as it stands and marked
+ * unscanned — never read as if it were whole. An encoding other than base64 is not read at all.
+ */
+function harBody(text: string, encoding: unknown): Body {
+  if (encoding === 'base64') return { encoding: 'base64', data: text };
+  if (encoding !== undefined && encoding !== '') {
+    return {
+      encoding: 'utf8',
+      data: '',
+      unscanned: `the body's HAR encoding ${JSON.stringify(encoding)} is not one phonehome reads (only base64): not scanned`,
+    };
+  }
+  const lost = countReplacements(text);
+  if (lost === 0) return { encoding: 'utf8', data: text };
+  return {
+    encoding: 'utf8',
+    data: text,
+    unscanned: `the exporter stored this body as text with ${lost} U+FFFD replacement character(s): the bytes they stand for were lost (binary or compressed content kept as text), so it could not be scanned whole`,
+  };
+}
+
+function countReplacements(text: string): number {
+  let count = 0;
+  for (let at = text.indexOf('\uFFFD'); at >= 0; at = text.indexOf('\uFFFD', at + 1)) count++;
+  return count;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

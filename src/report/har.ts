@@ -11,6 +11,8 @@ export interface HarEntryExtension {
   step: string;
   /** Set when the proxy could not undo the body's content-encoding: the text is the raw bytes. */
   bodyDecodeError?: { request?: string; response?: string };
+  /** Set when part of a body was not scanned (see Body.unscanned): kept through `scan`. */
+  bodyUnscanned?: { request?: string; response?: string };
   findings: Pick<
     JudgedFinding,
     'kind' | 'label' | 'form' | 'where' | 'evidence' | 'fragment' | 'beforeConsent' | 'consent'
@@ -122,6 +124,11 @@ export function harEntry(
     ...(response?.body.decodeError ? { response: response.body.decodeError } : {}),
   };
   if (Object.keys(decodeErrors).length > 0) extension.bodyDecodeError = decodeErrors;
+  const unscanned = {
+    ...(request.body.unscanned ? { request: request.body.unscanned } : {}),
+    ...(response?.body.unscanned ? { response: response.body.unscanned } : {}),
+  };
+  if (Object.keys(unscanned).length > 0) extension.bodyUnscanned = unscanned;
   const requestSize = bodySize(request.body);
   return {
     pageref,

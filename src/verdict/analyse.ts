@@ -50,20 +50,6 @@ export async function analyseJournal(
       case 'exchange': {
         const { exchange } = record;
         exchanges.push({ host: exchange.host, startedAt: exchange.startedAt });
-        for (const [where, body] of [
-          ['request-body', exchange.request.body],
-          ['response-body', exchange.response?.body],
-        ] as const) {
-          if (body?.unscanned) {
-            unscanned.push({
-              at: exchange.startedAt,
-              host: exchange.host,
-              exchangeId: exchange.id,
-              where,
-              reason: body.unscanned,
-            });
-          }
-        }
         lastAt = Math.max(lastAt, exchange.completedAt);
         break;
       }
@@ -89,7 +75,18 @@ export async function analyseJournal(
   let index = 0;
   for await (const record of readJournal(journalPath)) {
     if (record.type !== 'exchange') continue;
-    findings.push(...detector.scanExchange(record.exchange, index));
+    const { exchange } = record;
+    const scanned = detector.scan(exchange, index);
+    findings.push(...scanned.findings);
+    for (const { where, reason } of scanned.unscanned) {
+      unscanned.push({
+        at: exchange.startedAt,
+        host: exchange.host,
+        exchangeId: exchange.id,
+        where,
+        reason,
+      });
+    }
     index += 1;
   }
   const consents = start.consents.map((c) => ({ name: c.name, covers: c.covers ?? 'all' }));

@@ -124,7 +124,7 @@ describe('phonehome scan', () => {
   it('finds the leaks of a HAR file and exits 1, as JSON', async () => {
     const { code, out } = await scan(HAR, '--identifiers', IDS, '--json');
     expect(code).to.equal(1);
-    expect(JSON.parse(out)).to.deep.equal({ findings: EXPECTED });
+    expect(JSON.parse(out)).to.deep.equal({ findings: EXPECTED, unscanned: [] });
   });
 
   it('gives the same findings on worker threads', async function () {
@@ -132,7 +132,7 @@ describe('phonehome scan', () => {
     this.timeout(30_000);
     const { code, out } = await scan(HAR, '--identifiers', IDS, '--json', '--workers', '2');
     expect(code).to.equal(1);
-    expect(JSON.parse(out)).to.deep.equal({ findings: EXPECTED });
+    expect(JSON.parse(out)).to.deep.equal({ findings: EXPECTED, unscanned: [] });
   });
 
   it('prints a readable table with the values masked', async () => {
@@ -180,6 +180,90 @@ describe('phonehome scan', () => {
         evidence: 'strong',
       },
     ]);
+  });
+
+  it('exits 1 when nothing was found but a body was not scanned, and says which on stderr', async () => {
+    const bomb = exchange('b', 'http://upload.vendor.test/ota');
+    bomb.request.body = {
+      encoding: 'base64',
+      data: 'H4sIAAAAAAAAAw==',
+      unscanned:
+        'gzip body decoding past 67108864 bytes (a decompression bomb?): the rest was not scanned',
+    };
+    const run = writeRun('run-unscanned', [exchange('a', 'https://a.example.test/'), bomb], {
+      imei: ['865432101234564'],
+    });
+    const json = await scan(run, '--json');
+    expect(json.code).to.equal(1);
+    expect(JSON.parse(json.out)).to.deep.equal({
+      findings: [],
+      unscanned: [
+        {
+          exchange: 1,
+          host: 'upload.vendor.test',
+          where: 'request-body',
+          reason: bomb.request.body.unscanned,
+        },
+      ],
+    });
+    expect(json.err).to.equal(
+      `phonehome scan: warning: exchange 1 (upload.vendor.test) request-body was not scanned: ${bomb.request.body.unscanned}`,
+    );
+    const text = await scan(run);
+    expect(text.code).to.equal(1);
+    expect(text.out).to.match(
+      /^nothing found in 2 exchanges of .*journal\.ndjson\ninconclusive: 1 part\(s\) of 1 exchange\(s\) were not scanned, so the capture cannot be called clean/,
+    );
+  });
+
+  it('reports a HAR body stored lossily as text, or in an encoding it cannot read, as unscanned', async () => {
+    const entry = (postData: Record<string, string>) => ({
+      startedDateTime: '2014-08-10T10:00:00.000Z',
+      time: 1,
+      request: {
+        method: 'POST',
+        url: 'https://api.vendor.test/upload',
+        httpVersion: 'HTTP/1.1',
+        headers: [{ name: 'Content-Encoding', value: 'gzip' }],
+        postData: { mimeType: 'application/json', ...postData },
+      },
+      response: { status: 200, statusText: 'OK', headers: [], content: { size: 0, mimeType: 'x' } },
+    });
+    const har = join(folder, 'lossy.har');
+    writeFileSync(
+      har,
+      JSON.stringify({
+        log: {
+          version: '1.2',
+          creator: { name: 'Playwright', version: '1' },
+          entries: [
+            // What Chromium exports for a gzip request body: 0x1f, then U+FFFD for 0x8b, …
+            entry({ text: '\u001f\uFFFD\b\u0000\u0000\u0000\u0000\u0000\u0000\u0003\uFFFD\uFFFD' }),
+            entry({ text: 'aW1laQ==', encoding: 'quoted-printable' }),
+            entry({ text: '{"plain":"text"}' }),
+          ],
+        },
+      }),
+    );
+    const ids = join(folder, 'lossy.ids.json');
+    writeFileSync(ids, JSON.stringify({ imei: ['865432101234564'] }));
+    const { code, out, err } = await scan(har, '--identifiers', ids, '--json');
+    expect(code).to.equal(1);
+    const { findings, unscanned } = JSON.parse(out);
+    expect(findings).to.deep.equal([]);
+    expect(
+      unscanned.map((u: { exchange: number; where: string }) => [u.exchange, u.where]),
+    ).to.deep.equal([
+      [0, 'request-body'],
+      [1, 'request-body'],
+    ]);
+    expect(unscanned[0].reason).to.match(
+      /with 3 U\+FFFD replacement character\(s\): the bytes they stand for were lost/,
+    );
+    expect(unscanned[1].reason).to.equal(
+      'the body\'s HAR encoding "quoted-printable" is not one phonehome reads (only base64): not scanned',
+    );
+    expect(err.split('\n')).to.have.length(2);
   });
 
   it('skips a torn last line of a killed run and says so', async () => {

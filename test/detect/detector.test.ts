@@ -521,3 +521,67 @@ describe('detector: findings', () => {
     }
   });
 });
+
+// Decoders inside a body (base64, gzip, gRPC…) work within budgets; what a budget stops is told
+// as unscanned, never skipped in silence: a verdict before it is then inconclusive, not a pass.
+describe('detector: decoding budgets', function () {
+  this.timeout(60_000);
+  const zeros = (mib: number) => Buffer.alloc(mib * 1024 * 1024);
+  const inJson = (blobs: Buffer[]) =>
+    makeExchange(json(Object.fromEntries(blobs.map((b, i) => [`d${i}`, b.toString('base64')]))));
+
+  it('finds an identifier in gzip inside base64 inside JSON, and leaves nothing unscanned', () => {
+    const scan = detector.scan(inJson([gzipSync(`imei=${IMEI}`)]), 0);
+    expect(scan.findings.map((f) => f.where)).to.deep.equal(['request-body>json:$.d0>base64>gzip']);
+    expect(scan.unscanned).to.deep.equal([]);
+  });
+
+  it('tells a nested gzip bomb as unscanned, where a finding would be', () => {
+    const bomb = gzipSync(Buffer.concat([zeros(65), Buffer.from(IMEI)]));
+    const scan = detector.scan(inJson([bomb]), 0);
+    expect(scan.findings).to.deep.equal([]);
+    expect(scan.unscanned).to.deep.equal([
+      {
+        where: 'request-body>json:$.d0>base64>gzip',
+        reason:
+          'gzip inside request-body>json:$.d0>base64 decoding past 67108864 bytes (a decompression bomb?): not decoded',
+      },
+    ]);
+  });
+
+  it("stops at the exchange's budget: five 60 MiB blobs decode four", () => {
+    const blob = gzipSync(zeros(60));
+    const scan = detector.scan(inJson([blob, blob, blob, blob, blob]), 0);
+    expect(scan.unscanned.map((part) => part.where)).to.deep.equal([
+      'request-body>json:$.d4>base64>gzip',
+    ]);
+    expect(scan.unscanned[0]!.reason).to.match(
+      /the exchange's decoding budget \(268435456 bytes\)/,
+    );
+  });
+
+  it('tells a part nested past the depth limit as unscanned', () => {
+    let nested: Buffer = Buffer.from(`imei=${IMEI}`);
+    for (let i = 0; i < 10; i++) nested = gzipSync(nested);
+    const scan = detector.scan(makeExchange(octets(nested)), 0);
+    expect(scan.findings).to.deep.equal([]);
+    expect(scan.unscanned).to.deep.equal([
+      {
+        where: `request-body${'>gzip'.repeat(8)}`,
+        reason: 'nested more than 8 decodings deep: not opened',
+      },
+    ]);
+  });
+
+  it('carries a body the capture could not decode as unscanned', () => {
+    const exchange = makeExchange({
+      requestHeaders: [['Content-Encoding', 'gzip']],
+      requestBody: gzipSync(zeros(1)),
+    });
+    exchange.request.body.unscanned = 'gzip body decoding past 67108864 bytes';
+    const scan = detector.scan(exchange, 0);
+    expect(scan.unscanned).to.deep.equal([
+      { where: 'request-body', reason: 'gzip body decoding past 67108864 bytes' },
+    ]);
+  });
+});
