@@ -6,8 +6,9 @@ import { PhonehomeError } from '../errors.ts';
 
 /**
  * Everything phonehome reads from the environment, read in this one place.
- * `.env` in the working directory is loaded first (never overriding variables already set, so CI
- * secrets win). `.env.example` documents each variable.
+ * `.env` in the working directory (or the file PHONEHOME_ENV_FILE names; /dev/null reads none) is
+ * loaded first, never overriding variables already set, so CI secrets win. `.env.example`
+ * documents each variable.
  */
 export interface Environment {
   /** PHONEHOME_DEVICE: the device id to run on. */
@@ -29,7 +30,14 @@ let loaded: Environment | undefined;
 /** Reads `.env` (once) and the process environment. */
 export function readEnvironment(cwd = process.cwd()): Environment {
   if (loaded) return loaded;
-  const dotenvPath = join(cwd, '.env');
+  const chosen = nonEmpty(process.env.PHONEHOME_ENV_FILE);
+  const dotenvPath = chosen ? resolve(cwd, chosen) : join(cwd, '.env');
+  if (chosen && !existsSync(dotenvPath)) {
+    throw new PhonehomeError(
+      'ENV_FILE_MISSING',
+      `PHONEHOME_ENV_FILE=${chosen}: ${dotenvPath} does not exist; name an existing file, or unset it to read ./.env`,
+    );
+  }
   if (existsSync(dotenvPath)) {
     checkDotenv(dotenvPath);
     loadDotenv({ path: dotenvPath, quiet: true });

@@ -15,6 +15,9 @@ import { runScenario } from './run.ts';
  */
 onScenarioDefined((scenario) => {
   if (typeof globalThis.describe !== 'function') return;
+  // The harness's own tests (bin/test.js runs them apart) import scenarios as modules: an audit
+  // suite is registered only where audits run.
+  if (process.env.PHONEHOME_TEST_SUITE === 'harness') return;
   let entry: DeviceEntry | undefined;
   let configError: unknown;
   try {

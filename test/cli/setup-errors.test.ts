@@ -52,7 +52,8 @@ describe('set-up errors stop a command before any run (exit 2)', function () {
     const cwd = join(dirs.path, 'with-env');
     mkdirSync(cwd);
     writeFileSync(join(cwd, '.env'), '# ok\nPHONEHOME_REVEAL=0\nBROWSERSTACK_KEY s3cr3t-value\n');
-    const run = await runCli(['devices'], {}, cwd);
+    // npm test runs the harness with no .env (PHONEHOME_ENV_FILE=/dev/null); this one reads cwd's.
+    const run = await runCli(['devices'], { PHONEHOME_ENV_FILE: '' }, cwd);
     expect(run.code, run.stderr).to.equal(2);
     expect(run.stderr).to.include(`${join(cwd, '.env')}:3 is not NAME=value`);
     expect(run.stderr + run.stdout).to.not.include('s3cr3t');

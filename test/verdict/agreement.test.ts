@@ -78,6 +78,8 @@ describe('one verdict under npm test, phonehome run and run.json', function () {
 
       before(async () => {
         const env = (name: string) => ({
+          // As npm test's audit run: the scenarios' suites register there.
+          PHONEHOME_TEST_SUITE: 'audits',
           PHONEHOME_DEVICE: device,
           PHONEHOME_REPORTS_DIR: join(dirs.path, device, name),
           PHONEHOME_CA_DIR: join(dirs.path, 'ca'),

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// `npm test`. Two mocha runs, each in the environment it needs:
+// 1. the harness's own tests (test/), hermetic: every PHONEHOME_* variable is removed and no .env
+//    is read (PHONEHOME_ENV_FILE=/dev/null), so they never depend on the device you chose;
+// 2. the audit suites (scenarios/) on the chosen device, with your environment and .env.
+// With a real phone chosen (PHONEHOME_DEVICE naming a device whose kind is not "virtual"), only
+// the audits run: `npm run test:harness` runs the harness's tests. `npm test -- <files>` runs those
+// files only, in your environment (options such as --grep pass through to mocha); `npm run test:harness` (bin/test.js --harness) the harness alone. The last line totals both runs (`N passed, N failed`).
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const mocha = join(dirname(require.resolve('mocha/package.json')), 'bin', 'mocha.js');
+const args = process.argv.slice(2);
+
+/** Runs mocha, passing its output through, and resolves with its exit code and closing tally. */
+function run(extraArgs, env) {
+  return new Promise((done) => {
+    const colour = process.stdout.isTTY && !process.env.NO_COLOR ? ['--color'] : [];
+    const child = spawn(process.execPath, [mocha, ...colour, ...extraArgs], {
+      cwd: root,
+      env,
+      stdio: ['inherit', 'pipe', 'inherit'],
+    });
+    let tail = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      tail = (tail + chunk.toString()).slice(-400);
+    });
+    child.on('close', (code, signal) => {
+      const last = /(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$/.exec(tail);
+      const tally = last ? last.slice(1, 4).map((n) => Number(n ?? 0)) : [0, 0, 0];
+      done({ code: code ?? (signal ? 1 : 0), tally, counted: Boolean(last) });
+    });
+  });
+}
+
+/** The chosen device and its kind, as phonehome would choose it (flag aside). */
+function chosenDevice() {
+  const local = existsSync(join(root, '.env'))
+    ? require('dotenv').parse(readFileSync(join(root, '.env')))
+    : {};
+  const pick = (name) => process.env[name] || local[name] || undefined;
+  let config;
+  try {
+    config = JSON.parse(
+      readFileSync(resolve(root, pick('PHONEHOME_DEVICES_FILE') ?? 'devices.json'), 'utf8'),
+    );
+  } catch {
+    return undefined; // the audit run reports a missing or broken devices.json, with its path
+  }
+  const id = pick('PHONEHOME_DEVICE') ?? config.default;
+  const device = (config.devices ?? []).find((entry) => entry && entry.id === id);
+  return device ? { id, kind: device.kind } : undefined;
+}
+
+function hermetic() {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('PHONEHOME_')),
+  );
+  return { ...env, PHONEHOME_ENV_FILE: '/dev/null', PHONEHOME_TEST_SUITE: 'harness' };
+}
+
+const harnessOnly = args[0] === '--harness';
+const options = harnessOnly ? args.slice(1) : args;
+if (harnessOnly) {
+  const { code } = await run(options, hermetic());
+  process.exit(code);
+}
+// Anything that is not an option names files to run (mocha's options pass through to both runs).
+if (options.some((arg) => !arg.startsWith('-'))) {
+  const { code } = await run(options, process.env);
+  process.exit(code);
+}
+
+const device = chosenDevice();
+const real = device !== undefined && device.kind !== 'virtual';
+const runs = [];
+if (real) {
+  console.error(
+    `phonehome: ${device.id} is a real phone (${device.kind}): running the audit suites on it; npm run test:harness runs the harness's own tests`,
+  );
+} else {
+  runs.push(await run(options, hermetic()));
+}
+runs.push(await run(options, { ...process.env, PHONEHOME_TEST_SUITE: 'audits' }));
+const total = runs.reduce((sum, { tally }) => sum.map((n, i) => n + tally[i]), [0, 0, 0]);
+const failed = runs.some(({ code, counted }) => code !== 0 || !counted);
+if (runs.length > 1) {
+  process.stdout.write(
+    `${total[0]} passed, ${total[1]} failed${total[2] > 0 ? `, ${total[2]} skipped` : ''}\n`,
+  );
+}
+process.exit(failed ? 1 : 0);
