@@ -55,6 +55,12 @@ async function startOne(options: AppiumOptions): Promise<AppiumServer> {
   // A computed specifier keeps TypeScript from type-checking Appium's shipped .ts sources.
   const specifier = 'appium';
   const { main } = (await import(specifier)) as { main: AppiumMain };
+  // Appium's logger starts at "verbose" and takes `loglevel` only once main() has read its
+  // extensions, so its first lines ("dbug Appium Creating hash file directory…") reached the
+  // user's terminal. Its shared npmlog instance (the one @appium/support hands every Appium
+  // module) is set to the same level before main() starts.
+  const shared = (globalThis as { _global_npmlog?: { level: string } })._global_npmlog;
+  if (shared) shared.level = 'error';
   let server: ClosableServer | undefined;
   const timeoutMs = options.timeoutMs ?? 30_000;
   try {

@@ -8,6 +8,7 @@ import { createDevice } from '../device/registry.ts';
 import { PhonehomeError, describeError, exitCodeForStatus } from '../errors.ts';
 import { formatOutcome } from '../report/console-summary.ts';
 import { RunSession } from '../session/run-session.ts';
+import { colourStatuses } from './colour.ts';
 
 /** The hostname the CA is served at through the proxy (a reserved TLD: never a real site). */
 export const CA_HOST = 'phonehome.invalid';
@@ -146,7 +147,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
     await run.close(runError);
   }
   const { result } = await run.finish();
-  console.log(`\n${formatOutcome(result, { reveal: env.reveal })}`);
+  console.log(`\n${colourStatuses(formatOutcome(result, { reveal: env.reveal }))}`);
   return exitCodeForStatus(result.status);
 }
 

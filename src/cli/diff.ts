@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { JSON_SCHEMA_VERSION } from './json.ts';
 import { compareRuns } from '../diff/compare-runs.ts';
 import { diffHtml } from '../diff/diff-html.ts';
 import { diffTable } from '../diff/diff-table.ts';
@@ -74,7 +75,13 @@ async function diff(argv: string[]): Promise<number> {
   const verdict = judgeDiff(result, { failOn, strongOnly: values['strong-only'] });
   if (values.html) writePrivateFile(resolve(values.html), diffHtml(result, verdict));
   if (values.json) {
-    console.log(JSON.stringify({ ...result, failOn, ...verdict }, null, 2));
+    console.log(
+      JSON.stringify(
+        { schemaVersion: JSON_SCHEMA_VERSION, ...result, failOn, ...verdict },
+        null,
+        2,
+      ),
+    );
   } else {
     console.log(diffTable(result, verdict));
     if (values.html) console.log(`\nHTML: ${values.html}`);

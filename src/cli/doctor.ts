@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../paths.ts';
 import { loadOrCreateCa } from '../capture/ca.ts';
-import { findDevice, loadDevices } from '../config/devices.ts';
+import { chooseDevice, findDevice, loadDevices } from '../config/devices.ts';
 import { readEnvironment } from '../config/env.ts';
 import { adbFor, createAdbExecutor, shell, type Adb } from '../device/android/adb-client.ts';
 import { locateAdb } from '../device/android/adb-locate.ts';
@@ -30,7 +30,8 @@ export interface Check {
  * `phonehome doctor [--device id]`: checks what a phone on USB needs — Node, adb, the phone's
  * state, Android version, root, Appium and its UiAutomator2 driver, the proxy reachable from the
  * phone through `adb reverse`, and how its CA will be trusted — and prints each with a fix.
- * Exits 0 when nothing failed.
+ * On a virtual device, what it needs instead (no adb). Exits 0 when nothing failed, 1 when a check
+ * failed.
  *
  * @example
  *   process.exitCode = await doctorCommand(['--device', 'pixel-7']);
@@ -41,45 +42,79 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     strict: true,
     options: { device: { type: 'string' }, 'devices-file': { type: 'string' } },
   });
-  const checks = await runDoctor(values.device, values['devices-file']);
+  const config = loadDevices(values['devices-file']);
+  const entry = values.device ? findDevice(config, values.device) : chooseDevice(config);
+  console.log(`checking ${entry.id} (${entry.kind})`);
+  const checks =
+    entry.kind === 'virtual'
+      ? await virtualDoctor()
+      : await runDoctor(entry.id, values['devices-file']);
   const marks = { ok: '✓', warn: '!', fail: '✗' };
   for (const check of checks) {
     console.log(`${marks[check.status]} ${check.name}: ${check.detail}`);
     if (check.fix) console.log(`    fix: ${check.fix}`);
   }
-  return checks.some((check) => check.status === 'fail') ? EXIT.internal : EXIT.ok;
+  // A failed check is the set-up's to fix, not phonehome breaking: 1, as a failed verdict.
+  return checks.some((check) => check.status === 'fail') ? EXIT.leak : EXIT.ok;
+}
+
+/** What the built-in virtual phone needs: Node, Appium, its driver, and a usable CA. No adb. */
+async function virtualDoctor(): Promise<Check[]> {
+  const checks = [
+    nodeCheck(),
+    ...packageChecks([['virtual phone driver', 'appium-phonehome-virtual-driver']]),
+  ];
+  checks.push(await caCheck());
+  return checks;
+}
+
+function nodeCheck(): Check {
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+  return major > 20 || (major === 20 && minor >= 19)
+    ? { name: 'Node', status: 'ok', detail: process.versions.node }
+    : {
+        name: 'Node',
+        status: 'fail',
+        detail: process.versions.node,
+        fix: 'install Node 20.19 or newer',
+      };
+}
+
+/** Appium, plus the driver packages named, in node_modules. */
+function packageChecks(drivers: (readonly [string, string])[]): Check[] {
+  return [['Appium', 'appium'] as const, ...drivers].map(([name, pkg]) =>
+    existsSync(join(PROJECT_ROOT, 'node_modules', pkg, 'package.json'))
+      ? { name, status: 'ok', detail: `node_modules/${pkg}` }
+      : {
+          name,
+          status: 'fail',
+          detail: 'not installed',
+          fix: 'run `npm install` in the phonehome folder',
+        },
+  );
+}
+
+async function caCheck(): Promise<Check> {
+  const dir = readEnvironment().caDir;
+  try {
+    const ca = await loadOrCreateCa(dir);
+    return { name: 'CA', status: 'ok', detail: `${ca.certPath} (key private, 0600)` };
+  } catch (error) {
+    return {
+      name: 'CA',
+      status: 'fail',
+      detail: describeError(error),
+      fix: 'set PHONEHOME_CA_DIR to a folder you can write',
+    };
+  }
 }
 
 /** The checks, in order; stops at the first that makes the next ones meaningless. */
 export async function runDoctor(deviceId?: string, devicesFile?: string): Promise<Check[]> {
-  const checks: Check[] = [];
-  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
-  checks.push(
-    major > 20 || (major === 20 && minor >= 19)
-      ? { name: 'Node', status: 'ok', detail: process.versions.node }
-      : {
-          name: 'Node',
-          status: 'fail',
-          detail: process.versions.node,
-          fix: 'install Node 20.19 or newer',
-        },
-  );
-  for (const [name, pkg] of [
-    ['Appium', 'appium'],
-    ['UiAutomator2 driver', 'appium-uiautomator2-driver'],
-  ] as const) {
-    const present = existsSync(join(PROJECT_ROOT, 'node_modules', pkg, 'package.json'));
-    checks.push(
-      present
-        ? { name, status: 'ok', detail: `node_modules/${pkg}` }
-        : {
-            name,
-            status: 'fail',
-            detail: 'not installed',
-            fix: 'run `npm install` in the phonehome folder',
-          },
-    );
-  }
+  const checks: Check[] = [
+    nodeCheck(),
+    ...packageChecks([['UiAutomator2 driver', 'appium-uiautomator2-driver']]),
+  ];
   let exec;
   try {
     const found = locateAdb();

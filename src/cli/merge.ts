@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { PhonehomeError, exitCodeForStatus } from '../errors.ts';
 import { mergeRuns } from '../merge/merge-runs.ts';
 import { writeMergedFiles } from '../merge/merged-files.ts';
+import { JSON_SCHEMA_VERSION } from './json.ts';
 
 /**
  * `phonehome merge <folders…> [--out dir] [--json]`: one summary (HTML, JUnit, JSON) over run
@@ -29,7 +30,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   const out = values.out ?? (values.json ? undefined : 'reports/merged');
   const files = out ? writeMergedFiles(summary, out) : [];
   if (values.json) {
-    console.log(JSON.stringify(summary, null, 2));
+    console.log(JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, ...summary }, null, 2));
   } else {
     for (const run of summary.runs) {
       console.log(

@@ -2,6 +2,8 @@ import { importScenario } from '../scenario/load.ts';
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { colourStatuses, dim } from './colour.ts';
+import { JSON_SCHEMA_VERSION } from './json.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 import {
   chooseDevice,
@@ -39,7 +41,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     console.log(`\n▶ ${scenario.title}\n  on the virtual Redmi 1S, ${story} (device ${id})`);
     const result = await runScenario({ scenario, entry: findDevice(config, id), log: statusLine });
     clearStatusLine();
-    console.log(formatOutcome(result, { reveal }));
+    console.log(colourStatuses(formatOutcome(result, { reveal })));
     if (result.status !== want) asTold = false;
   }
   console.log(
@@ -67,8 +69,12 @@ export async function runCommand(argv: string[]): Promise<number> {
       shard: { type: 'string' },
       reveal: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
     },
   });
+  const json = values.json;
+  // With --json, stdout holds the JSON alone; what a person would read goes nowhere.
+  const say = json ? () => {} : (text: string) => console.log(text);
   const config = loadDevices(values['devices-file']);
   const wanted = values.devices ?? values.device;
   if (wanted !== undefined && wanted.trim() === '') {
@@ -91,24 +97,36 @@ export async function runCommand(argv: string[]): Promise<number> {
   for (const entry of devices) createDevice(entry);
   await RunSession.preflight(readEnvironment());
   if (devices.length === 0) {
-    console.log(`phonehome: shard ${values.shard} has no devices; nothing to run`);
+    say(`phonehome: shard ${values.shard} has no devices; nothing to run`);
+    if (json)
+      console.log(
+        JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, status: 'pass', runs: [] }, null, 2),
+      );
     return EXIT.ok;
   }
+  const runs: JsonRun[] = [];
   const jobs = scenarios.flatMap((scenario) => devices.map((entry) => ({ scenario, entry })));
   const statuses = await inPool(jobs, parallel, async ({ scenario, entry }) => {
     const prefix = parallel > 1 ? `[${entry.id}] ` : '';
-    if (parallel === 1) console.log(`\n▶ ${scenario.name} on ${entry.id}`);
+    if (parallel === 1) say(`\n▶ ${scenario.name} on ${entry.id}`);
     try {
       const result = await runScenario({
         scenario,
         entry,
-        log: values.quiet ? undefined : (line) => progress(`${prefix}${line}`),
+        log: values.quiet || json ? undefined : (line) => progress(`${prefix}${line}`),
+      });
+      runs.push({
+        scenario: scenario.name,
+        device: entry.id,
+        status: result.status,
+        folder: result.folder,
+        verdicts: result.verdicts.map(({ name, status, summary }) => ({ name, status, summary })),
       });
       // One block per run, printed whole, so parallel runs do not interleave their summaries.
-      console.log(
+      say(
         [
           parallel > 1 ? `\n▶ ${scenario.name} on ${entry.id}` : '',
-          formatOutcome(result, { reveal }),
+          colourStatuses(formatOutcome(result, { reveal })),
         ]
           .filter(Boolean)
           .join('\n'),
@@ -116,15 +134,38 @@ export async function runCommand(argv: string[]): Promise<number> {
       return result.status;
     } catch (error) {
       // One device failing (unreachable, refused) must not stop the others.
-      console.log(`\n▶ ${scenario.name} on ${entry.id}\nERROR  ${describeError(error)}`);
+      say(`\n▶ ${scenario.name} on ${entry.id}\nERROR  ${describeError(error)}`);
+      runs.push({
+        scenario: scenario.name,
+        device: entry.id,
+        status: 'error',
+        error: describeError(error),
+        verdicts: [],
+      });
       return 'error' as const;
     }
   });
   if (jobs.length > 1) {
     const passed = statuses.filter((status) => status === 'pass').length;
-    console.log(`\n${passed} of ${jobs.length} runs passed`);
+    say(`\n${passed} of ${jobs.length} runs passed`);
   }
-  return exitCodeForStatus(overallStatus(statuses.map((status) => ({ status }))));
+  const overall = overallStatus(statuses.map((status) => ({ status })));
+  if (json) {
+    console.log(
+      JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, status: overall, runs }, null, 2),
+    );
+  }
+  return exitCodeForStatus(overall);
+}
+
+/** One run in `phonehome run --json`. */
+interface JsonRun {
+  scenario: string;
+  device: string;
+  status: string;
+  folder?: string;
+  error?: string;
+  verdicts: { name: string; status: string; summary: string }[];
 }
 
 /** "a,b,tag:nightly" → the devices with those ids, plus every device tagged "nightly". */
@@ -215,15 +256,14 @@ function defaultScenarios(): string[] {
 }
 
 function progress(line: string): void {
-  if (process.stdout.isTTY) console.log(`\x1b[2m${line}\x1b[0m`);
-  else console.log(line);
+  console.log(dim(line));
 }
 
 /** On a terminal, progress as one line rewritten in place; elsewhere nothing (the summary follows). */
 function statusLine(line: string): void {
   if (!process.stdout.isTTY) return;
   const width = Math.max(20, (process.stdout.columns ?? 80) - 1);
-  process.stdout.write(`\r\x1b[2K\x1b[2m${line.trim().slice(0, width)}\x1b[0m`);
+  process.stdout.write(`\r\x1b[2K${dim(line.trim().slice(0, width))}`);
 }
 
 function clearStatusLine(): void {

@@ -12,6 +12,7 @@ import {
 } from '../detect/scan-file.ts';
 import { EXIT, PhonehomeError, describeError, exitCodeFor } from '../errors.ts';
 import { maskFragment } from '../detect/mask.ts';
+import { JSON_SCHEMA_VERSION } from './json.ts';
 import type { Finding, Identifier } from '../types.ts';
 
 /** Unscanned parts told one by one on stderr; the rest are counted (and all are in --json). */
@@ -70,7 +71,11 @@ export async function scanCommand(argv: string[]): Promise<number> {
     if (args.json) {
       console.log(
         JSON.stringify(
-          { findings: result.findings.map(jsonFinding), unscanned: result.unscanned },
+          {
+            schemaVersion: JSON_SCHEMA_VERSION,
+            findings: result.findings.map(jsonFinding),
+            unscanned: result.unscanned,
+          },
           null,
           2,
         ),

@@ -124,7 +124,7 @@ describe('phonehome scan', () => {
   it('finds the leaks of a HAR file and exits 1, as JSON', async () => {
     const { code, out } = await scan(HAR, '--identifiers', IDS, '--json');
     expect(code).to.equal(1);
-    expect(JSON.parse(out)).to.deep.equal({ findings: EXPECTED, unscanned: [] });
+    expect(JSON.parse(out)).to.deep.equal({ schemaVersion: 1, findings: EXPECTED, unscanned: [] });
   });
 
   it('gives the same findings on worker threads', async function () {
@@ -132,7 +132,7 @@ describe('phonehome scan', () => {
     this.timeout(30_000);
     const { code, out } = await scan(HAR, '--identifiers', IDS, '--json', '--workers', '2');
     expect(code).to.equal(1);
-    expect(JSON.parse(out)).to.deep.equal({ findings: EXPECTED, unscanned: [] });
+    expect(JSON.parse(out)).to.deep.equal({ schemaVersion: 1, findings: EXPECTED, unscanned: [] });
   });
 
   it('prints a readable table with the values masked', async () => {
@@ -196,6 +196,7 @@ describe('phonehome scan', () => {
     const json = await scan(run, '--json');
     expect(json.code).to.equal(1);
     expect(JSON.parse(json.out)).to.deep.equal({
+      schemaVersion: 1,
       findings: [],
       unscanned: [
         {
