@@ -102,6 +102,12 @@ export class CaptureSession {
   private lastActivity = Date.now();
   private counts = { exchanges: 0, tlsFailures: 0 };
   private stopped = false;
+  /** Host and time of each exchange journaled: what waitForExchange looks back over. */
+  private readonly landedLog: { host: string; at: number }[] = [];
+  private readonly waiters = new Set<{
+    matches: (landed: { host: string; at: number }) => boolean;
+    resolve: () => void;
+  }>();
   private rejected = 0;
 
   private constructor(server: Mockttp, options: CaptureOptions) {
@@ -189,6 +195,51 @@ export class CaptureSession {
         this.initiated.size === 0 && this.pending.size === 0 && now - this.lastActivity >= quietMs;
       if (idle || now >= deadline) return;
       await delay(Math.max(5, Math.min(quietMs, deadline - now, 50)));
+    }
+  }
+
+  /**
+   * Resolves once an exchange with `host` (or a subdomain; any host when absent) has been
+   * journaled at or after `since`, including one that already was; rejects after `timeoutMs`.
+   * A scenario waits this way for traffic an action causes later than the settle allows.
+   */
+  waitForExchange(options: { host?: string; since: number; timeoutMs: number }): Promise<void> {
+    const { host, since, timeoutMs } = options;
+    const matches = (landed: { host: string; at: number }) =>
+      landed.at >= since &&
+      (host === undefined || landed.host === host || landed.host.endsWith(`.${host}`));
+    if (this.landedLog.some(matches)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        matches,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(
+          new PhonehomeError(
+            'TRAFFIC_TIMEOUT',
+            `no exchange${host ? ` with ${host}` : ''} within ${timeoutMs} ms (${this.counts.exchanges} captured in all)`,
+          ),
+        );
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Counts a journaled exchange and wakes whoever waits for its host. */
+  private landed(host: string): void {
+    this.counts.exchanges += 1;
+    const landed = { host, at: Date.now() };
+    this.landedLog.push(landed);
+    for (const waiter of this.waiters) {
+      if (waiter.matches(landed)) {
+        this.waiters.delete(waiter);
+        waiter.resolve();
+      }
     }
   }
 
@@ -342,7 +393,7 @@ export class CaptureSession {
         error: rejected.cause,
       },
     });
-    this.counts.exchanges += 1;
+    this.landed('');
     this.options.log?.(`rejected a request: ${rejected.cause}`);
   }
 
@@ -390,11 +441,9 @@ export class CaptureSession {
       // completes such a request, but its URL and headers were sent, and are kept.
       this.halves.delete(id);
       this.initiated.delete(id);
-      this.counts.exchanges += 1;
-      this.options.journal.append({
-        type: 'exchange',
-        exchange: { ...incompletePart(head), completedAt: Date.now(), error: half.error },
-      });
+      const exchange = { ...incompletePart(head), completedAt: Date.now(), error: half.error };
+      this.options.journal.append({ type: 'exchange', exchange });
+      this.landed(exchange.host);
       return;
     }
     if (!half?.request || (!half.response && !half.error)) return;
@@ -436,7 +485,7 @@ export class CaptureSession {
       }
       if (error) exchange.error = error;
       this.options.journal.append({ type: 'exchange', exchange });
-      this.counts.exchanges += 1;
+      this.landed(exchange.host);
     } finally {
       this.lastActivity = Date.now();
     }

@@ -15,13 +15,29 @@ import type { CanaryMaker } from './canary.ts';
  */
 export class ScenarioPhone implements PhoneActions {
   readonly canary: CanaryMaker;
+  /**
+   * The run's WebdriverIO session, for what the user actions do not cover: tapping through a
+   * vendor's setup wizard or an app's consent dialog (`await phone.driver.$('~Agree').click()`).
+   * On Android phones and remote farms it is a UiAutomator2 session; on the virtual phone, its
+   * driver's `mobile:` commands (`phone.driver.execute('mobile: …', {…})`).
+   */
+  readonly driver: WebdriverIO.Browser;
   private readonly actions: PhoneActions;
   private readonly consents: ConsentDeclaration[];
   private readonly mark: (mark: Mark) => void;
   private readonly settle: () => Promise<void>;
   private readonly onStep: (name: string, consent: boolean) => void;
+  private readonly waitFor: (options: {
+    host?: string;
+    since: number;
+    timeoutMs: number;
+  }) => Promise<void>;
+  /** When the current step (or consent) began: what waitForTraffic looks back to. */
+  private stepStartedAt = Date.now();
 
   constructor(options: {
+    driver: WebdriverIO.Browser;
+    waitFor: (options: { host?: string; since: number; timeoutMs: number }) => Promise<void>;
     actions: PhoneActions;
     consents: ConsentDeclaration[];
     canary: CanaryMaker;
@@ -29,6 +45,8 @@ export class ScenarioPhone implements PhoneActions {
     settle: () => Promise<void>;
     onStep?: (name: string, consent: boolean) => void;
   }) {
+    this.driver = options.driver;
+    this.waitFor = options.waitFor;
     this.actions = options.actions;
     this.consents = options.consents;
     this.canary = options.canary;
@@ -40,7 +58,8 @@ export class ScenarioPhone implements PhoneActions {
   /** Marks a step, runs it, and waits for the phone's traffic to settle. */
   async step(name: string, action?: () => Promise<unknown>): Promise<void> {
     this.onStep(name, false);
-    this.mark({ type: 'step', name, at: Date.now() });
+    this.stepStartedAt = Date.now();
+    this.mark({ type: 'step', name, at: this.stepStartedAt });
     await action?.();
     await this.settle();
   }
@@ -59,10 +78,28 @@ export class ScenarioPhone implements PhoneActions {
     }
     this.onStep(name, true);
     const at = Date.now();
+    this.stepStartedAt = at;
     this.mark({ type: 'step', name: `consent: ${name}`, at });
     this.mark({ type: 'consent', name, at, covers: declared.covers });
     await action();
     await this.settle();
+  }
+
+  /**
+   * Waits until the phone has sent a request to `host` (or a subdomain; any host when absent)
+   * since the current step began — one that already landed counts — on top of the automatic
+   * settle. Rejects after `timeoutMs` (default 30 s), naming the host: the run then errors.
+   *
+   * @example
+   *   await phone.step('open the gallery', () => phone.driver.$('~Gallery').click());
+   *   await phone.waitForTraffic({ host: 'data.mistat.xiaomi.com', timeoutMs: 60_000 });
+   */
+  waitForTraffic(options: { host?: string; timeoutMs?: number } = {}): Promise<void> {
+    return this.waitFor({
+      ...(options.host !== undefined ? { host: options.host } : {}),
+      since: this.stepStartedAt,
+      timeoutMs: options.timeoutMs ?? 30_000,
+    });
   }
 
   insertSim = () => this.actions.insertSim();

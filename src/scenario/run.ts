@@ -86,6 +86,8 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
 
     const canary = new CanaryMaker();
     const phone = new ScenarioPhone({
+      driver: session,
+      waitFor: (wanted) => run.capture.waitForExchange(wanted),
       actions: device.actions(driver),
       consents: scenario.consents,
       canary,

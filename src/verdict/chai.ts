@@ -28,6 +28,14 @@ declare global {
       noLeaksBeforeConsent(filter?: string | LeakFilter): Assertion;
       /** Fails when `host` (or a subdomain) was contacted before the first consent. */
       noContactBeforeConsent(host: string): Assertion;
+      /** Fails when `host` (or a subdomain) was contacted at all, at any moment of the run. */
+      noContact(host: string): Assertion;
+      /**
+       * Fails when an identifier sent after its consent went to a host not in `hosts` (each also
+       * matching its subdomains): consent to Cloud Messaging is no consent to an ad network.
+       * Narrowed to one consent when `consent` is given.
+       */
+      onlyHostsAfterConsent(hosts: string[], consent?: string): Assertion;
     }
   }
 }
@@ -90,9 +98,46 @@ const phonehomeAssertions: Chai.ChaiPlugin = (api, utils) => {
       }
     },
   );
+
+  api.Assertion.addMethod('noContact', function (this: Chai.AssertionStatic, host: string) {
+    const run = utils.flag(this, 'object') as RunResult;
+    const seen = run.contacts.filter((contact) => hostMatches(contact.host, host));
+    if (seen.length > 0) {
+      throw failure(`${host} was contacted:\n${describeContacts(seen)}`, {
+        evidence: { contacts: seen.map((contact) => run.contacts.indexOf(contact)) },
+      });
+    }
+  });
+
+  api.Assertion.addMethod(
+    'onlyHostsAfterConsent',
+    function (this: Chai.AssertionStatic, hosts: string[], consent?: string) {
+      const run = utils.flag(this, 'object') as RunResult;
+      const elsewhere = run.findings.filter(
+        (f) =>
+          f.consent !== undefined &&
+          !f.beforeConsent &&
+          (consent === undefined || f.consent === consent) &&
+          !hosts.some((host) => hostMatches(f.host, host)),
+      );
+      if (elsewhere.length > 0) {
+        const lines = elsewhere.map(
+          (f) =>
+            `  - ${f.label} (${f.kind}) sent to ${f.host} after consent '${f.consent}' during step '${f.step}' in ${f.where}`,
+        );
+        throw failure(
+          `identifiers went after consent to hosts other than ${hosts.join(', ')}:\n${lines.join('\n')}`,
+          { evidence: { findings: elsewhere.map((f) => f.id) } },
+        );
+      }
+    },
+  );
 };
 
 chai.use(phonehomeAssertions);
+// Failure messages show the whole value (findings, verdicts and contacts inspect as one readable
+// line each), not chai's 40-character cut "[ Array(3) ]".
+chai.config.truncateThreshold = 0;
 
 /** chai's expect with phonehome's assertions installed. */
 export const expect = chai.expect;

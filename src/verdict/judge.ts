@@ -18,6 +18,13 @@ import {
   type VerdictRule,
   type VerdictStatus,
 } from '../types.ts';
+import {
+  readableContact,
+  readableFinding,
+  readableUnreadable,
+  readableUnscanned,
+  readableVerdict,
+} from './readable.ts';
 
 /*
  * Every verdict of phonehome is decided here, once: the run's own (it ran to the end, each
@@ -232,7 +239,13 @@ export function judge(input: JudgeInput): Judgement {
       message: describeContacts(early),
     });
   }
-  return { findings, unreadable, unscanned, contacts, verdicts };
+  return {
+    findings: findings.map(readableFinding),
+    unreadable: unreadable.map(readableUnreadable),
+    unscanned: unscanned.map(readableUnscanned),
+    contacts: contacts.map(readableContact),
+    verdicts: verdicts.map(readableVerdict),
+  };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { expect } from 'chai';
 import {
   IDENTIFIER_KINDS,
@@ -449,6 +450,70 @@ describe('the chai assertions scenarios use', () => {
       exchanges: [{ host: 'api.vendor.example', startedAt: T0 + 150 }],
     });
     expect(evaluateChecks(checks, r).map((v) => v.status)).to.deep.equal(['pass', 'pass']);
+  });
+
+  it('noContact fails on any contact with the host, onlyHostsAfterConsent on identifiers sent elsewhere after consent', () => {
+    const r = run({
+      marks: [step('boot', 0), consent('cloud', 100), step('use', 200)],
+      findings: [finding('imei', 150), finding('imsi', 250, 'ads.tracker.example')],
+      exchanges: [
+        { host: 'api.vendor.example', startedAt: T0 + 150 },
+        { host: 'ads.tracker.example', startedAt: T0 + 250 },
+      ],
+    });
+    const verdicts = evaluateChecks(
+      {
+        never: (x: RunResult) => phonehomeExpect(x).to.have.noContact('tracker.example'),
+        neverOther: (x: RunResult) => phonehomeExpect(x).to.have.noContact('other.example'),
+        only: (x: RunResult) =>
+          phonehomeExpect(x).to.have.onlyHostsAfterConsent(['vendor.example']),
+        both: (x: RunResult) =>
+          phonehomeExpect(x).to.have.onlyHostsAfterConsent(
+            ['vendor.example', 'tracker.example'],
+            'cloud',
+          ),
+      },
+      r,
+    );
+    expect(verdicts.map((v) => [v.name, v.status])).to.deep.equal([
+      ['never', 'fail'],
+      ['neverOther', 'pass'],
+      ['only', 'fail'],
+      ['both', 'pass'],
+    ]);
+    expect(verdicts[0]!.message).to.equal(
+      "tracker.example was contacted:\nads.tracker.example contacted during step 'use'",
+    );
+    expect(verdicts[2]!.message).to.equal(
+      "identifiers went after consent to hosts other than vendor.example:\n  - imsi #1 (imsi) sent to ads.tracker.example after consent 'cloud' during step 'use' in url",
+    );
+    expect(verdicts[2]!.findings).to.deep.equal([1]);
+  });
+
+  it('show findings, verdicts and contacts as one readable line each in a plain chai failure', () => {
+    const r = run({
+      marks: [step('boot', 0), consent('cloud', 100)],
+      findings: [finding('imei', 50)],
+      exchanges: [{ host: 'api.vendor.example', startedAt: T0 + 50 }],
+    });
+    const message = (assertion: () => void) => {
+      try {
+        assertion();
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    };
+    expect(message(() => phonehomeExpect(r.findings).to.be.empty)).to.equal(
+      "expected [ finding #0: imei #1 → api.vendor.example in url (plain), before consent 'cloud', step 'boot' ] to be empty",
+    );
+    expect(message(() => phonehomeExpect(r.contacts).to.have.length(0))).to.equal(
+      "expected [ contact: api.vendor.example, before consent, step 'boot' ] to have a length of +0 but got 1",
+    );
+    expect(inspect(r.verdicts[0])).to.equal("verdict 'runs to the end': pass");
+    // Nothing of it reaches JSON.
+    expect(Object.keys(JSON.parse(JSON.stringify(r.findings[0])))).to.not.include('inspect');
+    expect(JSON.stringify(r.findings[0])).to.not.include('finding #0');
   });
 
   it('fail on a leak and on an early contact, naming host and step', () => {
