@@ -503,25 +503,19 @@ export class CaptureSession {
 
 /** The request half of an exchange, as the phone sent it. */
 function requestPart(request: CompletedRequest): Exchange {
-  const headers = pairs(request.rawHeaders);
-  return {
-    id: request.id,
-    startedAt: request.timingEvents.startTime,
-    completedAt: request.timingEvents.startTime,
-    protocol: request.protocol === 'https' ? 'https' : 'http',
-    host: hostOf(request),
-    request: {
-      method: request.method,
-      url: request.url,
-      httpVersion: request.httpVersion,
-      headers,
-      body: bodyOf(request.body, headers),
-    },
-  };
+  return headPart(request, (headers) => bodyOf(request.body, headers));
 }
 
 /** A request whose body never arrived whole: what came of it is not kept, so it is unscanned. */
 function incompletePart(request: InitiatedRequest): Exchange {
+  return headPart(request, () => ({
+    encoding: 'utf8',
+    data: '',
+    unscanned: 'the body was cut off before it was complete; what arrived of it was not kept',
+  }));
+}
+
+function headPart(request: InitiatedRequest, body: (headers: HeaderPair[]) => Body): Exchange {
   const headers = pairs(request.rawHeaders);
   return {
     id: request.id,
@@ -534,11 +528,7 @@ function incompletePart(request: InitiatedRequest): Exchange {
       url: request.url,
       httpVersion: request.httpVersion,
       headers,
-      body: {
-        encoding: 'utf8',
-        data: '',
-        unscanned: 'the body was cut off before it was complete; what arrived of it was not kept',
-      },
+      body: body(headers),
     },
   };
 }

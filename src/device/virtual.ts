@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { DeviceEntry } from '../config/devices.ts';
 import type { IdentifierValues } from '../types.ts';
 import type { Device, DriverSession, PhoneActions, RouteContext } from './device.ts';
@@ -21,9 +22,11 @@ export class VirtualDevice implements Device {
     this.entry = entry;
   }
 
+  /** The shipped profile's name, or the file of one's own (as given). */
   get firmware(): string | undefined {
-    const firmware = this.entry.capabilities['appium:firmware'];
-    return typeof firmware === 'string' ? firmware : undefined;
+    const { 'appium:firmware': firmware, 'appium:firmwareFile': file } = this.entry.capabilities;
+    if (typeof firmware === 'string') return firmware;
+    return typeof file === 'string' ? file : undefined;
   }
 
   async route(_context: RouteContext): Promise<void> {
@@ -35,6 +38,10 @@ export class VirtualDevice implements Device {
       platformName: 'Android',
       'appium:automationName': VIRTUAL_AUTOMATION,
       ...this.entry.capabilities,
+      // A profile file of one's own, relative to the working directory as every path phonehome takes.
+      ...(typeof this.entry.capabilities['appium:firmwareFile'] === 'string'
+        ? { 'appium:firmwareFile': resolve(this.entry.capabilities['appium:firmwareFile']) }
+        : {}),
       ...virtualCapabilities(this.entry, context),
     };
   }

@@ -1,17 +1,19 @@
 import { BaseDriver, errors } from 'appium/driver.js';
-import { listFirmware, loadFirmware } from './firmware.ts';
+import { listFirmware, loadFirmware, loadFirmwareFile } from './firmware.ts';
 import { VirtualPhone, type Hardware } from './phone.ts';
 
 /**
  * Capabilities the virtual phone takes (they arrive with the `appium:` prefix removed):
- * - firmware: the profile name (see ../firmware/)
+ * - firmware: the profile name (see ../firmware/), or
+ * - firmwareFile: the path of a profile file of one's own (the same format), instead
  * - proxy: the phone's system proxy, e.g. http://127.0.0.1:8123
  * - caCertificate: PEM of the CA the phone trusts besides none (it has no public roots: the run
  *   has no internet)
  * - hardware: identifier values by kind, e.g. { "imei": ["865…"], "msisdn": ["+86…"] }
  */
 const CONSTRAINTS = {
-  firmware: { presence: true, isString: true },
+  firmware: { isString: true },
+  firmwareFile: { isString: true },
   proxy: { presence: true, isString: true },
   caCertificate: { presence: true, isString: true },
   hardware: { isObject: true },
@@ -73,7 +75,8 @@ export class VirtualPhoneDriver extends BaseDriver<Constraints> {
   override async createSession(...args: Parameters<BaseDriver<Constraints>['createSession']>) {
     const result = await super.createSession(...args);
     const caps = this.opts as unknown as {
-      firmware: string;
+      firmware?: string;
+      firmwareFile?: string;
       proxy: string;
       caCertificate: string;
       hardware?: Hardware;
@@ -81,7 +84,15 @@ export class VirtualPhoneDriver extends BaseDriver<Constraints> {
     };
     let firmware;
     try {
-      firmware = loadFirmware(caps.firmware);
+      if ((caps.firmware === undefined) === (caps.firmwareFile === undefined)) {
+        throw new Error(
+          'give the virtual phone one of appium:firmware (a shipped profile) or appium:firmwareFile (a file of your own)',
+        );
+      }
+      firmware =
+        caps.firmwareFile !== undefined
+          ? loadFirmwareFile(caps.firmwareFile)
+          : loadFirmware(caps.firmware!);
     } catch (error) {
       await super.deleteSession();
       throw new errors.SessionNotCreatedError((error as Error).message);

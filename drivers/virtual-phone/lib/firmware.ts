@@ -98,31 +98,81 @@ export function loadFirmware(name: string): FirmwareProfile {
       `unknown firmware '${name}'; the virtual phone ships: ${listFirmware().join(', ')}`,
     );
   }
-  const file = join(FIRMWARE_DIR, `${name}.json`);
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as FirmwareProfile;
-  profile.requests.forEach((rule, index) => {
-    const where = `${file}: requests[${index}]`;
+  return loadFirmwareFile(join(FIRMWARE_DIR, `${name}.json`));
+}
+
+/**
+ * Loads and checks a profile from any file: a user's own model of a vendor's behaviour
+ * (`"appium:firmwareFile"`). Every error names the file and the field, and how to fix it.
+ */
+export function loadFirmwareFile(file: string): FirmwareProfile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read the firmware file ${file}: ${(error as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file} is not JSON: ${(error as Error).message}`);
+  }
+  return checkProfile(raw, file);
+}
+
+function checkProfile(raw: unknown, file: string): FirmwareProfile {
+  const fail = (path: string, what: string): never => {
+    throw new Error(`${file}: ${path} ${what} (see drivers/virtual-phone/firmware/ for examples)`);
+  };
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!isObject(raw)) return fail('the profile', 'must be a JSON object');
+  if (typeof raw.name !== 'string' || raw.name === '') fail('name', 'must be a non-empty string');
+  if (typeof raw.description !== 'string') fail('description', 'must be a string');
+  const settings = raw.settings ?? {};
+  if (!isObject(settings)) fail('settings', 'must be an object of true/false values');
+  for (const [key, value] of Object.entries(settings as Record<string, unknown>)) {
+    if (typeof value !== 'boolean') fail(`settings.${key}`, 'must be true or false');
+  }
+  if (!Array.isArray(raw.requests)) return fail('requests', 'must be an array of request rules');
+  (raw.requests as unknown[]).forEach((rule, index) => {
+    const where = `requests[${index}]`;
+    if (!isObject(rule)) return fail(where, 'must be an object');
+    for (const field of ['on', 'method', 'url'] as const) {
+      if (typeof rule[field] !== 'string' || rule[field] === '') {
+        fail(`${where}.${field}`, 'must be a non-empty string');
+      }
+    }
+    const on = rule.on as string;
     const known =
-      (PHONE_EVENTS as readonly string[]).includes(rule.on) ||
-      /^setting-(enabled|disabled):/.test(rule.on);
-    if (!known)
-      throw new Error(
-        `${where}.on '${rule.on}' is not an event; events: ${PHONE_EVENTS.join(', ')}`,
-      );
-    for (const text of [rule.url, rule.body ?? '', ...Object.values(rule.headers ?? {})]) {
+      (PHONE_EVENTS as readonly string[]).includes(on) || /^setting-(enabled|disabled):/.test(on);
+    if (!known) fail(`${where}.on`, `'${on}' is not an event; events: ${PHONE_EVENTS.join(', ')}`);
+    if (rule.body !== undefined && typeof rule.body !== 'string')
+      fail(`${where}.body`, 'must be a string');
+    if (rule.headers !== undefined && !isObject(rule.headers)) {
+      fail(`${where}.headers`, 'must be an object of strings');
+    }
+    const headers = Object.values((rule.headers ?? {}) as Record<string, unknown>);
+    if (headers.some((value) => typeof value !== 'string')) {
+      fail(`${where}.headers`, 'must be an object of strings');
+    }
+    for (const text of [
+      rule.url as string,
+      (rule.body as string | undefined) ?? '',
+      ...(headers as string[]),
+    ]) {
       for (const [, placeholder, filter] of text.matchAll(TEMPLATE)) {
         if (!PLACEHOLDERS.includes(placeholder!)) {
-          throw new Error(`${where} uses {${placeholder}}; known: ${PLACEHOLDERS.join(', ')}`);
+          fail(where, `uses {${placeholder}}; known: ${PLACEHOLDERS.join(', ')}`);
         }
         if (filter && !FILTERS[filter]) {
-          throw new Error(
-            `${where} uses the filter |${filter}; known: ${Object.keys(FILTERS).join(', ')}`,
-          );
+          fail(where, `uses the filter |${filter}; known: ${Object.keys(FILTERS).join(', ')}`);
         }
       }
     }
   });
-  return profile;
+  return { ...(raw as unknown as FirmwareProfile), settings: settings as Record<string, boolean> };
 }
 
 /** Fills a rule's placeholders; an unknown value renders empty, as an app reading a missing field would. */
