@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findDevice, loadDevices, type DeviceEntry } from '../../src/config/devices.ts';
 import { defineScenario } from '../../src/index.ts';
@@ -32,7 +32,8 @@ describe('the virtual phone with a firmware profile of its user', function () {
   after(() => dirs.remove());
   const clean = findDevice(loadDevices(join(PROJECT_ROOT, 'devices.json')), 'virtual-clean');
   const withFirmware = (capabilities: Record<string, unknown>): DeviceEntry => {
-    const { 'appium:firmware': _shipped, ...rest } = clean.capabilities;
+    const rest = { ...clean.capabilities };
+    delete rest['appium:firmware'];
     return { ...clean, id: 'virtual-own-firmware', capabilities: { ...rest, ...capabilities } };
   };
   const run = (entry: DeviceEntry) =>
@@ -52,7 +53,7 @@ describe('the virtual phone with a firmware profile of its user', function () {
   ] as const) {
     it(`fails a location consent on ${how}: the ad SDK sent the fix before it`, async () => {
       const own = join(dirs.path, 'own');
-      (await import('node:fs')).mkdirSync(own, { recursive: true });
+      mkdirSync(own, { recursive: true });
       copyFileSync(SHIPPED, join(own, 'tracker.json'));
       const cwd = process.cwd();
       process.chdir(dirs.path); // a relative firmwareFile is relative to the working directory
