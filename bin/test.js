@@ -60,7 +60,10 @@ function chosenDevice() {
 
 function hermetic() {
   const env = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('PHONEHOME_')),
+    // PHONEHOME_CHROMIUM picks the tests' browser, not phonehome's behaviour: it stays.
+    Object.entries(process.env).filter(
+      ([name]) => !name.startsWith('PHONEHOME_') || name === 'PHONEHOME_CHROMIUM',
+    ),
   );
   return { ...env, PHONEHOME_ENV_FILE: '/dev/null', PHONEHOME_TEST_SUITE: 'harness' };
 }
