@@ -49,6 +49,14 @@ export async function startAppium(options: AppiumOptions = {}): Promise<AppiumSe
 
 let startupQueue: Promise<void> = Promise.resolve();
 
+/** Appium's own log for servers started from now on: errors only, unless the user asked. */
+let appiumLogLevel: 'error' | 'debug' = 'error';
+
+/** `--verbose`: Appium's debug log on the terminal, for when a session will not start. */
+export function showAppiumLog(): void {
+  appiumLogLevel = 'debug';
+}
+
 async function startOne(options: AppiumOptions): Promise<AppiumServer> {
   const port = await freePort();
   const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
@@ -60,7 +68,7 @@ async function startOne(options: AppiumOptions): Promise<AppiumServer> {
   // user's terminal. Its shared npmlog instance (the one @appium/support hands every Appium
   // module) is set to the same level before main() starts.
   const shared = (globalThis as { _global_npmlog?: { level: string } })._global_npmlog;
-  if (shared) shared.level = 'error';
+  if (shared) shared.level = appiumLogLevel;
   let server: ClosableServer | undefined;
   const timeoutMs = options.timeoutMs ?? 30_000;
   try {
@@ -68,7 +76,7 @@ async function startOne(options: AppiumOptions): Promise<AppiumServer> {
       main({
         port,
         address: '127.0.0.1',
-        loglevel: 'error',
+        loglevel: appiumLogLevel,
         appiumHome: PROJECT_ROOT,
         allowInsecure: options.allowInsecure ?? [],
         ...(options.useDrivers ? { useDrivers: options.useDrivers } : {}),

@@ -9,15 +9,15 @@ import { runCommand, startCommand } from './run.ts';
 /** Every command: its usage line(s) and what it does. `--help` and `help <command>` print it. */
 const COMMANDS: Record<string, { usage: string; about: string }> = {
   start: {
-    usage: 'phonehome start',
+    usage: 'phonehome start [--verbose]',
     about: `the F-Secure 2014 scenario on the virtual phone, before and after Xiaomi's opt-in update
 (what \`npm start\` runs)`,
   },
   run: {
     usage: `phonehome run [scenario…] [--device id[,id…] | --devices id,tag:name,…] [--parallel N]
-              [--shard i/n] [--devices-file f] [--reveal] [--quiet] [--json]`,
+              [--shard i/n] [--devices-file f] [--reveal] [--quiet] [--json] [--verbose]`,
     about: `run scenarios (default: scenarios/*.scenario.ts) on devices (default: PHONEHOME_DEVICE,
-else devices.json's "default")`,
+else devices.json's "default"); --verbose shows Appium's own debug log`,
   },
   scan: {
     usage: `phonehome scan <file.har | run-folder | journal.ndjson> [--identifiers ids.json|run-folder |

@@ -2,6 +2,7 @@ import { importScenario } from '../scenario/load.ts';
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { showAppiumLog } from '../appium/server.ts';
 import { colourStatuses, dim } from './colour.ts';
 import { JSON_SCHEMA_VERSION } from './json.ts';
 import { PROJECT_ROOT } from '../paths.ts';
@@ -28,7 +29,12 @@ const FSECURE = join(PROJECT_ROOT, 'scenarios', 'fsecure-out-of-box.scenario.ts'
  * Exits 0 when both behave as the story says.
  */
 export async function startCommand(argv: string[]): Promise<number> {
-  parseArgs({ args: argv, options: {}, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { verbose: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  if (values.verbose) showAppiumLog();
   const config = loadDevices(join(PROJECT_ROOT, 'devices.json'));
   const scenario = await importScenario(FSECURE);
   const reveal = readEnvironment().reveal;
@@ -70,8 +76,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       reveal: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
     },
   });
+  if (values.verbose) showAppiumLog();
   const json = values.json;
   // With --json, stdout holds the JSON alone; what a person would read goes nowhere.
   const say = json ? () => {} : (text: string) => console.log(text);

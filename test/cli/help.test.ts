@@ -90,6 +90,19 @@ describe('the command line', function () {
     ]);
   });
 
+  it("keeps Appium's own log out of the terminal, unless --verbose", async () => {
+    const env = {
+      PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
+      PHONEHOME_REPORTS_DIR: join(dirs.path, 'reports'),
+    };
+    const quiet = await runCli(['run', '--device', 'virtual-clean'], env);
+    expect(quiet.code, quiet.stderr).to.equal(0);
+    expect(quiet.stdout + quiet.stderr).to.not.match(/dbug|\[Appium\]|Appium REST http interface/);
+    const verbose = await runCli(['run', '--device', 'virtual-clean', '--verbose'], env);
+    expect(verbose.code, verbose.stderr).to.equal(0);
+    expect(verbose.stdout + verbose.stderr).to.match(/dbug Appium/);
+  });
+
   it('gives devices --json with a schemaVersion', async () => {
     const result = await runCli(['devices', '--json']);
     expect(result.code).to.equal(0);
