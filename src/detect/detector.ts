@@ -54,47 +54,47 @@ export function createDetector(identifiers: Identifier[]): Detector {
     variantsOf(identifier, defaultCountry ? { defaultCountry } : {}),
   );
   const matcher = createMatcher(variants);
+  const scan: Detector['scan'] = (exchange, index) => {
+    const findings = new Map<string, Finding>();
+    const unscanned: UnscannedIn[] = [];
+    const scope = decodeScope((where, reason) => unscanned.push({ where, reason }));
+    const report = (part: Part, match: RawMatch) => {
+      const variant = variants[match.variant] as Variant;
+      const { identifier } = variant;
+      const form = formOf(match.form ?? variant.form, match.caseForm);
+      const key = `${identifier.kind}\u0000${identifier.value}\u0000${form}\u0000${part.where}`;
+      if (findings.has(key)) return;
+      const context = part.context ?? { bytes: part.bytes, offset: 0 };
+      findings.set(key, {
+        exchange: index,
+        exchangeId: exchange.id,
+        kind: identifier.kind,
+        label: identifier.label,
+        form,
+        where: part.where,
+        host: exchange.host,
+        offset: match.start,
+        evidence: match.evidence ?? variant.evidence,
+        fragment: fragmentOf(
+          context.bytes,
+          context.offset + match.start,
+          context.offset + match.end,
+        ),
+        startedAt: exchange.startedAt,
+      });
+    };
+    for (const part of exchangeParts(exchange)) {
+      if (part.unscanned) unscanned.push({ where: part.where, reason: part.unscanned });
+      scanPart(matcher, part, undefined, report, scope);
+    }
+    return { findings: [...findings.values()], unscanned };
+  };
   return {
     variants,
     bytesScanned: () => matcher.bytesScanned,
-    scanExchange(exchange, index) {
-      return this.scan(exchange, index).findings;
-    },
-    scan(exchange, index) {
-      const findings = new Map<string, Finding>();
-      const unscanned: UnscannedIn[] = [];
-      const scope = decodeScope((where, reason) => unscanned.push({ where, reason }));
-      const report = (part: Part, match: RawMatch) => {
-        const variant = variants[match.variant] as Variant;
-        const { identifier } = variant;
-        const form = formOf(match.form ?? variant.form, match.caseForm);
-        const key = `${identifier.kind}\u0000${identifier.value}\u0000${form}\u0000${part.where}`;
-        if (findings.has(key)) return;
-        const context = part.context ?? { bytes: part.bytes, offset: 0 };
-        findings.set(key, {
-          exchange: index,
-          exchangeId: exchange.id,
-          kind: identifier.kind,
-          label: identifier.label,
-          form,
-          where: part.where,
-          host: exchange.host,
-          offset: match.start,
-          evidence: match.evidence ?? variant.evidence,
-          fragment: fragmentOf(
-            context.bytes,
-            context.offset + match.start,
-            context.offset + match.end,
-          ),
-          startedAt: exchange.startedAt,
-        });
-      };
-      for (const part of exchangeParts(exchange)) {
-        if (part.unscanned) unscanned.push({ where: part.where, reason: part.unscanned });
-        scanPart(matcher, part, undefined, report, scope);
-      }
-      return { findings: [...findings.values()], unscanned };
-    },
+    // A function, not a method: `const { scanExchange } = detector` works too.
+    scanExchange: (exchange, index) => scan(exchange, index).findings,
+    scan,
   };
 }
 
