@@ -4,13 +4,14 @@
 //    is read (PHONEHOME_ENV_FILE=/dev/null), so they never depend on the device you chose;
 // 2. the audit suites (scenarios/) on the chosen device, with your environment and .env.
 // With a real phone chosen (PHONEHOME_DEVICE naming a device whose kind is not "virtual"), only
-// the audits run: `npm run test:harness` runs the harness's tests. `npm test -- <files>` runs those
-// files only, in your environment (options such as --grep pass through to mocha); `npm run test:harness` (bin/test.js --harness) the harness alone. The last line totals both runs (`N passed, N failed`).
+// the audits run. `npm test -- <files>` runs those files only, in your environment (options such as
+// --grep pass through to mocha); `npm run test:harness` (bin/test.js --harness) the harness alone.
+// The last line totals both runs (`N passed, N failed`).
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { register } from 'tsx/esm/api';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -39,29 +40,27 @@ function run(extraArgs, env) {
   });
 }
 
-/** The chosen device and its kind, as phonehome would choose it (flag aside). */
-function chosenDevice() {
-  const local = existsSync(join(root, '.env'))
-    ? require('dotenv').parse(readFileSync(join(root, '.env')))
-    : {};
-  const pick = (name) => process.env[name] || local[name] || undefined;
-  let config;
+/**
+ * The chosen device, chosen by phonehome's own code (PHONEHOME_DEVICE, .env, devices.json's
+ * default). Undefined when devices.json cannot say: the audit run then reports why, with its path.
+ */
+async function chosenDevice() {
+  register();
+  const { chooseDevice, loadDevices } = await import('../src/config/devices.ts');
   try {
-    config = JSON.parse(
-      readFileSync(resolve(root, pick('PHONEHOME_DEVICES_FILE') ?? 'devices.json'), 'utf8'),
-    );
+    return chooseDevice(loadDevices());
   } catch {
-    return undefined; // the audit run reports a missing or broken devices.json, with its path
+    return undefined;
   }
-  const id = pick('PHONEHOME_DEVICE') ?? config.default;
-  const device = (config.devices ?? []).find((entry) => entry && entry.id === id);
-  return device ? { id, kind: device.kind } : undefined;
 }
+
+// Taken before anything reads .env into process.env: the harness run gets none of it.
+const callerEnv = { ...process.env };
 
 function hermetic() {
   const env = Object.fromEntries(
     // PHONEHOME_CHROMIUM picks the tests' browser, not phonehome's behaviour: it stays.
-    Object.entries(process.env).filter(
+    Object.entries(callerEnv).filter(
       ([name]) => !name.startsWith('PHONEHOME_') || name === 'PHONEHOME_CHROMIUM',
     ),
   );
@@ -76,11 +75,11 @@ if (harnessOnly) {
 }
 // Anything that is not an option names files to run (mocha's options pass through to both runs).
 if (options.some((arg) => !arg.startsWith('-'))) {
-  const { code } = await run(options, process.env);
+  const { code } = await run(options, callerEnv);
   process.exit(code);
 }
 
-const device = chosenDevice();
+const device = await chosenDevice();
 const real = device !== undefined && device.kind !== 'virtual';
 const runs = [];
 if (real) {
@@ -90,7 +89,7 @@ if (real) {
 } else {
   runs.push(await run(options, hermetic()));
 }
-runs.push(await run(options, { ...process.env, PHONEHOME_TEST_SUITE: 'audits' }));
+runs.push(await run(options, { ...callerEnv, PHONEHOME_TEST_SUITE: 'audits' }));
 const total = runs.reduce((sum, { tally }) => sum.map((n, i) => n + tally[i]), [0, 0, 0]);
 const failed = runs.some(({ code, counted }) => code !== 0 || !counted);
 if (runs.length > 1) {
