@@ -16,11 +16,12 @@
  * through CONNECT, and the proxy answers every host itself (unconfigured ones with a 404).
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { bodyStore } from '../src/capture/bodies.ts';
 import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request, type ClientRequestArgs, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect as tlsConnect } from 'node:tls';
 import { parseArgs } from 'node:util';
@@ -79,6 +80,7 @@ async function proxy(): Promise<void> {
     const capture = await CaptureSession.start({
       ca,
       journal,
+      bodies: bodyStore(dirname(journal.path)),
       answers: {
         hosts: { 'api.vendor.test': { status: 200, json: { ok: true } } },
         otherwise: 'not-found',

@@ -47,10 +47,16 @@ export type IdentifierValues = Partial<Record<IdentifierKind, string[]>>;
 export type HeaderPair = [name: string, value: string];
 
 /**
+ * A message body: kept in the journal line when small (`InlineBody`), in a file of its own beside
+ * the journal when large (`FileBody`).
+ */
+export type Body = InlineBody | FileBody;
+
+/**
  * A message body after content-encoding (gzip, br…) was undone. Text bodies are kept as UTF-8,
  * anything else as base64 so the journal stays one JSON object a line.
  */
-export interface Body {
+export interface InlineBody {
   encoding: 'utf8' | 'base64';
   data: string;
   /** Set when the declared content-encoding could not be undone: `data` then holds the raw bytes. */
@@ -61,6 +67,31 @@ export interface Body {
    * before consent that it falls under is inconclusive.
    */
   unscanned?: string;
+}
+
+/**
+ * A body too large to keep in a journal line (over 1 MiB as it arrived): its bytes, exactly as
+ * they came over the wire (content-encoding not undone), were streamed to a file as they
+ * arrived, so a 2 GB download costs no memory. The detector streams the file too.
+ */
+export interface FileBody {
+  encoding: 'file';
+  /**
+   * Where the bytes are: relative to the journal's folder on disk ("bodies/<id>.request"); an
+   * absolute path once read back (readJournal and the HAR reader resolve it).
+   */
+  file: string;
+  /** Bytes in the file. */
+  size: number;
+  /** False while the body is still arriving (a request record) or when it was cut off. */
+  complete: boolean;
+  decodeError?: string;
+  unscanned?: string;
+}
+
+/** The body is one kept in a file of its own. */
+export function isFileBody(body: Body): body is FileBody {
+  return body.encoding === 'file';
 }
 
 export interface HttpRequest {

@@ -24,14 +24,19 @@ type RequestListener = (request: IncomingMessage, response: ServerResponse) => v
  * so wrapping it on this one instance (before `start`) answers such a request with a 400, tells
  * `onRejected`, and goes on. test/capture/guard.test.ts fails if a mockttp upgrade changes this.
  *
- * `onClosed` hears of each request whose stream closed (answered, hung up or reset): mockttp
- * announces neither an answer nor an abort for an HTTP/2 stream the phone reset after sending
- * its request, so without it such a request would stay "in flight" until the capture stops.
+ * `hooks.started` is handed each request mockttp began to handle, with its id, before any of its
+ * body was read (capture/bodies.ts records the bodies from there). `hooks.closed` hears of each
+ * request whose stream closed (answered, hung up or reset): mockttp announces neither an answer
+ * nor an abort for an HTTP/2 stream the phone reset after sending its request, so without it
+ * such a request would stay "in flight" until the capture stops.
  */
 export function guardRequests(
   server: Mockttp,
   onRejected: (what: Rejected) => void,
-  onClosed?: (requestId: string) => void,
+  hooks: {
+    started?: (requestId: string, request: IncomingMessage, response: ServerResponse) => void;
+    closed?: (requestId: string) => void;
+  } = {},
 ): void {
   const target = server as unknown as { app?: RequestListener };
   const app = target.app;
@@ -66,7 +71,11 @@ export function guardRequests(
       app(request, response);
       // mockttp gave the request its id as it began handling it (synchronously).
       const id = (request as { id?: unknown }).id;
-      if (onClosed && typeof id === 'string') response.once('close', () => onClosed(id));
+      if (typeof id === 'string') {
+        hooks.started?.(id, request, response);
+        const closed = hooks.closed;
+        if (closed) response.once('close', () => closed(id));
+      }
     } catch (error) {
       reject(`the proxy could not handle the request: ${describeError(error)}`);
     }

@@ -1,17 +1,31 @@
 import {
   getLocal,
-  type CompletedBody,
   type CompletedRequest,
   type CompletedResponse,
   type InitiatedRequest,
   type Mockttp,
 } from 'mockttp';
 import { lookup } from 'node:dns/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP, isIPv4 } from 'node:net';
 import { decode, MAX_DECODED, type Compression } from '../codec/compression.ts';
 import { PhonehomeError, describeError } from '../errors.ts';
-import type { Body, CertificateAuthority, Exchange, HeaderPair, TlsFailure } from '../types.ts';
+import type {
+  Body,
+  CertificateAuthority,
+  InlineBody,
+  Exchange,
+  HeaderPair,
+  TlsFailure,
+} from '../types.ts';
 import { bindMockttp, listeningAddress } from './bind.ts';
+import {
+  BodySink,
+  INLINE_BODY_LIMIT,
+  tapExchange,
+  type BodyStore,
+  type TappedBody,
+} from './bodies.ts';
 import { guardConnects, guardRequests, type Rejected } from './guard.ts';
 
 /** A canned answer for a host the phone calls. */
@@ -47,6 +61,10 @@ export interface CaptureRecorder {
 export interface CaptureOptions {
   ca: CertificateAuthority;
   journal: CaptureRecorder;
+  /** Where bodies over INLINE_BODY_LIMIT are streamed: the journal's folder (`bodyStore(runFolder)`). */
+  bodies: BodyStore;
+  /** Bodies larger than this go to files (default INLINE_BODY_LIMIT; tests make it small). */
+  inlineBodyLimit?: number;
   answers: AnswerPolicy;
   /** Address to listen on. Loopback unless the user deliberately chose a LAN address. */
   host?: string;
@@ -64,6 +82,12 @@ export interface CaptureOptions {
   serveCaAt?: string;
   /** Where problems inside the proxy are told; they never stop the capture. */
   log?: (message: string) => void;
+}
+
+/** The two bodies of one exchange, recorded as they stream (capture/bodies.ts). */
+interface Taps {
+  request: BodySink;
+  response: BodySink;
 }
 
 interface Half {
@@ -99,6 +123,7 @@ export class CaptureSession {
   private readonly pending = new Set<Promise<void>>();
   /** Request halves journaled before their answers, by id, until the exchange completes. */
   private readonly requested = new Map<string, Exchange>();
+  private readonly taps = new Map<string, Taps>();
   private lastActivity = Date.now();
   private counts = { exchanges: 0, tlsFailures: 0 };
   private stopped = false;
@@ -129,9 +154,10 @@ export class CaptureSession {
         certPath: options.ca.certPath,
         tlsPassthrough: (options.tlsPassthroughHosts ?? []).map((hostname) => ({ hostname })),
       },
-      // Bodies of any size are recorded whole: a truncated body could hide an identifier.
-      // (mockttp buffers each one: bodies of hundreds of MB cost as much memory; see README.)
-      maxBodySize: Infinity,
+      // Bodies of any size are recorded whole, but not by mockttp: capture/bodies.ts streams each
+      // one to memory or to a file as it passes. mockttp's own copy (for its events) stops at the
+      // inline limit, so a 2 GB body costs it nothing; it hands an empty buffer past it.
+      maxBodySize: options.inlineBodyLimit ?? INLINE_BODY_LIMIT,
       recordTraffic: false,
     });
     bindMockttp(server, {
@@ -150,7 +176,11 @@ export class CaptureSession {
     guardRequests(
       server,
       (rejected) => session.safely('rejected request', () => session.recordRejected(rejected)),
-      (id) => session.closed(id),
+      {
+        started: (id, request, response) =>
+          session.safely('body tap', () => session.tap(id, request, response)),
+        closed: (id) => session.closed(id),
+      },
     );
     await session.installRules();
     await session.subscribe();
@@ -260,6 +290,10 @@ export class CaptureSession {
       this.pair(id).error ??= 'the request was not complete when the capture stopped';
       this.complete(id);
     }
+    for (const taps of this.taps.values()) {
+      taps.request.end(false);
+      taps.response.end(false);
+    }
     await Promise.all([...this.pending]);
   }
 
@@ -288,20 +322,22 @@ export class CaptureSession {
         .forAnyRequest()
         .forHostname(hostname)
         .always()
-        .thenCallback((request) => {
-          this.journalRequest(request);
+        .thenCallback(async (request) => {
+          await this.journalRequest(request, true);
           return { statusCode: answer.status, headers, body };
         });
     }
     if (otherwise === 'pass-through') {
       await this.server.forUnmatchedRequest().thenPassThrough({
-        beforeRequest: (request) => {
-          this.journalRequest(request);
+        // The upload goes on to the server while it is recorded: the request is journaled with
+        // its body as far as it came, and its exchange record has all of it.
+        beforeRequest: async (request) => {
+          await this.journalRequest(request, false);
         },
       });
     } else {
-      await this.server.forUnmatchedRequest().thenCallback((request) => {
-        this.journalRequest(request);
+      await this.server.forUnmatchedRequest().thenCallback(async (request) => {
+        await this.journalRequest(request, true);
         return {
           statusCode: 404,
           headers: { 'content-type': 'text/plain' },
@@ -441,6 +477,7 @@ export class CaptureSession {
       // completes such a request, but its URL and headers were sent, and are kept.
       this.halves.delete(id);
       this.initiated.delete(id);
+      this.untap(id);
       const exchange = { ...incompletePart(head), completedAt: Date.now(), error: half.error };
       this.options.journal.append({ type: 'exchange', exchange });
       this.landed(exchange.host);
@@ -452,13 +489,37 @@ export class CaptureSession {
     this.track(this.record(half.request, half.response, half.error));
   }
 
+  /** Starts recording the bodies of a request mockttp began to handle (guard.ts calls this). */
+  tap(id: string, request: IncomingMessage, response: ServerResponse): void {
+    const limit = this.options.inlineBodyLimit ?? INLINE_BODY_LIMIT;
+    const taps = {
+      request: new BodySink(this.options.bodies, `${id}-request`, limit),
+      response: new BodySink(this.options.bodies, `${id}-response`, limit),
+    };
+    this.taps.set(id, taps);
+    tapExchange(request, response, taps.request, taps.response);
+  }
+
+  private untap(id: string): void {
+    const taps = this.taps.get(id);
+    if (!taps) return;
+    this.taps.delete(id);
+    taps.request.end(false);
+    taps.response.end(false);
+  }
+
   /**
    * Journals a request before its answer goes back to the phone (the rules call this): a capture
-   * killed after it keeps the request, whatever becomes of the response.
+   * killed after it keeps the request, whatever becomes of the response. With `whole`, it first
+   * waits for the whole body (a canned answer); without, the body is journaled as far as it came
+   * (a pass-through upload, which flows on to the server meanwhile).
    */
-  private journalRequest(request: CompletedRequest): void {
+  private async journalRequest(request: CompletedRequest, whole: boolean): Promise<void> {
+    const sink = this.taps.get(request.id)?.request;
+    if (whole && sink) await sink.finished();
     this.safely('request record', () => {
-      const exchange = requestPart(request);
+      const headers = pairs(request.rawHeaders);
+      const exchange = headPart(request, () => requestBodyNow(request, headers, sink));
       this.requested.set(request.id, exchange);
       this.options.journal.append({ type: 'request', id: request.id, exchange });
     });
@@ -470,17 +531,34 @@ export class CaptureSession {
     error?: string,
   ): Promise<void> {
     try {
+      // Past the inline limit mockttp announces a message before its body has finished
+      // streaming: the exchange is recorded once both bodies ended.
+      const taps = this.taps.get(request.id);
+      const [requestBody, responseBody] = taps
+        ? await Promise.all([taps.request.finished(), taps.response.finished()])
+        : [undefined, undefined];
+      this.taps.delete(request.id);
+      const requestHeaders = pairs(request.rawHeaders);
       const exchange: Exchange = {
         ...(this.requested.get(request.id) ?? requestPart(request)),
         completedAt: Date.now(),
       };
       this.requested.delete(request.id);
+      exchange.request = {
+        ...exchange.request,
+        body: requestBody
+          ? tappedBody(requestBody, requestHeaders)
+          : untappedBody(request.body.buffer, requestHeaders),
+      };
       if (response) {
+        const headers = pairs(response.rawHeaders);
         exchange.response = {
           status: response.statusCode,
           statusMessage: response.statusMessage,
-          headers: pairs(response.rawHeaders),
-          body: bodyOf(response.body, pairs(response.rawHeaders)),
+          headers,
+          body: responseBody
+            ? tappedBody(responseBody, headers)
+            : untappedBody(response.body.buffer, headers),
         };
       }
       if (error) exchange.error = error;
@@ -503,7 +581,60 @@ export class CaptureSession {
 
 /** The request half of an exchange, as the phone sent it. */
 function requestPart(request: CompletedRequest): Exchange {
-  return headPart(request, (headers) => bodyOf(request.body, headers));
+  return headPart(request, (headers) => untappedBody(request.body.buffer, headers));
+}
+
+/** A request's body as far as it has come: whole, or the file it is still streaming into. */
+function requestBodyNow(
+  request: CompletedRequest,
+  headers: HeaderPair[],
+  sink: BodySink | undefined,
+): Body {
+  if (!sink) return untappedBody(request.body.buffer, headers);
+  const ended = sink.outcome;
+  if (ended) return tappedBody(ended, headers);
+  const sofar = sink.sofar();
+  if (sofar) return { encoding: 'file', ...sofar, complete: false };
+  return {
+    encoding: 'utf8',
+    data: '',
+    unscanned: sink.trouble ?? 'the body could not be recorded',
+  };
+}
+
+/** A body recorded by its tap: in the journal line when small, its file when large. */
+function tappedBody(tapped: TappedBody, headers: HeaderPair[]): Body {
+  const cut = tapped.complete
+    ? undefined
+    : `the body was cut off after ${'file' in tapped ? tapped.size : tapped.bytes.length} bytes; what came was kept, the rest never arrived`;
+  const unscanned = [tapped.problem, cut].filter(Boolean).join('; ') || undefined;
+  if ('file' in tapped) {
+    return {
+      encoding: 'file',
+      file: tapped.file,
+      size: tapped.size,
+      complete: tapped.complete,
+      ...(unscanned ? { unscanned } : {}),
+    };
+  }
+  const body = bodyFromBytes(tapped.bytes, headers);
+  if (unscanned) body.unscanned = body.unscanned ? `${body.unscanned}; ${unscanned}` : unscanned;
+  return body;
+}
+
+/**
+ * A body known only from mockttp's copy (no tap: never so for HTTP, kept as a safety net). An
+ * empty copy of a body that declared a length is one mockttp dropped past the limit.
+ */
+function untappedBody(raw: Buffer, headers: HeaderPair[]): Body {
+  const declared = Number(headerValue(headers, 'content-length') ?? 0);
+  if (raw.length === 0 && declared > 0)
+    return {
+      encoding: 'utf8',
+      data: '',
+      unscanned: `a body of ${declared} bytes was not recorded (no body tap)`,
+    };
+  return bodyFromBytes(raw, headers);
 }
 
 /** A request whose body never arrived whole: what came of it is not kept, so it is unscanned. */
@@ -551,8 +682,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * Undoes content-encoding within the decoding budget; keeps text as UTF-8 and anything else as
  * base64. A body that decodes past the budget keeps its raw bytes and says it was not scanned.
  */
-export function bodyOf(body: CompletedBody, headers: HeaderPair[]): Body {
-  const raw = body.buffer;
+export function bodyFromBytes(raw: Buffer, headers: HeaderPair[]): InlineBody {
   const decoded = decodeContent(raw, headerValue(headers, 'content-encoding'));
   if ('error' in decoded) {
     return {

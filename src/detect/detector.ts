@@ -1,6 +1,7 @@
-import type { Exchange, Finding, Identifier } from '../types.ts';
+import type { Exchange, FileBody, Finding, HeaderPair, Identifier } from '../types.ts';
 import { childrenOf, decodeScope } from './children.ts';
-import { exchangeParts } from './exchange-parts.ts';
+import { exchangeParts, headerValue, type LoadedBodies } from './exchange-parts.ts';
+import { DEFAULT_WINDOWING, loadFileBody, type LoadedBody, type Windowing } from './file-body.ts';
 import { fragmentOf } from './fragment.ts';
 import { countryOf } from './phone-formats.ts';
 import { pairLocations } from './location-pairs.ts';
@@ -30,6 +31,12 @@ export interface Detector {
    * journal or HAR, which findings carry as `exchange`.
    */
   scan(exchange: Exchange, index: number): ExchangeScan;
+  /**
+   * `scan`, reading bodies kept in files too: streamed, content-encoding undone within the
+   * budget, a body too large to read whole scanned in overlapping windows. Without file bodies,
+   * the same as `scan`.
+   */
+  scanAsync(exchange: Exchange, index: number): Promise<ExchangeScan>;
   /** `scan(…).findings`: for callers that only look for identifiers (redaction). */
   scanExchange(exchange: Exchange, index: number): Finding[];
   /** The variants looked for, for the benchmark and for `scan --explain`. */
@@ -46,7 +53,11 @@ export interface Detector {
  *   const detector = createDetector(identifiersFrom({ imei: ['356938035643809'] }, 'file'));
  *   detector.scanExchange(exchange, 0) // → [{ kind: 'imei', form: 'plain', where: 'cookie:deviceId', … }]
  */
-export function createDetector(identifiers: Identifier[]): Detector {
+export function createDetector(
+  identifiers: Identifier[],
+  options: { windowing?: Windowing } = {},
+): Detector {
+  const windowing = options.windowing ?? DEFAULT_WINDOWING;
   // National numbers of contacts are read in the country of the phone's own number.
   const own = identifiers.find((identifier) => identifier.kind === 'msisdn');
   const defaultCountry = own ? countryOf(own.value) : undefined;
@@ -54,10 +65,10 @@ export function createDetector(identifiers: Identifier[]): Detector {
     variantsOf(identifier, defaultCountry ? { defaultCountry } : {}),
   );
   const matcher = createMatcher(variants);
-  const scan: Detector['scan'] = (exchange, index) => {
+  /** One exchange's scan in progress: its findings (one per identifier, form and place) and gaps. */
+  const begin = (exchange: Exchange, index: number) => {
     const findings = new Map<string, Finding>();
     const unscanned: UnscannedIn[] = [];
-    const scope = decodeScope((where, reason) => unscanned.push({ where, reason }));
     const report = (part: Part, match: RawMatch) => {
       const variant = variants[match.variant] as Variant;
       const { identifier } = variant;
@@ -73,7 +84,7 @@ export function createDetector(identifiers: Identifier[]): Detector {
         form,
         where: part.where,
         host: exchange.host,
-        offset: match.start,
+        offset: (part.streamOffset ?? 0) + match.start,
         evidence: match.evidence ?? variant.evidence,
         fragment: fragmentOf(
           context.bytes,
@@ -83,11 +94,54 @@ export function createDetector(identifiers: Identifier[]): Detector {
         startedAt: exchange.startedAt,
       });
     };
-    for (const part of exchangeParts(exchange)) {
-      if (part.unscanned) unscanned.push({ where: part.where, reason: part.unscanned });
-      scanPart(matcher, part, undefined, report, scope);
+    const scanParts = (loaded?: LoadedBodies) => {
+      const scope = decodeScope((where, reason) => unscanned.push({ where, reason }));
+      for (const part of exchangeParts(exchange, loaded)) {
+        if (part.unscanned) unscanned.push({ where: part.where, reason: part.unscanned });
+        scanPart(matcher, part, undefined, report, scope);
+      }
+    };
+    const result = (): ExchangeScan => ({ findings: [...findings.values()], unscanned });
+    return { report, unscanned, scanParts, result };
+  };
+  const scan: Detector['scan'] = (exchange, index) => {
+    const run = begin(exchange, index);
+    run.scanParts();
+    return run.result();
+  };
+  const scanAsync: Detector['scanAsync'] = async (exchange, index) => {
+    const files = fileBodiesOf(exchange);
+    if (files.length === 0) return scan(exchange, index);
+    const run = begin(exchange, index);
+    const loaded: LoadedBodies = {};
+    const windowed: { where: string; body: Extract<LoadedBody, { windows: unknown }> }[] = [];
+    for (const { which, body, headers } of files) {
+      const where = `${which}-body`;
+      const read = await loadFileBody(body, headerValue(headers, 'content-encoding'), windowing);
+      if ('whole' in read) {
+        loaded[which] = {
+          bytes: read.whole,
+          ...(read.decodeError ? { decodeError: read.decodeError } : {}),
+        };
+        for (const reason of read.unscanned) run.unscanned.push({ where, reason });
+      } else {
+        loaded[which] = null;
+        windowed.push({ where, body: read });
+        if (body.unscanned) run.unscanned.push({ where, reason: body.unscanned });
+      }
     }
-    return { findings: [...findings.values()], unscanned };
+    run.scanParts(loaded);
+    for (const { where, body } of windowed) {
+      // Each window is a body of its own to the decoders (its own budget); the findings keep
+      // their offset in the whole body, and one seen in two windows' overlap is reported once.
+      for await (const window of body.windows) {
+        const scope = decodeScope((at, reason) => run.unscanned.push({ where: at, reason }));
+        const part: Part = { where, bytes: window.bytes, depth: 0, streamOffset: window.start };
+        scanPart(matcher, part, undefined, run.report, scope);
+      }
+      for (const reason of body.unscanned) run.unscanned.push({ where, reason });
+    }
+    return run.result();
   };
   return {
     variants,
@@ -95,6 +149,7 @@ export function createDetector(identifiers: Identifier[]): Detector {
     // A function, not a method: `const { scanExchange } = detector` works too.
     scanExchange: (exchange, index) => scan(exchange, index).findings,
     scan,
+    scanAsync,
   };
 }
 
@@ -184,4 +239,24 @@ function withoutContained(matches: RawMatch[], matcher: Matcher): RawMatch[] {
     kept.push(match);
   }
   return kept;
+}
+
+/** The bodies of an exchange that are kept in files. */
+function fileBodiesOf(
+  exchange: Exchange,
+): { which: 'request' | 'response'; body: FileBody; headers: HeaderPair[] }[] {
+  const files: { which: 'request' | 'response'; body: FileBody; headers: HeaderPair[] }[] = [];
+  if (exchange.request.body.encoding === 'file')
+    files.push({
+      which: 'request',
+      body: exchange.request.body,
+      headers: exchange.request.headers,
+    });
+  if (exchange.response?.body.encoding === 'file')
+    files.push({
+      which: 'response',
+      body: exchange.response.body,
+      headers: exchange.response.headers,
+    });
+  return files;
 }

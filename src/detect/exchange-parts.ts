@@ -1,5 +1,17 @@
-import type { Body, Exchange, HeaderPair } from '../types.ts';
+import type { Body, Exchange, HeaderPair, InlineBody } from '../types.ts';
 import type { Part } from './part.ts';
+
+/**
+ * A body kept in a file, as read back for the scan: its decoded bytes, or `null` when it is
+ * too large to read whole and is scanned in windows instead (detector.ts).
+ */
+export type LoadedBytes = { bytes: Buffer; decodeError?: string } | null;
+
+/** File bodies read back, by the message they belong to. */
+export interface LoadedBodies {
+  request?: LoadedBytes;
+  response?: LoadedBytes;
+}
 
 /**
  * The top-level parts of an exchange, in the order a person reads it: URL, request headers,
@@ -9,12 +21,17 @@ import type { Part } from './part.ts';
  * @example
  *   exchangeParts(exchange).map((p) => p.where) // → ['url', 'header:host', 'header:cookie', 'request-body', …]
  */
-export function exchangeParts(exchange: Exchange): Part[] {
+export function exchangeParts(exchange: Exchange, loaded: LoadedBodies = {}): Part[] {
   const parts: Part[] = [
     { where: 'url', bytes: Buffer.from(exchange.request.url, 'utf8'), depth: 0 },
   ];
   parts.push(...headerParts(exchange.request.headers, 'header'));
-  const requestBody = bodyPart(exchange.request.body, exchange.request.headers, 'request-body');
+  const requestBody = bodyPart(
+    exchange.request.body,
+    exchange.request.headers,
+    'request-body',
+    loaded.request,
+  );
   if (requestBody) parts.push(requestBody);
   if (exchange.response) {
     parts.push(...headerParts(exchange.response.headers, 'response-header'));
@@ -22,6 +39,7 @@ export function exchangeParts(exchange: Exchange): Part[] {
       exchange.response.body,
       exchange.response.headers,
       'response-body',
+      loaded.response,
     );
     if (responseBody) parts.push(responseBody);
   }
@@ -37,12 +55,34 @@ function headerParts(headers: HeaderPair[], prefix: string): Part[] {
   }));
 }
 
-function bodyPart(body: Body, headers: HeaderPair[], where: string): Part | undefined {
-  // A body cut off (nothing of it kept) is still a part: what it could not see must be told.
-  if (body.data.length === 0 && !body.unscanned) return undefined;
-  const bytes = bodyBytes(body);
+function bodyPart(
+  body: Body,
+  headers: HeaderPair[],
+  where: string,
+  loaded: LoadedBytes | undefined,
+): Part | undefined {
+  let bytes: Buffer;
+  let decodeError = body.decodeError;
+  let unscanned = body.unscanned;
+  if (body.encoding === 'file') {
+    // Scanned in windows (null), or not read back at all: a sync scan cannot read files, and
+    // says so rather than pass over the body.
+    if (loaded === null) return undefined;
+    if (loaded === undefined) {
+      bytes = Buffer.alloc(0);
+      unscanned = 'the body is kept in a file, which this scan did not read';
+    } else {
+      bytes = loaded.bytes;
+      decodeError = loaded.decodeError;
+    }
+  } else {
+    // A body cut off (nothing of it kept) is still a part: what it could not see must be told.
+    if (body.data.length === 0 && !body.unscanned) return undefined;
+    bytes = bodyBytes(body);
+  }
+  if (bytes.length === 0 && !unscanned) return undefined;
   const part: Part = { where, bytes, depth: 0 };
-  if (body.unscanned) part.unscanned = body.unscanned;
+  if (unscanned) part.unscanned = unscanned;
   const type = headerValue(headers, 'content-type');
   if (type) {
     const [media, ...params] = type.split(';');
@@ -59,7 +99,7 @@ function bodyPart(body: Body, headers: HeaderPair[], where: string): Part | unde
     }
   }
   // Only a body whose content-encoding could not be undone still carries it.
-  if (body.decodeError) {
+  if (decodeError) {
     const encoding = headerValue(headers, 'content-encoding');
     if (encoding) part.contentEncoding = encoding.trim().toLowerCase();
   }
@@ -71,7 +111,7 @@ function bodyPart(body: Body, headers: HeaderPair[], where: string): Part | unde
  * measured about twice as fast as encoding UTF-8, and counting the UTF-8 length first (it equals
  * the string's length only when every character is ASCII) costs less than it saves.
  */
-function bodyBytes(body: Body): Buffer {
+function bodyBytes(body: InlineBody): Buffer {
   if (body.encoding === 'utf8' && Buffer.byteLength(body.data, 'utf8') === body.data.length)
     return Buffer.from(body.data, 'latin1');
   return Buffer.from(body.data, body.encoding);

@@ -18,6 +18,8 @@ export interface Part {
   context?: { bytes: Uint8Array; offset: number };
   /** How many decodings deep the part is: bounds the work on hostile nesting. */
   depth: number;
+  /** For a window of a body scanned in windows: where the window starts in the body. */
+  streamOffset?: number;
   /**
    * Set on a body the capture could not decode within its budget: its raw bytes are scanned as
    * they are, and not decoded again (that would only hit the same budget).

@@ -113,7 +113,7 @@ export async function scanFile(
       else {
         const detector = inline as NonNullable<typeof inline>;
         const before = detector.bytesScanned();
-        for (const job of jobs) results.push(runScanJob(job, detector, input.file));
+        for (const job of jobs) results.push(await runScanJob(job, detector, input.file));
         bytesScanned += detector.bytesScanned() - before;
       }
     };

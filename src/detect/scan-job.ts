@@ -1,4 +1,6 @@
+import { dirname } from 'node:path';
 import { PhonehomeError } from '../errors.ts';
+import { resolveBodyFiles } from '../body-files.ts';
 import { harEntryToExchange, parseHarEntry } from '../har/read.ts';
 import { unansweredExchange, type ExchangeRecord, type RequestRecord } from '../journal/records.ts';
 import type { Exchange, Finding } from '../types.ts';
@@ -32,7 +34,11 @@ export interface ScanJobResult {
  * @example
  *   runScanJob({ format: 'har', index: 0, bytes: entryBytes }, detector, 'capture.har').findings
  */
-export function runScanJob(job: ScanJob, detector: Detector, file: string): ScanJobResult {
+export async function runScanJob(
+  job: ScanJob,
+  detector: Detector,
+  file: string,
+): Promise<ScanJobResult> {
   const bytes = Buffer.from(job.bytes.buffer, job.bytes.byteOffset, job.bytes.byteLength);
   if (job.format === 'har') {
     return timed(
@@ -61,12 +67,17 @@ export function runScanJob(job: ScanJob, detector: Detector, file: string): Scan
       `${file}:${job.line ?? '?'} is not an exchange record`,
     );
   }
-  return timed(job.index, detector, record.exchange);
+  const where = `${file}:${job.line ?? '?'}`;
+  return timed(job.index, detector, resolveBodyFiles(record.exchange, dirname(file), where));
 }
 
-function timed(index: number, detector: Detector, exchange: Exchange): ScanJobResult {
+async function timed(
+  index: number,
+  detector: Detector,
+  exchange: Exchange,
+): Promise<ScanJobResult> {
   const started = performance.now();
-  const { findings, unscanned } = detector.scan(exchange, index);
+  const { findings, unscanned } = await detector.scanAsync(exchange, index);
   return {
     index,
     findings,

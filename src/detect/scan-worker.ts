@@ -11,10 +11,11 @@ import { runScanJob, type ScanJob, type ScanJobResult } from './scan-job.ts';
 const { identifiers, file } = workerData as { identifiers: Identifier[]; file: string };
 const detector = createDetector(identifiers);
 
-parentPort?.on('message', (jobs: ScanJob[]) => {
+parentPort?.on('message', async (jobs: ScanJob[]) => {
   const before = detector.bytesScanned();
   try {
-    const results: ScanJobResult[] = jobs.map((job) => runScanJob(job, detector, file));
+    const results: ScanJobResult[] = [];
+    for (const job of jobs) results.push(await runScanJob(job, detector, file));
     parentPort?.postMessage({ results, bytesScanned: detector.bytesScanned() - before });
   } catch (error) {
     parentPort?.postMessage({

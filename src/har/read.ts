@@ -1,5 +1,7 @@
-import { createReadStream } from 'node:fs';
-import { PhonehomeError } from '../errors.ts';
+import { createReadStream, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { PhonehomeError, describeError } from '../errors.ts';
+import { bodyFilePath } from '../body-files.ts';
 import type { Body, Exchange, HeaderPair } from '../types.ts';
 import { HarEntrySplitter } from './entry-splitter.ts';
 
@@ -132,6 +134,35 @@ export function harEntryToExchange(entry: unknown, index: number, file: string):
     if (typeof unscanned.request === 'string') exchange.request.body.unscanned = unscanned.request;
     if (typeof unscanned.response === 'string' && exchange.response) {
       exchange.response.body.unscanned = unscanned.response;
+    }
+  }
+  // phonehome's own export keeps large bodies in files beside the HAR.
+  const files = isObject(entry._phonehome) ? entry._phonehome.bodyFiles : undefined;
+  if (isObject(files)) {
+    for (const which of ['request', 'response'] as const) {
+      const name = files[which];
+      const message = which === 'request' ? exchange.request : exchange.response;
+      if (name === undefined || !message) continue;
+      const path = bodyFilePath(name as string, dirname(file), at, exchange.id);
+      let size: number;
+      try {
+        size = statSync(path).size;
+      } catch (error) {
+        throw new PhonehomeError(
+          'HAR_BODY_FILE',
+          `${at} names the body file ${String(name)}, which cannot be read: ${describeError(error)}; keep the bodies/ folder beside the HAR`,
+          { cause: error },
+        );
+      }
+      const { unscanned: note, decodeError: broken } = message.body;
+      message.body = {
+        encoding: 'file',
+        file: path,
+        size,
+        complete: true,
+        ...(note ? { unscanned: note } : {}),
+        ...(broken ? { decodeError: broken } : {}),
+      };
     }
   }
   if (typeof entry._error === 'string') exchange.error = entry._error;

@@ -1,5 +1,7 @@
 import { createReadStream } from 'node:fs';
+import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
+import { resolveBodyFiles } from '../body-files.ts';
 import { PhonehomeError } from '../errors.ts';
 import { unansweredExchange, type JournalRecord, type RequestRecord } from './records.ts';
 
@@ -52,17 +54,20 @@ async function* readRecords(path: string, options: ReadOptions): AsyncGenerator<
   if (pending) {
     // Only the last line may be torn: the writer flushes whole lines, so a partial one can only be
     // the one being written when the process died.
+    let record: JournalRecord | undefined;
     try {
-      yield JSON.parse(pending.text) as JournalRecord;
+      record = JSON.parse(pending.text) as JournalRecord;
     } catch {
       options.onTornLine?.(pending.number);
     }
+    if (record) yield withBodyFiles(path, record, pending.number);
   }
 }
 
 function parseLine(path: string, text: string, lineNumber: number): JournalRecord {
+  let record: JournalRecord;
   try {
-    return JSON.parse(text) as JournalRecord;
+    record = JSON.parse(text) as JournalRecord;
   } catch (error) {
     throw new PhonehomeError(
       'JOURNAL_CORRUPT',
@@ -70,6 +75,14 @@ function parseLine(path: string, text: string, lineNumber: number): JournalRecor
       { cause: error },
     );
   }
+  return withBodyFiles(path, record, lineNumber);
+}
+
+/** Body files, named relative to the journal's folder, become absolute paths. */
+function withBodyFiles(path: string, record: JournalRecord, lineNumber: number): JournalRecord {
+  if (record.type === 'request' || record.type === 'exchange')
+    resolveBodyFiles(record.exchange, dirname(path), `${path}:${lineNumber}`);
+  return record;
 }
 
 /** Reads a whole journal into memory: for a single run's report, not for `scan` on huge files. */

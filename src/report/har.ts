@@ -1,3 +1,4 @@
+import { dirname, relative, sep } from 'node:path';
 import { readJournal } from '../journal/reader.ts';
 import { openPrivateFile } from '../journal/private-file.ts';
 import { Timeline } from '../timeline/timeline.ts';
@@ -13,6 +14,12 @@ export interface HarEntryExtension {
   bodyDecodeError?: { request?: string; response?: string };
   /** Set when part of a body was not scanned (see Body.unscanned): kept through `scan`. */
   bodyUnscanned?: { request?: string; response?: string };
+  /**
+   * Bodies too large for a journal line are not inlined: their bytes (as they came over the wire,
+   * content-encoding not undone) are in these files, relative to the HAR's folder. `scan` reads
+   * them from there.
+   */
+  bodyFiles?: { request?: string; response?: string };
   findings: Pick<
     JudgedFinding,
     'kind' | 'label' | 'form' | 'where' | 'evidence' | 'fragment' | 'beforeConsent' | 'consent'
@@ -78,6 +85,10 @@ export async function writeHar(
         phase: timeline.phaseAt(exchange.startedAt),
         step: timeline.stepAt(exchange.startedAt),
         findings: byExchange.get(index) ?? [],
+        bodyFileName: (body) => {
+          const name = relative(dirname(outPath), body).split(sep).join('/');
+          return /^bodies\/[^/]+$/.test(name) ? name : undefined;
+        },
       });
       file.write(`${index === 0 ? '' : ','}\n      ${indent(JSON.stringify(entry, null, 2), 6)}`);
       index += 1;
@@ -101,7 +112,13 @@ export async function writeHar(
 export function harEntry(
   exchange: Exchange,
   pageref: string,
-  context: { phase: string; step: string; findings: JudgedFinding[] },
+  context: {
+    phase: string;
+    step: string;
+    findings: JudgedFinding[];
+    /** A body file's name relative to the HAR's folder, or undefined when it is outside it. */
+    bodyFileName?: (file: string) => string | undefined;
+  },
 ) {
   const time = Math.max(0, exchange.completedAt - exchange.startedAt);
   const { request, response } = exchange;
@@ -124,10 +141,23 @@ export function harEntry(
     ...(response?.body.decodeError ? { response: response.body.decodeError } : {}),
   };
   if (Object.keys(decodeErrors).length > 0) extension.bodyDecodeError = decodeErrors;
-  const unscanned = {
+  const unscanned: { request?: string; response?: string } = {
     ...(request.body.unscanned ? { request: request.body.unscanned } : {}),
     ...(response?.body.unscanned ? { response: response.body.unscanned } : {}),
   };
+  const files: { request?: string; response?: string } = {};
+  for (const [which, body] of [
+    ['request', request.body],
+    ['response', response?.body],
+  ] as const) {
+    if (body?.encoding !== 'file') continue;
+    const name = context.bodyFileName?.(body.file);
+    if (name) files[which] = name;
+    else
+      unscanned[which] ??=
+        `the body (${body.size} bytes) is kept in ${body.file}, outside this HAR's folder`;
+  }
+  if (Object.keys(files).length > 0) extension.bodyFiles = files;
   if (Object.keys(unscanned).length > 0) extension.bodyUnscanned = unscanned;
   const requestSize = bodySize(request.body);
   return {
@@ -145,8 +175,7 @@ export function harEntry(
         ? {
             postData: {
               mimeType: headerValue(request.headers, 'content-type') ?? 'application/octet-stream',
-              text: request.body.data,
-              ...(request.body.encoding === 'base64' ? { encoding: 'base64' } : {}),
+              ...harText(request.body),
             },
           }
         : {}),
@@ -163,8 +192,7 @@ export function harEntry(
           content: {
             size: bodySize(response.body),
             mimeType: headerValue(response.headers, 'content-type') ?? 'x-unknown',
-            text: response.body.data,
-            ...(response.body.encoding === 'base64' ? { encoding: 'base64' } : {}),
+            ...harText(response.body),
           },
           redirectURL: headerValue(response.headers, 'location') ?? '',
           headersSize: -1,
@@ -248,7 +276,18 @@ function headerValue(headers: HeaderPair[], name: string): string | undefined {
 }
 
 function bodySize(body: Body): number {
+  if (body.encoding === 'file') return body.size;
   return Buffer.byteLength(body.data, body.encoding);
+}
+
+/** A body's text in a HAR: inline, or (kept in a file) empty, with a comment saying where it is. */
+function harText(body: Body): { text: string; encoding?: 'base64'; comment?: string } {
+  if (body.encoding === 'file')
+    return {
+      text: '',
+      comment: `${body.size} bytes as sent over the wire, not inlined: see _phonehome.bodyFiles`,
+    };
+  return { text: body.data, ...(body.encoding === 'base64' ? { encoding: 'base64' } : {}) };
 }
 
 /** The journal says "1.1"; HAR viewers expect "HTTP/1.1". */

@@ -450,6 +450,14 @@ function markBody(
   finder: RangeFinder | undefined,
   tokens: ReturnType<typeof tokenPattern>,
 ): Omit<MessageView, 'h'> {
+  if (body.encoding === 'file') {
+    const name = body.file.split(/[\\/]/).slice(-2).join('/');
+    return {
+      b: `(${body.size} bytes as sent over the wire, too large to show here: kept in ${name} in the run folder; its findings are listed)`,
+      n: body.size,
+      bin: false,
+    };
+  }
   const bytes = Buffer.from(body.data, body.encoding);
   const binary = body.encoding === 'base64';
   const shown = finder

@@ -61,6 +61,11 @@ export function redactFragment(fragment: string, label: string, finder: RangeFin
 
 /** A body with every identifier form replaced by its token, kept in its own encoding. */
 export function redactBody(body: Body, finder: RangeFinder): Body {
+  if (body.encoding === 'file') {
+    // Rewriting gigabytes in place is not what a copy to share is for: it says what was left out.
+    const left = `a body of ${body.size} bytes kept in a file was left out of this redacted copy`;
+    return { encoding: 'utf8', data: `[${left}]`, unscanned: left };
+  }
   if (body.data.length === 0) return body;
   const bytes = Buffer.from(body.data, body.encoding);
   const ranges = finder.find(bytes, REDACT);

@@ -1,4 +1,5 @@
 import { loadOrCreateCa } from '../capture/ca.ts';
+import { bodyStore } from '../capture/bodies.ts';
 import { CaptureSession, type CaptureOptions } from '../capture/session.ts';
 import type { Device, RouteContext } from '../device/device.ts';
 import { accessSync, constants, mkdirSync } from 'node:fs';
@@ -26,7 +27,7 @@ export interface RunSessionOptions {
   /** The phone to route through the proxy and restore at the end, if phonehome reaches it. */
   device?: Device;
   /** How the proxy listens and answers (the CA and journal are the session's). */
-  capture: Omit<CaptureOptions, 'ca' | 'journal'>;
+  capture: Omit<CaptureOptions, 'ca' | 'journal' | 'bodies'>;
   log: (line: string) => void;
   /**
    * True (the default): Ctrl-C or SIGTERM restores the phone, ends the journal and exits. False
@@ -122,6 +123,7 @@ export class RunSession {
       ...this.options.capture,
       ca: this.ca,
       journal: this.journal,
+      bodies: bodyStore(this.folder.path),
     });
     const context: RouteContext = {
       proxyPort: this.proxy.port,

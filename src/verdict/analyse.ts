@@ -76,7 +76,7 @@ export async function analyseJournal(
   for await (const record of readJournal(journalPath)) {
     if (record.type !== 'exchange') continue;
     const { exchange } = record;
-    const scanned = detector.scan(exchange, index);
+    const scanned = await detector.scanAsync(exchange, index);
     findings.push(...scanned.findings);
     for (const { where, reason } of scanned.unscanned) {
       unscanned.push({

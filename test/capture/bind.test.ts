@@ -1,7 +1,9 @@
 import { expect } from 'chai';
+import type { InlineBody } from '../../src/types.ts';
+import { bodyStore } from '../../src/capture/bodies.ts';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadOrCreateCa } from '../../src/capture/ca.ts';
 import { CaptureSession } from '../../src/capture/session.ts';
 import { PhonehomeError } from '../../src/errors.ts';
@@ -57,6 +59,7 @@ describe('the capture proxy listens on loopback only', function () {
     session = await CaptureSession.start({
       ca,
       journal,
+      bodies: bodyStore(dirname(journal.path)),
       answers: { hosts: {}, otherwise: 'not-found' },
       ...options,
     });
@@ -181,7 +184,7 @@ describe('the capture proxy listens on loopback only', function () {
     await proxy.stop();
     const { readJournalAll } = await import('../../src/journal/reader.ts');
     const bodies = (await readJournalAll(journal!.path)).flatMap((record) =>
-      record.type === 'exchange' ? [record.exchange.request.body.data] : [],
+      record.type === 'exchange' ? [(record.exchange.request.body as InlineBody).data] : [],
     );
     expect(bodies).to.deep.equal(['0123456789']);
   });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
+import { bodyStore } from '../../src/capture/bodies.ts';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { loadOrCreateCa } from '../../src/capture/ca.ts';
 import { CaptureSession } from '../../src/capture/session.ts';
@@ -58,6 +59,7 @@ describe('bodies past the decoding budget', function () {
     const capture = await CaptureSession.start({
       ca,
       journal,
+      bodies: bodyStore(dirname(journal.path)),
       answers: { hosts: {}, otherwise: 'not-found' },
     });
     const zeros = Buffer.alloc(MAX_DECODED + 1024 * 1024);

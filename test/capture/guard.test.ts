@@ -1,6 +1,7 @@
 import { expect } from 'chai';
+import { bodyStore } from '../../src/capture/bodies.ts';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadOrCreateCa } from '../../src/capture/ca.ts';
 import { CaptureSession } from '../../src/capture/session.ts';
 import { readJournalAll } from '../../src/journal/reader.ts';
@@ -34,6 +35,7 @@ describe('one malformed request never ends the capture', function () {
     const capture = await CaptureSession.start({
       ca,
       journal,
+      bodies: bodyStore(dirname(journal.path)),
       answers: { hosts: {}, otherwise: 'not-found' },
       log: (line) => logs.push(line),
     });

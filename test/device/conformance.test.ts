@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { join } from 'node:path';
+import { bodyStore } from '../../src/capture/bodies.ts';
+import { dirname, join } from 'node:path';
 import { remote } from 'webdriverio';
 import { startAppium, type AppiumServer } from '../../src/appium/server.ts';
 import { loadOrCreateCa, type CertificateAuthority } from '../../src/capture/ca.ts';
@@ -64,6 +65,7 @@ function virtualHarness(): KindHarness {
       capture = await CaptureSession.start({
         ca,
         journal,
+        bodies: bodyStore(dirname(journal.path)),
         answers: { hosts: {}, otherwise: 'not-found' },
       });
       return {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { InlineBody } from '../../src/types.ts';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,12 +37,18 @@ describe('readHar', () => {
       'deviceId=865432101234564; lang=zh_CN',
     ]);
     expect(second?.request.body.encoding).to.equal('base64');
-    expect(Buffer.from(second?.request.body.data ?? '', 'base64').subarray(0, 2)).to.deep.equal(
-      Buffer.from([0x1f, 0x8b]),
-    );
-    expect(Buffer.from(second?.response?.body.data ?? '', 'base64').toString()).to.equal(
-      '{"ok":true,"imsi":"460001234567890"}',
-    );
+    expect(
+      Buffer.from((second?.request.body as InlineBody | undefined)?.data ?? '', 'base64').subarray(
+        0,
+        2,
+      ),
+    ).to.deep.equal(Buffer.from([0x1f, 0x8b]));
+    expect(
+      Buffer.from(
+        (second?.response?.body as InlineBody | undefined)?.data ?? '',
+        'base64',
+      ).toString(),
+    ).to.equal('{"ok":true,"imsi":"460001234567890"}');
   });
 
   it('gives the same entries whatever the chunk boundaries', () => {

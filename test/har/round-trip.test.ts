@@ -1,13 +1,14 @@
 import { expect } from 'chai';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { createDetector } from '../../src/detect/detector.ts';
 import { identifiersFrom } from '../../src/detect/identifiers.ts';
+import { resolveScanInput, scanFile } from '../../src/detect/scan-file.ts';
 import { readHar } from '../../src/har/read.ts';
 import { harEntry } from '../../src/report/har.ts';
-import type { Exchange } from '../../src/types.ts';
+import type { Exchange, InlineBody } from '../../src/types.ts';
 
 const IMEI = '865432101234564';
 
@@ -95,7 +96,10 @@ describe("phonehome's own HAR export", () => {
       EXCHANGES.map((e) => [e.startedAt, e.completedAt, e.host, e.request.method, e.request.url]),
     );
     const bodyBytes = (e: Exchange) =>
-      Buffer.from(e.request.body.data, e.request.body.encoding).toString('hex');
+      Buffer.from(
+        (e.request.body as InlineBody).data,
+        (e.request.body as InlineBody).encoding,
+      ).toString('hex');
     expect(read.map(bodyBytes)).to.deep.equal(EXCHANGES.map(bodyBytes));
 
     const detector = createDetector(identifiersFrom({ imei: [IMEI] }, 'file'));
@@ -113,3 +117,95 @@ describe("phonehome's own HAR export", () => {
     expect(findings(read)).to.deep.equal(original);
   });
 });
+
+describe("phonehome's own HAR export of bodies kept in files", () => {
+  const imeiAtEnd = (size: number) => {
+    const bytes = Buffer.alloc(size, 0x41);
+    bytes.write(IMEI, size - IMEI.length, 'latin1');
+    return bytes;
+  };
+
+  it('names the body file instead of inlining it, and `scan` of the HAR reads it from there', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'phonehome-har-files-'));
+    const bytes = imeiAtEnd(3 * 1024 * 1024);
+    mkdirSync(join(folder, 'bodies'));
+    writeFileSync(join(folder, 'bodies', 'f-request'), bytes);
+    const big = exchange('f', {
+      method: 'POST',
+      body: {
+        encoding: 'file',
+        file: join(folder, 'bodies', 'f-request'),
+        size: bytes.length,
+        complete: true,
+      },
+    });
+    const entry = harEntry(big, 'run-1', {
+      phase: 'before consent',
+      step: 'boot',
+      findings: [],
+      bodyFileName: (body) => relative(folder, body),
+    });
+    expect(entry._phonehome.bodyFiles).to.deep.equal({ request: 'bodies/f-request' });
+    expect(entry.request.postData?.text).to.equal('');
+    expect(entry.request.bodySize).to.equal(bytes.length);
+    const file = join(folder, 'capture.har');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        log: { version: '1.2', creator: { name: 'phonehome', version: '0' }, entries: [entry] },
+      }),
+    );
+    const identifiers = identifiersFrom({ imei: [IMEI] }, 'file');
+    const result = await scanFile(resolveScanInput(file), identifiers);
+    expect(result.unscanned).to.deep.equal([]);
+    expect(result.findings.map((f) => [f.where, f.offset])).to.deep.equal([
+      ['request-body', bytes.length - IMEI.length],
+    ]);
+  });
+
+  it('refuses a body file outside the HAR folder, and says when one is missing', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'phonehome-har-files-'));
+    const write = (name: string) => {
+      const entry = harEntry(exchange('g', { method: 'POST' }), 'run-1', {
+        phase: 'before consent',
+        step: 'boot',
+        findings: [],
+      });
+      const file = join(folder, `${name.replace(/\W/g, '')}.har`);
+      writeFileSync(
+        file,
+        JSON.stringify({
+          log: {
+            version: '1.2',
+            creator: { name: 'phonehome', version: '0' },
+            entries: [
+              { ...entry, _phonehome: { ...entry._phonehome, bodyFiles: { request: name } } },
+            ],
+          },
+        }),
+      );
+      return file;
+    };
+    const identifiers = identifiersFrom({ imei: [IMEI] }, 'file');
+    const escape = write('../../etc/passwd');
+    await expectRejection(
+      scanFile(resolveScanInput(escape), identifiers),
+      /not in its bodies\/ folder/,
+    );
+    const missing = write('bodies/gone');
+    await expectRejection(
+      scanFile(resolveScanInput(missing), identifiers),
+      /bodies\/gone, which cannot be read.*keep the bodies\/ folder beside the HAR/,
+    );
+  });
+});
+
+async function expectRejection(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    expect((error as Error).message).to.match(pattern);
+    return;
+  }
+  expect.fail(`expected a rejection matching ${pattern}`);
+}

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJournalAll } from '../../src/journal/reader.ts';
 import { writeRunReports } from '../../src/report/write-run-reports.ts';
-import type { Exchange, Identifier, IdentifierValues } from '../../src/types.ts';
+import type { Exchange, Identifier, IdentifierValues, InlineBody } from '../../src/types.ts';
 import { runCli } from '../support/cli.ts';
 import { tempDir } from '../support/temp.ts';
 import { fixtureRun } from './fixture-run.ts';
@@ -73,7 +73,7 @@ describe('capture.har', function () {
     const original = journal.find((e) => e.id === 'ex-binary')!;
     expect(binary.request.postData).to.deep.include({ encoding: 'base64' });
     expect(Buffer.from(binary.request.postData!.text, 'base64')).to.deep.equal(
-      Buffer.from(original.request.body.data, 'base64'),
+      Buffer.from((original.request.body as InlineBody).data, 'base64'),
     );
     expect(binary._phonehome).to.deep.include({ phase: 'before consent', step: 'make a call' });
     expect(binary._phonehome.findings.map((f) => f.label)).to.deep.equal(['IMEI #1']);
