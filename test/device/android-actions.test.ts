@@ -81,8 +81,9 @@ describe('android actions (fake adb, recorded UiAutomator2 session)', function (
     });
     await device.actions(new RecordingSession()).addContact('Ann Canary', '+358401234567');
     expect(fake.commands().slice(2)).to.deep.equal([
-      '-s R58M12345 shell content insert --uri content://com.android.contacts/raw_contacts --bind account_type:n: --bind account_name:n:',
-      "-s R58M12345 shell content query --uri content://com.android.contacts/raw_contacts --projection _id --sort '_id DESC'",
+      '-s R58M12345 shell content query --uri content://com.android.contacts/raw_contacts --projection _id',
+      '-s R58M12345 shell content insert --uri content://com.android.contacts/raw_contacts --bind account_type:s: --bind account_name:s:',
+      '-s R58M12345 shell content query --uri content://com.android.contacts/raw_contacts --projection _id',
       "-s R58M12345 shell content insert --uri content://com.android.contacts/data --bind raw_contact_id:i:1 --bind mimetype:s:vnd.android.cursor.item/name --bind 'data1:s:Ann Canary'",
       '-s R58M12345 shell content insert --uri content://com.android.contacts/data --bind raw_contact_id:i:1 --bind mimetype:s:vnd.android.cursor.item/phone_v2 --bind data1:s:+358401234567 --bind data2:i:2',
     ]);
@@ -95,6 +96,54 @@ describe('android actions (fake adb, recorded UiAutomator2 session)', function (
       "-s R58M12345 shell content delete --uri 'content://com.android.contacts/raw_contacts?caller_is_syncadapter=true' --where _id=1",
     ]);
     expect(fake.phone('R58M12345').contacts!.raw).to.deep.equal([]);
+  });
+
+  it("adds a contact on an old `content` tool, and never deletes the user's own", async () => {
+    // Android 6: no null bind type. The user has a contact of their own (id 7).
+    const own = { id: 7, data: { name: 'Mum', phone_v2: '+358409999999' } };
+    fake = FakeAdb.create({
+      R58M12345: stockPhone({
+        props: { ...stockPhone().props, 'ro.build.version.sdk': '23' },
+        contacts: { nextId: 8, raw: [structuredClone(own)] },
+      }),
+    });
+    undo = fake.install();
+    const device = new AndroidDevice(androidEntry(), {
+      stateDir: join(dirs.path, 's3-old'),
+      tunnelCheckMs: 0,
+    });
+    await device.actions(new RecordingSession()).addContact('Ann Canary', '+358401234567');
+    expect(fake.phone('R58M12345').contacts!.raw.map((c) => c.id)).to.deep.equal([7, 8]);
+    await device.restore();
+    expect(fake.phone('R58M12345').contacts!.raw).to.deep.equal([own]);
+  });
+
+  it('fails the step, deleting nothing, when `content` prints an [ERROR] and exits 0', async () => {
+    const own = { id: 7, data: { name: 'Mum', phone_v2: '+358409999999' } };
+    fake = FakeAdb.create({
+      R58M12345: stockPhone({
+        contacts: { nextId: 8, raw: [structuredClone(own)] },
+        contactsRefuse: 'Unknown account type',
+      }),
+    });
+    undo = fake.install();
+    const device = new AndroidDevice(androidEntry(), {
+      stateDir: join(dirs.path, 's3-refused'),
+      tunnelCheckMs: 0,
+    });
+    let error: Error | undefined;
+    try {
+      await device.actions(new RecordingSession()).addContact('Ann Canary', '+358401234567');
+    } catch (caught) {
+      error = caught as Error;
+    }
+    expect(error?.message).to.match(
+      /did not add the contact \(content said: Unknown account type\)/,
+    );
+    fake.clearLog();
+    await device.restore();
+    expect(fake.commands().filter((line) => /content delete/.test(line))).to.deep.equal([]);
+    expect(fake.phone('R58M12345').contacts!.raw).to.deep.equal([own]);
   });
 
   it('flips a consent setting through the taps kept in devices.json', async () => {

@@ -25,6 +25,8 @@ export interface FakePhone {
   wlan0: string | null;
   phoneNumber?: string;
   contacts?: { nextId: number; raw: { id: number; data: Record<string, string> }[] };
+  /** A contacts provider whose `content insert` prints this [ERROR] (exit 0) and adds nothing. */
+  contactsRefuse?: string;
   callState?: number;
   calls?: string[];
   sent?: { to: string; kind: string; text: string }[];

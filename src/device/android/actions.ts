@@ -34,6 +34,34 @@ const CONTACTS = 'content://com.android.contacts';
  *   const actions = androidActions({ session, adb, facts, deviceId, options, ownNumber, record, log });
  *   await actions.addContact('Ann Canary', '+358401234567');
  */
+/** The ids of the phone's raw contacts. */
+async function rawContactIds(adb: Adb): Promise<number[]> {
+  const rows = await shell(adb, [
+    'content',
+    'query',
+    '--uri',
+    `${CONTACTS}/raw_contacts`,
+    '--projection',
+    '_id',
+  ]);
+  const said = contentError(rows);
+  if (said) {
+    throw new PhonehomeError(
+      'STEP_FAILED',
+      `the contacts provider of ${adb.serial} cannot be read (content said: ${said}); add the contact by hand`,
+    );
+  }
+  return [...rows.matchAll(/\b_id=(\d+)/g)].map((match) => Number(match[1]));
+}
+
+/** The error `content` printed on stdout (it exits 0 on errors), if it printed one. */
+function contentError(output: string): string | undefined {
+  const error = /^\[ERROR\]\s*(.*)$/m.exec(output)?.[1];
+  if (error !== undefined) return error.trim() || 'an error';
+  if (/^usage:/im.test(output)) return 'its usage (a bad argument)';
+  return undefined;
+}
+
 export function androidActions(context: AndroidActionsContext): PhoneActions {
   const { session, adb, facts, options, log } = context;
   const execute = (script: string, args: Record<string, unknown> = {}) =>
@@ -154,34 +182,35 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
     },
 
     async addContact(name, phoneNumber) {
-      // A local contact (no account), the way a user adds one without signing in.
-      await shell(adb, [
+      // Which raw contact is ours is decided by ids, never guessed: `content` prints its errors
+      // on stdout and exits 0 having inserted nothing, and taking the newest id then would make
+      // restore delete one of the user's own contacts.
+      const before = await rawContactIds(adb);
+      const newest = Math.max(0, ...before);
+      // A local contact (no account), the way a user adds one without signing in. Empty strings,
+      // not the null bind type (`n`), which older `content` tools do not know: the contacts
+      // provider stores an empty account name and type as none (AccountWithDataSet).
+      const inserted = await shell(adb, [
         'content',
         'insert',
         '--uri',
         `${CONTACTS}/raw_contacts`,
         '--bind',
-        'account_type:n:',
+        'account_type:s:',
         '--bind',
-        'account_name:n:',
+        'account_name:s:',
       ]);
-      const rows = await shell(adb, [
-        'content',
-        'query',
-        '--uri',
-        `${CONTACTS}/raw_contacts`,
-        '--projection',
-        '_id',
-        '--sort',
-        '_id DESC',
-      ]);
-      const id = Number(/_id=(\d+)/.exec(rows)?.[1]);
-      if (!Number.isInteger(id)) {
+      const added = (await rawContactIds(adb)).filter((id) => id > newest);
+      if (added.length !== 1) {
+        const said = contentError(inserted);
         throw new PhonehomeError(
           'STEP_FAILED',
-          `the contacts provider of ${adb.serial} did not show the new contact (${rows.trim().split('\n')[0] ?? 'no rows'}); add it by hand or check the Contacts app is enabled`,
+          added.length === 0
+            ? `the contacts provider of ${adb.serial} did not add the contact${said ? ` (content said: ${said})` : ''}; add it by hand or check the Contacts app is enabled`
+            : `${added.length} contacts appeared on ${adb.serial} while phonehome added one (ids ${added.join(', ')}): it cannot tell which is its own, so it deletes none; remove the canary contact by hand`,
         );
       }
+      const id = added[0] as number;
       context.record().add({ kind: 'contact', rawContactId: id });
       // A contact is a raw contact plus one data row per field: its name, then its (mobile) number.
       const addRow = (mimetype: string, binds: string[]) =>
