@@ -35,6 +35,31 @@ describe('android actions (fake adb, recorded UiAutomator2 session)', function (
     ]);
   });
 
+  it('on an emulator Appium takes for a phone (adb connect), uses the peer, never the console', async () => {
+    // An AVD reached over TCP: emulator hardware, but its serial has no "emulator" in it, so
+    // Appium's isEmulator() is false and `mobile: sendSms` would fail (no emulator console).
+    fake = FakeAdb.create({
+      '127.0.0.1:5555': emulatorPhone(),
+      PEER0001: stockPhone({ phoneNumber: '+8613900000001' }),
+    });
+    undo = fake.install();
+    const entry = androidEntry({
+      serial: '127.0.0.1:5555',
+      identifiers: { msisdn: ['+15555215554'] },
+      android: { peer: { serial: 'PEER0001', phoneNumber: '+8613900000001' }, callHoldMs: 0 },
+    });
+    const session = new RecordingSession();
+    const device = new AndroidDevice(entry, {
+      stateDir: join(dirs.path, 's1-tcp'),
+      tunnelCheckMs: 0,
+    });
+    await device.actions(session).receiveSms('+358401234567', 'hello');
+    expect(session.calls.filter((call) => call.startsWith('mobile:'))).to.deep.equal([]);
+    expect(fake.phone('127.0.0.1:5555').inbox).to.deep.equal([
+      { from: '+8613900000001', kind: 'sms', text: 'hello' },
+    ]);
+  });
+
   it('on a real phone, a peer texts and calls it; its own texts go to the peer, never to a made-up number', async () => {
     fake = FakeAdb.create({
       R58M12345: rootedPhone(),

@@ -96,7 +96,7 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
 
   /** On a real phone, outgoing messages and calls go to the peer only. */
   const outgoingTarget = (step: string, to: string) => {
-    if (facts.emulator) return to;
+    if (facts.console) return to;
     const peer = needPeer(
       step,
       `a real phone would send to the scenario's made-up number ${to}, which may belong to a stranger`,
@@ -230,7 +230,7 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
     },
 
     async receiveSms(from, text) {
-      if (facts.emulator) {
+      if (facts.console) {
         await execute('mobile: sendSms', { phoneNumber: from, message: text });
         return;
       }
@@ -248,7 +248,7 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
     async receiveMms(_from, text) {
       const peer = needPeer(
         'receive an MMS',
-        facts.emulator
+        facts.console
           ? "the emulator's console can inject SMS but not MMS"
           : 'a real phone can only get an MMS from another phone',
       );
@@ -260,7 +260,7 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
     },
 
     async receiveCall(from) {
-      if (facts.emulator) {
+      if (facts.console) {
         await execute('mobile: gsmCall', { phoneNumber: from, action: 'call' });
         await execute('mobile: gsmCall', { phoneNumber: from, action: 'accept' });
         await hold();

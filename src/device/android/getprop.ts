@@ -29,8 +29,15 @@ export interface PhoneFacts {
   release: string;
   model: string;
   manufacturer: string;
-  /** An emulator (AVD, Genymotion…): SMS and calls can be injected, root is usually at hand. */
+  /** An emulator (AVD, Genymotion…), by its build: root is usually at hand. */
   emulator: boolean;
+  /**
+   * What Appium takes for an emulator, and only that: a serial with the word "emulator" in it
+   * (appium-android-driver's `isEmulator`, /\bemulator\b/i on the udid). Only then does
+   * `mobile: sendSms`/`gsmCall` reach an emulator console; an emulator over `adb connect` or a
+   * Genymotion VM is a phone to Appium, and is treated as one (a peer texts and calls it).
+   */
+  console: boolean;
   /** A userdebug/eng build, where `adb root` works. */
   debuggable: boolean;
 }
@@ -53,5 +60,6 @@ export function phoneFacts(props: Props, serial: string): PhoneFacts {
       serial.startsWith('emulator-') ||
       /^(goldfish|ranchu|vbox86)$/.test(props['ro.hardware'] ?? ''),
     debuggable: props['ro.debuggable'] === '1',
+    console: /\bemulator\b/i.test(serial),
   };
 }
