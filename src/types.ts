@@ -1,3 +1,5 @@
+import type { Coverage } from './coverage.ts';
+
 /**
  * The plain data shapes shared by every stage of the pipeline (DESIGN.md, "Words").
  * Behaviour lives in small functions around them; nothing here has methods.
@@ -289,6 +291,8 @@ export interface RunResult {
   status: VerdictStatus;
   /** What the reader must know about how the phone was watched (stock phone, proxy-unaware apps). */
   notes?: string[];
+  /** What the capture could see of the phone's traffic, and what not (src/coverage.ts). */
+  coverage: Coverage;
   /** Set when the run stopped early; the findings are those captured until then. */
   error?: string;
 }

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { statusWord } from '../coverage.ts';
 import { PhonehomeError, exitCodeForStatus } from '../errors.ts';
 import { mergeRuns } from '../merge/merge-runs.ts';
 import { writeMergedFiles } from '../merge/merged-files.ts';
@@ -34,7 +35,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
   } else {
     for (const run of summary.runs) {
       console.log(
-        `${run.status.toUpperCase().padEnd(12)} ${run.scenario.name} on ${run.device.id}${run.device.firmware ? ` (${run.device.firmware})` : ''}`,
+        `${statusWord(run.status, run.coverage).padEnd(12)} ${run.scenario.name} on ${run.device.id}${run.device.firmware ? ` (${run.device.firmware})` : ''}`,
       );
       for (const verdict of run.verdicts.filter((v) => v.status !== 'pass'))
         console.log(`  ${verdict.status}: ${verdict.name} — ${verdict.summary}`);

@@ -1,4 +1,5 @@
 import type { CertificateAuthority } from '../types.ts';
+import type { Coverage } from '../coverage.ts';
 import type { DeviceEntry } from '../config/devices.ts';
 import type { Exchange, IdentifierValues } from '../types.ts';
 
@@ -83,6 +84,12 @@ export interface Device {
    * Filled by `route`.
    */
   readonly notes?: string[];
+  /**
+   * What the capture can see of this phone's traffic on the route `route` set up, and what not
+   * (src/coverage.ts). Every run journals it; a PASS on a route that is blind to something says
+   * so in its word.
+   */
+  readonly coverage: Coverage;
   /** Firmware or build name for the report, when known. */
   readonly firmware?: string;
 }

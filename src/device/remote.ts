@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { PROXY_COVERAGE, type Coverage } from '../coverage.ts';
 import type { DeviceEntry } from '../config/devices.ts';
 import { readEnvironment } from '../config/env.ts';
 import { fillVariables } from '../config/variables.ts';
@@ -57,6 +58,18 @@ export class RemoteDevice implements Device {
   get firmware(): string | undefined {
     const firmware = this.entry.capabilities['appium:firmware'];
     return typeof firmware === 'string' ? firmware : undefined;
+  }
+
+  get coverage(): Coverage {
+    if (this.mode !== 'har') return PROXY_COVERAGE;
+    return {
+      route: 'farm network log',
+      sees: "what the device farm's network log recorded (imported after the session)",
+      blind: [
+        "whatever the farm's own capture leaves out (its proxy sees only proxy-aware HTTP(S); see the farm's documentation)",
+      ],
+      qualifier: 'farm-logged traffic only',
+    };
   }
 
   private get mode(): 'proxy' | 'tunnel' | 'har' {

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { PROXY_COVERAGE, type Coverage } from '../coverage.ts';
 import type { DeviceEntry } from '../config/devices.ts';
 import type { IdentifierValues } from '../types.ts';
 import type { Device, DriverSession, PhoneActions, RouteContext } from './device.ts';
@@ -15,6 +16,8 @@ import {
  * system proxy and trusting a CA — so there is nothing on a phone to restore.
  */
 export class VirtualDevice implements Device {
+  /** Routed through the system proxy: only traffic that honours it arrives. */
+  readonly coverage: Coverage = PROXY_COVERAGE;
   readonly entry: DeviceEntry;
   readonly appium = { kind: 'embedded' as const, useDrivers: ['phonehome-virtual'] };
 

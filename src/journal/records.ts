@@ -1,3 +1,4 @@
+import type { Coverage } from '../coverage.ts';
 import type { Exchange, IdentifierValues, Mark, TlsFailure } from '../types.ts';
 
 /**
@@ -8,6 +9,7 @@ export type JournalRecord =
   | RunStartRecord
   | IdentifiersRecord
   | NoteRecord
+  | CoverageRecord
   | MarkRecord
   | RequestRecord
   | ExchangeRecord
@@ -54,6 +56,13 @@ export interface NoteRecord {
   type: 'note';
   at: number;
   text: string;
+}
+
+/** How the phone's traffic reached the capture, and what that route cannot see: once, after routing. */
+export interface CoverageRecord {
+  type: 'coverage';
+  at: number;
+  coverage: Coverage;
 }
 
 export interface MarkRecord {

@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { statusWord } from '../coverage.ts';
 import { join, relative } from 'node:path';
 import { junitXml } from '../report/junit-report.ts';
 import type { MergedSummary } from './merge-runs.ts';
@@ -26,7 +27,7 @@ function mergedHtml(summary: MergedSummary, outDir: string): string {
     const failed = run.verdicts
       .filter((v) => v.status !== 'pass')
       .map((v) => `<div class="why">${text(`${v.name}: ${v.summary}`)}</div>`);
-    return `<tr class="${run.status}"><td>${text(run.device.id)}</td><td>${text(run.device.firmware ?? '')}</td><td>${text(run.scenario.name)}</td><td class="status">${run.status.toUpperCase()}</td><td>${run.findingsBeforeConsent}</td><td>${failed.join('')}</td><td><a href="${attr(link)}">report</a></td></tr>`;
+    return `<tr class="${run.status}"><td>${text(run.device.id)}</td><td>${text(run.device.firmware ?? '')}</td><td>${text(run.scenario.name)}</td><td class="status">${text(statusWord(run.status, run.coverage))}</td><td>${run.findingsBeforeConsent}</td><td>${failed.join('')}</td><td><a href="${attr(link)}">report</a></td></tr>`;
   });
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>phonehome — ${summary.status.toUpperCase()} (${summary.runs.length} runs)</title>

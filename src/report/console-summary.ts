@@ -1,4 +1,5 @@
 import { relative } from 'node:path';
+import { coverageLine, statusWord } from '../coverage.ts';
 import { maskFragment } from '../detect/mask.ts';
 import { kindName } from '../detect/identifiers.ts';
 import type { JudgedFinding, RunResult, Verdict } from '../types.ts';
@@ -22,7 +23,7 @@ const MARK: Record<Verdict['status'], string> = {
 export function formatOutcome(result: RunResult, options: { reveal: boolean }): string {
   const firmware = result.device.firmware ? ` (firmware ${result.device.firmware})` : '';
   const lines = [
-    `${result.status.toUpperCase()}  ${result.scenario.name} on ${result.device.id}${firmware}: ${result.exchanges} exchanges, ${result.findings.length} findings`,
+    `${statusWord(result.status, result.coverage)}  ${result.scenario.name} on ${result.device.id}${firmware}: ${result.exchanges} exchanges, ${result.findings.length} findings`,
   ];
   for (const verdict of result.verdicts) {
     lines.push(`  ${MARK[verdict.status]} ${verdict.name}${tag(verdict)}`);
@@ -65,6 +66,7 @@ export function formatOutcome(result: RunResult, options: { reveal: boolean }): 
     (_, index) => !result.verdicts.some((v) => v.unreadable.includes(index)),
   ).length;
   if (after > 0) lines.push(`  ${after} TLS connection(s) after consent could not be read`);
+  lines.push(`  coverage: ${coverageLine(result)}`);
   for (const note of result.notes ?? []) lines.push(`  note: ${note}`);
   lines.push(`  report: ${relative(process.cwd(), result.folder) || result.folder}/`);
   return lines.join('\n');

@@ -1,4 +1,5 @@
 import { readJournal } from '../journal/reader.ts';
+import { coverageLine, statusQualifier, statusWord } from '../coverage.ts';
 import { Timeline } from '../timeline/timeline.ts';
 import type { Body, HeaderPair, JudgedFinding, RunResult, Verdict } from '../types.ts';
 import { standing } from '../verdict/judge.ts';
@@ -118,6 +119,12 @@ export interface ReportModel {
     startedAt: string;
     endedAt: string;
     status: Verdict['status'];
+    /** The status as said: "PASS (proxy-aware traffic only)" on a route blind to something. */
+    statusWord: string;
+    /** That word's qualifier alone ("proxy-aware traffic only"), shown beside the status pill. */
+    qualifier?: string;
+    /** What the capture could see and not, with the run's counts (src/coverage.ts). */
+    coverage: string;
     exchanges: number;
     findings: number;
     mode: ShowMode;
@@ -269,6 +276,9 @@ export async function buildReportModel(input: ModelInput): Promise<ReportModel> 
       startedAt: new Date(result.startedAt).toISOString(),
       endedAt: new Date(result.endedAt).toISOString(),
       status: result.status,
+      statusWord: statusWord(result.status, result.coverage),
+      ...qualified(result),
+      coverage: text(coverageLine(result)),
       exchanges: exchanges.length,
       findings: findings.length,
       mode,
@@ -496,4 +506,9 @@ function printable(bytes: Uint8Array): string {
         : String.fromCharCode(byte);
   }
   return text;
+}
+
+function qualified(result: RunResult): { qualifier?: string } {
+  const qualifier = statusQualifier(result.status, result.coverage);
+  return qualifier ? { qualifier } : {};
 }

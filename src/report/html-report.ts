@@ -16,7 +16,7 @@ const ASSETS = new URL('./assets/', import.meta.url);
 export function reportHtml(model: ReportModel): string {
   const style = readFileSync(new URL('report-page.css', ASSETS), 'utf8');
   const script = readFileSync(new URL('report-page.js', ASSETS), 'utf8');
-  const title = `${model.run.status.toUpperCase()} · ${model.run.scenario.name} on ${model.run.device.id}`;
+  const title = `${model.run.statusWord} · ${model.run.scenario.name} on ${model.run.device.id}`;
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { coverageLine, statusWord, type Coverage } from '../coverage.ts';
 import { writePrivateFile } from '../journal/private-file.ts';
 import type { RunResult, Verdict, VerdictStatus } from '../types.ts';
 
@@ -21,6 +22,10 @@ export interface RunRecord {
   findings: number;
   findingsBeforeConsent: number;
   unreadableConnections: number;
+  /** What the capture could see, and a line saying so with the run's counts (src/coverage.ts). */
+  coverage: Coverage & { statement: string };
+  /** The status as said to people: "PASS (proxy-aware traffic only)" on a partly blind route. */
+  statusWord: string;
   notes?: string[];
   error?: string;
   redacted?: boolean;
@@ -52,6 +57,8 @@ export function runRecord(
     findings: result.findings.length,
     findingsBeforeConsent: result.findings.filter((finding) => finding.beforeConsent).length,
     unreadableConnections: result.unreadable.length,
+    coverage: { ...result.coverage, statement: coverageLine(result) },
+    statusWord: statusWord(result.status, result.coverage),
     ...(result.notes && result.notes.length > 0 ? { notes: result.notes } : {}),
     ...(result.error ? { error: result.error } : {}),
     ...(options.redacted ? { redacted: true } : {}),

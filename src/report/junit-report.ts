@@ -1,4 +1,5 @@
 import type { Verdict } from '../types.ts';
+import { statusWord } from '../coverage.ts';
 import type { RunRecord } from './json-report.ts';
 
 /** The `type` of a JUnit failure, per rule: what a CI page shows beside the test. */
@@ -35,6 +36,8 @@ export function junitXml(runs: RunRecord[]): string {
     const properties = [
       ['runId', run.runId],
       ['status', run.status],
+      ['statusWord', run.statusWord ?? statusWord(run.status, run.coverage)],
+      ['coverage', run.coverage?.statement ?? 'not recorded'],
       ['scenario', run.scenario.name],
       ['device', run.device.id],
       ['deviceKind', run.device.kind],

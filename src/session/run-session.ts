@@ -1,4 +1,5 @@
 import { loadOrCreateCa } from '../capture/ca.ts';
+import { PROXY_COVERAGE } from '../coverage.ts';
 import { bodyStore } from '../capture/bodies.ts';
 import { CaptureSession, type CaptureOptions } from '../capture/session.ts';
 import type { Device, RouteContext } from '../device/device.ts';
@@ -137,6 +138,12 @@ export class RunSession {
       await device.route(context);
       for (const text of device.notes ?? []) this.note(text);
     }
+    // Without a device (`capture` of a phone on Wi-Fi), the phone's proxy setting is the route.
+    this.journal.append({
+      type: 'coverage',
+      at: Date.now(),
+      coverage: device?.coverage ?? PROXY_COVERAGE,
+    });
     return context;
   }
 

@@ -1,4 +1,5 @@
 import { basename, dirname, join } from 'node:path';
+import { UNKNOWN_COVERAGE, type Coverage } from '../coverage.ts';
 import { createDetector } from '../detect/detector.ts';
 import { runIdentifiers, type LearntIdentifiers } from '../detect/run-identifiers.ts';
 import { PhonehomeError } from '../errors.ts';
@@ -28,6 +29,7 @@ export async function analyseJournal(
   const unscanned: NonNullable<Parameters<typeof judge>[0]['unscanned']> = [];
   let endedAt: number | undefined;
   let error: string | undefined;
+  let coverage: Coverage | undefined;
   let lastAt = 0;
   // Detection needs every identifier, and canaries are journalled as the run goes, so exchanges
   // are scanned in a second streaming pass once the identifiers are all known.
@@ -42,6 +44,9 @@ export async function analyseJournal(
         break;
       case 'note':
         notes.push(record.text);
+        break;
+      case 'coverage':
+        coverage = record.coverage;
         break;
       case 'mark':
         marks.push(record.mark);
@@ -128,6 +133,7 @@ export async function analyseJournal(
     verdicts: judged.verdicts,
     status: overallStatus(judged.verdicts),
     notes,
+    coverage: coverage ?? UNKNOWN_COVERAGE,
     ...(runError !== undefined ? { error: runError } : {}),
   };
   return { result, identifiers };

@@ -11,7 +11,7 @@ const SRC = join(PROJECT_ROOT, 'src');
  */
 const LAYERS: string[][] = [
   // The plain data shapes, the one error class, where the project is, Ctrl-C handling.
-  ['types.ts', 'body-files.ts', 'errors.ts', 'paths.ts', 'shutdown.ts'],
+  ['types.ts', 'coverage.ts', 'body-files.ts', 'errors.ts', 'paths.ts', 'shutdown.ts'],
   // Content codings (gzip, br, zstd) within the decoding budget: the capture and the detector's.
   ['codec'],
   ['config'],

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { PROXY_COVERAGE } from '../../src/coverage.ts';
 import { readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareRuns, type RunDiff } from '../../src/diff/compare-runs.ts';
@@ -54,6 +55,7 @@ function run(findings: JudgedFinding[], early: string[] = []): RunResult {
     findings,
     unreadable: [],
     unscanned: [],
+    coverage: PROXY_COVERAGE,
     contacts: early.map((host) => ({
       host,
       at: 0,

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { PROXY_COVERAGE } from '../../src/coverage.ts';
 import { expect } from 'chai';
 import {
   IDENTIFIER_KINDS,
@@ -436,6 +437,7 @@ describe('the chai assertions scenarios use', () => {
       contacts: judged.contacts,
       verdicts: judged.verdicts,
       status: overallStatus(judged.verdicts),
+      coverage: PROXY_COVERAGE,
     };
   }
   const checks = {

@@ -46,8 +46,18 @@ export interface RequestRule {
   headers?: Record<string, string>;
   body?: string;
   gzip?: boolean;
+  /**
+   * How the request leaves the phone: through the system proxy (`proxy`, the default, as
+   * Android's HTTP stack does), or `direct`, ignoring it (a daemon with its own network stack,
+   * native code, an app that sets NO_PROXY). Direct requests reach only the network the phone
+   * is on; on the proxy route that is nothing phonehome sees.
+   */
+  transport?: Transport;
   when?: { settings?: Record<string, boolean>; cloudAccount?: boolean };
 }
+
+export const TRANSPORTS = ['proxy', 'direct'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
 
 /** The values a template can use, by placeholder name. */
 export type TemplateValues = Record<string, string | undefined>;
@@ -150,6 +160,11 @@ function checkProfile(raw: unknown, file: string): FirmwareProfile {
     if (!known) fail(`${where}.on`, `'${on}' is not an event; events: ${PHONE_EVENTS.join(', ')}`);
     if (rule.body !== undefined && typeof rule.body !== 'string')
       fail(`${where}.body`, 'must be a string');
+    if (
+      rule.transport !== undefined &&
+      !(TRANSPORTS as readonly unknown[]).includes(rule.transport)
+    )
+      fail(`${where}.transport`, `must be one of ${TRANSPORTS.join(', ')}`);
     if (rule.headers !== undefined && !isObject(rule.headers)) {
       fail(`${where}.headers`, 'must be an object of strings');
     }
@@ -190,5 +205,6 @@ export function render(rule: RequestRule, values: TemplateValues): OutgoingReque
     ),
     body: rule.body === undefined ? undefined : fill(rule.body),
     gzip: rule.gzip,
+    transport: rule.transport ?? 'proxy',
   };
 }

@@ -10,6 +10,8 @@ export interface OutgoingRequest {
   body?: string;
   /** Compress the body with gzip and say so in content-encoding, as many SDKs do. */
   gzip?: boolean;
+  /** Through the system proxy (the default), or around it (see RequestRule.transport). */
+  transport?: 'proxy' | 'direct';
 }
 
 export interface NetworkRoute {
@@ -31,6 +33,15 @@ export interface IncomingResponse {
  * stack does with a system proxy set. A request the phone makes is a real request on the wire.
  */
 export function send(request: OutgoingRequest, route: NetworkRoute): Promise<IncomingResponse> {
+  if (request.transport === 'direct') {
+    // The virtual phone's only network is its proxy: a request that ignores the proxy goes
+    // nowhere (and never leaves this machine), as on a phone whose Wi-Fi reaches only phonehome.
+    return Promise.reject(
+      new Error(
+        `${request.method} ${request.url} failed: it ignores the system proxy, and the virtual phone has no other route`,
+      ),
+    );
+  }
   const target = new URL(request.url);
   const proxy = new URL(route.proxyUrl);
   let body: Buffer | undefined = request.body === undefined ? undefined : Buffer.from(request.body);

@@ -1,4 +1,5 @@
 import type { DeviceEntry } from '../../config/devices.ts';
+import { PROXY_COVERAGE, type Coverage } from '../../coverage.ts';
 import { describeError, PhonehomeError } from '../../errors.ts';
 import type { IdentifierValues } from '../../types.ts';
 import type { Device, DriverSession, PhoneActions, RouteContext } from '../device.ts';
@@ -59,6 +60,8 @@ const ACTION_NAMES: (keyof PhoneActions)[] = [
  *   try { … } finally { await phone.restore(); }
  */
 export class AndroidDevice implements Device {
+  /** Routed through the system proxy: only traffic that honours it arrives. */
+  readonly coverage: Coverage = PROXY_COVERAGE;
   readonly entry: DeviceEntry;
   readonly appium = {
     kind: 'embedded' as const,

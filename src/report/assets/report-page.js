@@ -113,7 +113,14 @@
       ? `${run.device.id} (firmware ${run.device.firmware})`
       : run.device.id;
     header.append(
-      el('h1', null, pill(run.status), ' ', run.scenario.title),
+      el(
+        'h1',
+        null,
+        pill(run.status),
+        ' ',
+        run.qualifier ? el('span', 'qualifier', `(${run.qualifier}) `) : null,
+        run.scenario.title,
+      ),
       el(
         'div',
         'meta',
@@ -126,6 +133,7 @@
       redact:
         'Redacted copy: every identifier value and its encodings were replaced by labels such as [IMEI-1]. Safe to attach to a bug report.',
     };
+    header.append(el('div', 'note coverage', `Coverage: ${run.coverage}`));
     header.append(el('div', 'note', notes[run.mode]));
     if (run.error) header.append(el('div', 'note', `The run stopped early: ${run.error}`));
     for (const note of run.notes || []) header.append(el('div', 'note', note));

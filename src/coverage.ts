@@ -1,0 +1,83 @@
+import type { RunResult, VerdictStatus } from './types.ts';
+
+/**
+ * What the capture could see of the phone's traffic, and what it could not: said by every run,
+ * in run.json, the console summary and report.html, so that a PASS is never read as more than
+ * it is. A PASS on a route that cannot see everything says so in its very word:
+ * "PASS (proxy-aware traffic only)".
+ */
+export interface Coverage {
+  /** How the phone's traffic reached phonehome: "proxy", "farm network log"… */
+  route: string;
+  /** What this route hands to the capture. */
+  sees: string;
+  /** What it cannot hand over; empty when it sees everything the phone sends. */
+  blind: string[];
+  /** Added to a PASS when something is blind: "proxy-aware traffic only". */
+  qualifier?: string;
+}
+
+/**
+ * The phone's system proxy (an Android global proxy with `adb reverse`, a phone's Wi-Fi proxy
+ * setting, the virtual phone's proxy setting): only traffic that honours it arrives.
+ */
+export const PROXY_COVERAGE: Coverage = {
+  route: 'proxy',
+  sees: 'HTTP(S) from apps and services that use the system proxy',
+  blind: [
+    'apps and system services that ignore the system proxy (their own network stack, native code, Flutter, NO_PROXY)',
+    'TCP protocols other than HTTP, UDP and QUIC, and DNS lookups',
+  ],
+  qualifier: 'proxy-aware traffic only',
+};
+
+/** A journal written before runs recorded their coverage. */
+export const UNKNOWN_COVERAGE: Coverage = {
+  route: 'unknown',
+  sees: 'not recorded: this journal predates coverage records',
+  blind: ['everything the route did not hand over, which this journal does not say'],
+  qualifier: 'coverage not recorded',
+};
+
+/**
+ * A run's status as its one word, with the coverage's qualifier on a PASS that could not see
+ * everything. The console, report.html, the merged summary and JUnit all use this.
+ *
+ * @example
+ *   statusWord('pass', PROXY_COVERAGE) // → 'PASS (proxy-aware traffic only)'
+ *   statusWord('fail', PROXY_COVERAGE) // → 'FAIL'
+ */
+export function statusWord(status: VerdictStatus, coverage: Coverage | undefined): string {
+  const qualifier = statusQualifier(status, coverage);
+  return qualifier ? `${status.toUpperCase()} (${qualifier})` : status.toUpperCase();
+}
+
+/** What a status word is qualified with: only a PASS, on a route blind to something. */
+export function statusQualifier(
+  status: VerdictStatus,
+  coverage: Coverage | undefined,
+): string | undefined {
+  if (status !== 'pass') return undefined;
+  const seen = coverage ?? UNKNOWN_COVERAGE;
+  return seen.blind.length > 0 ? seen.qualifier : undefined;
+}
+
+/**
+ * One line saying what the capture saw and did not, with the run's own counts of what it could
+ * not read or scan.
+ *
+ * @example
+ *   coverageLine(result) // → 'route proxy: HTTP(S) from apps … ; not seen: apps … ; 2 TLS connections unreadable'
+ */
+export function coverageLine(
+  result: Pick<RunResult, 'coverage' | 'unreadable' | 'unscanned'>,
+): string {
+  const coverage = result.coverage ?? UNKNOWN_COVERAGE;
+  const parts = [`route ${coverage.route}: ${coverage.sees}`];
+  if (coverage.blind.length > 0) parts.push(`not seen: ${coverage.blind.join('; ')}`);
+  const tls = result.unreadable.length;
+  if (tls > 0) parts.push(`${tls} TLS connection${tls === 1 ? '' : 's'} unreadable`);
+  const unscanned = result.unscanned.length;
+  if (unscanned > 0) parts.push(`${unscanned} part${unscanned === 1 ? '' : 's'} not scanned`);
+  return parts.join('; ');
+}
