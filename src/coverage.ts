@@ -1,21 +1,6 @@
-import type { RunResult, VerdictStatus } from './types.ts';
+import type { Coverage, RunResult, VerdictStatus } from './types.ts';
 
-/**
- * What the capture could see of the phone's traffic, and what it could not: said by every run,
- * in run.json, the console summary and report.html, so that a PASS is never read as more than
- * it is. A PASS on a route that cannot see everything says so in its very word:
- * "PASS (proxy-aware traffic only)".
- */
-export interface Coverage {
-  /** How the phone's traffic reached phonehome: "proxy", "farm network log"… */
-  route: string;
-  /** What this route hands to the capture. */
-  sees: string;
-  /** What it cannot hand over; empty when it sees everything the phone sends. */
-  blind: string[];
-  /** Added to a PASS when something is blind: "proxy-aware traffic only". */
-  qualifier?: string;
-}
+export type { Coverage } from './types.ts';
 
 /**
  * The phone's system proxy (an Android global proxy with `adb reverse`, a phone's Wi-Fi proxy

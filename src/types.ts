@@ -1,5 +1,3 @@
-import type { Coverage } from './coverage.ts';
-
 /**
  * The plain data shapes shared by every stage of the pipeline (DESIGN.md, "Words").
  * Behaviour lives in small functions around them; nothing here has methods.
@@ -264,6 +262,23 @@ export interface Verdict {
 }
 
 /** A finished run, as checks, reports, diff and merge see it. */
+/**
+ * What the capture could see of the phone's traffic, and what it could not: said by every run,
+ * in run.json, the console summary and report.html, so that a PASS is never read as more than
+ * it is. A PASS on a route that cannot see everything says so in its very word:
+ * "PASS (proxy-aware traffic only)".
+ */
+export interface Coverage {
+  /** How the phone's traffic reached phonehome: "proxy", "farm network log"… */
+  route: string;
+  /** What this route hands to the capture. */
+  sees: string;
+  /** What it cannot hand over; empty when it sees everything the phone sends. */
+  blind: string[];
+  /** Added to a PASS when something is blind: "proxy-aware traffic only". */
+  qualifier?: string;
+}
+
 export interface RunResult {
   runId: string;
   /** The run folder under reports/. */
