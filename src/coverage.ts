@@ -8,7 +8,7 @@ export type { Coverage } from './types.ts';
  */
 export const PROXY_COVERAGE: Coverage = {
   route: 'proxy',
-  sees: 'HTTP(S) from apps and services that use the system proxy',
+  sees: 'HTTP(S) and WebSockets from apps and services that use the system proxy',
   blind: [
     'apps and system services that ignore the system proxy (their own network stack, native code, Flutter, NO_PROXY)',
     'TCP protocols other than HTTP, UDP and QUIC, and DNS lookups',
@@ -52,7 +52,7 @@ export function statusQualifier(
  * not read or scan.
  *
  * @example
- *   coverageLine(result) // → 'route proxy: HTTP(S) from apps … ; not seen: apps … ; 2 TLS connections unreadable'
+ *   coverageLine(result) // → 'route proxy: HTTP(S) and WebSockets from apps … ; not seen: apps … ; 2 TLS connections unreadable'
  */
 export function coverageLine(
   result: Pick<RunResult, 'coverage' | 'unreadable' | 'unscanned'>,

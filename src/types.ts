@@ -123,6 +123,21 @@ export interface Exchange {
   response?: HttpResponse;
   /** Set when the exchange did not complete normally. */
   error?: string;
+  /**
+   * Set on one WebSocket message: `request.url` is its socket's, `request.body` the message
+   * (either way), and `startedAt` when it passed. The socket's opening handshake is an exchange
+   * of its own (request with `Upgrade: websocket`, response 101).
+   */
+  websocket?: WebSocketMessageInfo;
+}
+
+export interface WebSocketMessageInfo {
+  /** The socket's id: its opening handshake's exchange id. */
+  stream: string;
+  /** `sent` by the phone, or `received` by it. */
+  direction: 'sent' | 'received';
+  /** A binary message (else text). */
+  binary: boolean;
 }
 
 /** A TLS connection the proxy could not open: recorded, never dropped silently. */

@@ -119,3 +119,33 @@ export function guardConnects(server: EventEmitter, onError: (error: unknown) =>
     }
   });
 }
+
+type UpgradeHandler = (request: IncomingMessage, socket: EventEmitter, head: Buffer) => unknown;
+
+/**
+ * Keeps one bad WebSocket frame from taking the proxy down. mockttp's passive-listen WebSocket
+ * handler attaches no `error` listener to the sockets it accepts, so a frame with reserved bits
+ * set (random bytes after a handshake) throws from ws's parser as an uncaught error and ends the
+ * process. mockttp announces each accepted socket as `ws-upgrade` on the raw socket; wrapping
+ * its `handleWebSocket` on this one instance (before `start`, which binds it) gives every such
+ * socket an error listener that tells `onError` and closes that socket alone.
+ * test/capture/malformed.test.ts fails if a mockttp upgrade changes this.
+ */
+export function guardWebSockets(server: Mockttp, onError: (error: unknown) => void): void {
+  const target = server as unknown as { handleWebSocket?: UpgradeHandler };
+  const handle = target.handleWebSocket;
+  if (typeof handle !== 'function') {
+    throw new Error(
+      'mockttp has no WebSocket handler to guard: its internals changed (see guard.ts)',
+    );
+  }
+  target.handleWebSocket = function (this: unknown, request, socket, head) {
+    socket.once('ws-upgrade', (ws: EventEmitter & { terminate?: () => void }) => {
+      ws.on('error', (error: unknown) => {
+        onError(error);
+        ws.terminate?.();
+      });
+    });
+    return handle.call(this, request, socket, head);
+  };
+}

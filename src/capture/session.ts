@@ -4,6 +4,7 @@ import {
   type CompletedResponse,
   type InitiatedRequest,
   type Mockttp,
+  type WebSocketMessage,
 } from 'mockttp';
 import { lookup } from 'node:dns/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -26,7 +27,7 @@ import {
   type BodyStore,
   type TappedBody,
 } from './bodies.ts';
-import { guardConnects, guardRequests, type Rejected } from './guard.ts';
+import { guardConnects, guardRequests, guardWebSockets, type Rejected } from './guard.ts';
 
 /** A canned answer for a host the phone calls. */
 export interface CannedResponse {
@@ -90,6 +91,15 @@ interface Taps {
   response: BodySink;
 }
 
+/** A WebSocket as far as the capture knows it (see `subscribeWebSockets`). */
+interface Socket {
+  head?: Exchange;
+  accepted?: CompletedResponse;
+  journaled?: boolean;
+  messages: number;
+  early: WebSocketMessage[];
+}
+
 interface Half {
   request?: CompletedRequest;
   response?: CompletedResponse;
@@ -124,6 +134,8 @@ export class CaptureSession {
   /** Request halves journaled before their answers, by id, until the exchange completes. */
   private readonly requested = new Map<string, Exchange>();
   private readonly taps = new Map<string, Taps>();
+  /** Open WebSockets by stream id: their URL and host, and messages that came before them. */
+  private readonly sockets = new Map<string, Socket>();
   private lastActivity = Date.now();
   private counts = { exchanges: 0, tlsFailures: 0 };
   private stopped = false;
@@ -181,6 +193,9 @@ export class CaptureSession {
           session.safely('body tap', () => session.tap(id, request, response)),
         closed: (id) => session.closed(id),
       },
+    );
+    guardWebSockets(server, (error) =>
+      options.log?.(`closed a WebSocket the phone broke: ${describeError(error)}`),
     );
     await session.installRules();
     await session.subscribe();
@@ -327,6 +342,10 @@ export class CaptureSession {
           return { statusCode: answer.status, headers, body };
         });
     }
+    // WebSockets are opened for the phone (and passed on to the real server when traffic goes
+    // through): what it sends over them is recorded message by message.
+    if (otherwise === 'pass-through') await this.server.forAnyWebSocket().thenPassThrough();
+    else await this.server.forAnyWebSocket().thenPassivelyListen();
     if (otherwise === 'pass-through') {
       await this.server.forUnmatchedRequest().thenPassThrough({
         // The upload goes on to the server while it is recorded: the request is journaled with
@@ -380,6 +399,7 @@ export class CaptureSession {
         this.complete(aborted.id);
       }),
     );
+    await this.subscribeWebSockets();
     await server.on('tls-client-error', (failure) =>
       this.safely('tls-client-error', () => {
         this.writeTlsFailure({
@@ -400,6 +420,112 @@ export class CaptureSession {
         });
       }),
     );
+  }
+
+  /**
+   * A WebSocket's opening request is journaled as it comes (a request record), its handshake as
+   * an exchange once accepted, and every message either way as an exchange of its own, at the
+   * time it passed: a message before consent is judged as any request before consent. mockttp
+   * may announce the acceptance, and even messages, before the request: they wait for it.
+   */
+  private async subscribeWebSockets(): Promise<void> {
+    const server = this.server;
+    const socket = (id: string): Socket => {
+      let known = this.sockets.get(id);
+      if (!known) {
+        known = { messages: 0, early: [] };
+        this.sockets.set(id, known);
+      }
+      return known;
+    };
+    await server.on('websocket-request', (request) =>
+      this.safely('websocket-request', () => {
+        this.lastActivity = Date.now();
+        const known = socket(request.id);
+        known.head = requestPart(request);
+        this.options.journal.append({ type: 'request', id: request.id, exchange: known.head });
+        this.openSocket(known);
+      }),
+    );
+    await server.on('websocket-accepted', (response) =>
+      this.safely('websocket-accepted', () => {
+        const known = socket(response.id);
+        known.accepted = response;
+        this.openSocket(known);
+      }),
+    );
+    const message = (event: WebSocketMessage) =>
+      this.safely('websocket-message', () => {
+        this.lastActivity = Date.now();
+        const known = socket(event.streamId);
+        if (known.head) this.journalMessage(known, event);
+        else known.early.push(event);
+      });
+    await server.on('websocket-message-received', message);
+    await server.on('websocket-message-sent', message);
+    await server.on('websocket-close', (close) =>
+      this.safely('websocket-close', () => {
+        this.lastActivity = Date.now();
+        this.sockets.delete(close.streamId);
+      }),
+    );
+  }
+
+  /** Journals a socket's handshake once both halves are known, then the messages that waited. */
+  private openSocket(known: Socket): void {
+    if (!known.head) return;
+    if (known.accepted && !known.journaled) {
+      known.journaled = true;
+      const headers = pairs(known.accepted.rawHeaders);
+      const exchange: Exchange = {
+        ...known.head,
+        completedAt: Date.now(),
+        response: {
+          status: known.accepted.statusCode,
+          statusMessage: known.accepted.statusMessage,
+          headers,
+          body: { encoding: 'utf8', data: '' },
+        },
+      };
+      this.options.journal.append({ type: 'exchange', exchange });
+      this.landed(exchange.host);
+    }
+    for (const event of known.early.splice(0)) this.journalMessage(known, event);
+  }
+
+  private journalMessage(known: Socket, event: WebSocketMessage): void {
+    const head = known.head as Exchange;
+    known.messages += 1;
+    const { startTime, startTimestamp } = event.timingEvents;
+    const at =
+      startTimestamp !== undefined
+        ? Math.round(startTime + (event.eventTimestamp - startTimestamp))
+        : Date.now();
+    const bytes = Buffer.from(event.content.buffer, event.content.byteOffset, event.content.length);
+    const exchange: Exchange = {
+      id: `${head.id}-m${known.messages}`,
+      startedAt: at,
+      completedAt: at,
+      protocol: head.protocol,
+      host: head.host,
+      request: {
+        method: 'WEBSOCKET',
+        url: head.request.url,
+        httpVersion: head.request.httpVersion,
+        headers: [],
+        body: event.isBinary
+          ? { encoding: 'base64', data: bytes.toString('base64') }
+          : bodyFromBytes(bytes, []),
+      },
+      websocket: {
+        stream: head.id,
+        // mockttp's "received" is what it received: from the phone.
+        direction: event.direction === 'received' ? 'sent' : 'received',
+        binary: event.isBinary,
+      },
+    };
+    this.options.journal.append({ type: 'exchange', exchange });
+    this.landed(exchange.host);
   }
 
   /** A request the proxy refused to handle (a malformed URL): what the phone sent is recorded. */

@@ -22,6 +22,12 @@ export interface LoadedBodies {
  *   exchangeParts(exchange).map((p) => p.where) // → ['url', 'header:host', 'header:cookie', 'request-body', …]
  */
 export function exchangeParts(exchange: Exchange, loaded: LoadedBodies = {}): Part[] {
+  // A WebSocket message is its content alone: the socket's URL and headers are its handshake's.
+  if (exchange.websocket) {
+    const where = exchange.websocket.direction === 'sent' ? 'ws-sent' : 'ws-received';
+    const message = bodyPart(exchange.request.body, [], where, loaded.request);
+    return message ? [message] : [];
+  }
   const parts: Part[] = [
     { where: 'url', bytes: Buffer.from(exchange.request.url, 'utf8'), depth: 0 },
   ];

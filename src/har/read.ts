@@ -165,6 +165,18 @@ export function harEntryToExchange(entry: unknown, index: number, file: string):
       };
     }
   }
+  const websocket = isObject(entry._phonehome) ? entry._phonehome.websocket : undefined;
+  if (
+    isObject(websocket) &&
+    typeof websocket.stream === 'string' &&
+    (websocket.direction === 'sent' || websocket.direction === 'received')
+  ) {
+    exchange.websocket = {
+      stream: websocket.stream,
+      direction: websocket.direction,
+      binary: websocket.binary === true,
+    };
+  }
   if (typeof entry._error === 'string') exchange.error = entry._error;
   return exchange;
 }

@@ -2,7 +2,14 @@ import { dirname, relative, sep } from 'node:path';
 import { readJournal } from '../journal/reader.ts';
 import { openPrivateFile } from '../journal/private-file.ts';
 import { Timeline } from '../timeline/timeline.ts';
-import type { Body, Exchange, HeaderPair, JudgedFinding, RunResult } from '../types.ts';
+import type {
+  Body,
+  Exchange,
+  HeaderPair,
+  JudgedFinding,
+  RunResult,
+  WebSocketMessageInfo,
+} from '../types.ts';
 
 /** What phonehome adds to a HAR entry, under `_phonehome` (HAR 1.2 allows `_`-prefixed fields). */
 export interface HarEntryExtension {
@@ -20,6 +27,11 @@ export interface HarEntryExtension {
    * them from there.
    */
   bodyFiles?: { request?: string; response?: string };
+  /**
+   * Set on an entry that is one WebSocket message (method WEBSOCKET, the message as its
+   * postData, either way); its socket's handshake is the entry whose `_id` is `stream`.
+   */
+  websocket?: WebSocketMessageInfo;
   findings: Pick<
     JudgedFinding,
     'kind' | 'label' | 'form' | 'where' | 'evidence' | 'fragment' | 'beforeConsent' | 'consent'
@@ -158,6 +170,7 @@ export function harEntry(
         `the body (${body.size} bytes) is kept in ${body.file}, outside this HAR's folder`;
   }
   if (Object.keys(files).length > 0) extension.bodyFiles = files;
+  if (exchange.websocket) extension.websocket = exchange.websocket;
   if (Object.keys(unscanned).length > 0) extension.bodyUnscanned = unscanned;
   const requestSize = bodySize(request.body);
   return {

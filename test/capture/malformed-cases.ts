@@ -1590,6 +1590,75 @@ function cutOff(): MalformedCase[] {
   return cases;
 }
 
+/**
+ * WebSocket frames a hostile client sends after a good handshake: the proxy accepts the socket
+ * (to record its messages), so every frame the ws parser refuses must close that socket alone.
+ */
+function webSocketFrames(random: ReturnType<typeof seededRandom>): MalformedCase[] {
+  const add = make('WebSocket frames');
+  const handshake = (path: string) =>
+    request(`GET http://${HOST}${path} HTTP/1.1`, [
+      `Host: ${HOST}`,
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+      'Sec-WebSocket-Version: 13',
+    ]);
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const masked = (payload: Buffer) => Buffer.from(payload.map((b, i) => b ^ mask[i % 4]!));
+  const frame = (
+    first: number,
+    payload: Buffer,
+    options: { masked?: boolean; length?: Buffer } = {},
+  ) =>
+    Buffer.concat([
+      Buffer.from([first]),
+      options.length ?? Buffer.from([(options.masked === false ? 0 : 0x80) | payload.length]),
+      options.masked === false ? Buffer.alloc(0) : mask,
+      options.masked === false ? payload : masked(payload),
+    ]);
+  const bad: [string, Buffer][] = [
+    ['RSV1-3 set', frame(0xf1, bytes('hi'))],
+    ['RSV2 set', frame(0xa1, bytes('hi'))],
+    ['an unmasked client frame', frame(0x81, bytes('hi'), { masked: false })],
+    ['a reserved opcode 0x3', frame(0x83, bytes('hi'))],
+    ['a reserved control opcode 0xb', frame(0x8b, bytes('hi'))],
+    [
+      'a ping over 125 bytes',
+      frame(0x89, Buffer.alloc(126), { length: Buffer.from([0x80 | 126, 0, 126]) }),
+    ],
+    ['a fragmented ping', frame(0x09, bytes('hi'))],
+    ['a continuation with nothing to continue', frame(0x80, bytes('hi'))],
+    [
+      'a 2^63-byte length',
+      Buffer.concat([
+        Buffer.from([0x82, 0x80 | 127, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+        mask,
+      ]),
+    ],
+    ['a close code 999', frame(0x88, Buffer.from([0x03, 0xe7]))],
+    ['a one-byte close payload', frame(0x88, Buffer.from([0x03]))],
+  ];
+  const cases = bad.map(([name, frames], i) =>
+    add(name, [handshake(`/ws-${i}?imei=${IMEI}`), frames], {
+      deadlineMs: 500,
+      journaled: { url: `ws://${HOST}/ws-${i}?imei=${IMEI}`, unscanned: false },
+    }),
+  );
+  for (let i = 0; i < 40; i++) {
+    cases.push(
+      add(
+        `random frames #${i}`,
+        [handshake(`/ws-random-${i}`), random.bytes(1 + random.int(300))],
+        {
+          deadlineMs: 500,
+        },
+      ),
+    );
+  }
+  return cases;
+}
+
 export const FAMILIES: Family[] = [
   { name: 'request line', concurrency: 50, cases: () => requestLines(seededRandom(1)) },
   { name: 'headers', concurrency: 50, cases: headers },
@@ -1600,6 +1669,7 @@ export const FAMILIES: Family[] = [
   { name: 'HTTP/2 preface', concurrency: 50, cases: () => http2(seededRandom(4)) },
   { name: 'random binary', concurrency: 50, cases: () => randomBinary(seededRandom(5)) },
   { name: 'empty connections', concurrency: 50, cases: emptyConnections },
+  { name: 'WebSocket frames', concurrency: 20, cases: () => webSocketFrames(seededRandom(6)) },
   { name: 'bodies cut off', concurrency: 10, cases: cutOff },
   // Each bomb costs the proxy ~0.2 s of inflating; two at a time keep the loop responsive.
   { name: 'compressed-body bombs', concurrency: 2, cases: bombs },

@@ -209,3 +209,31 @@ async function expectRejection(promise: Promise<unknown>, pattern: RegExp): Prom
   }
   expect.fail(`expected a rejection matching ${pattern}`);
 }
+
+describe("phonehome's own HAR export of WebSocket messages", () => {
+  it('reads a message back as a message, found where it was', async () => {
+    const message = exchange('h-m1', {
+      method: 'WEBSOCKET',
+      url: 'wss://push.vendor.example/connect',
+      body: { encoding: 'utf8', data: `{"device":"${IMEI}"}` },
+    });
+    message.websocket = { stream: 'h', direction: 'sent', binary: false };
+    const file = join(mkdtempSync(join(tmpdir(), 'phonehome-har-ws-')), 'capture.har');
+    const entry = harEntry(message, 'run-1', {
+      phase: 'before consent',
+      step: 'boot',
+      findings: [],
+    });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        log: { version: '1.2', creator: { name: 'phonehome', version: '0' }, entries: [entry] },
+      }),
+    );
+    const read: Exchange[] = [];
+    for await (const e of readHar(file)) read.push(e);
+    expect(read[0]!.websocket).to.deep.equal(message.websocket);
+    const detector = createDetector(identifiersFrom({ imei: [IMEI] }, 'file'));
+    expect(detector.scanExchange(read[0]!, 0).map((f) => f.where)).to.deep.equal(['ws-sent']);
+  });
+});

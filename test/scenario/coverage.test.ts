@@ -56,7 +56,7 @@ describe('what a run could see, stated with its verdict', function () {
       /^PASS \(proxy-aware traffic only\) {2}diagnostics-opt-in/,
     );
     expect(summary).to.match(
-      /^ {2}coverage: route proxy: HTTP\(S\) from apps and services that use the system proxy; not seen: apps and system services that ignore the system proxy/m,
+      /^ {2}coverage: route proxy: HTTP\(S\) and WebSockets from apps and services that use the system proxy; not seen: apps and system services that ignore the system proxy/m,
     );
     const record = JSON.parse(readFileSync(join(result.folder, 'run.json'), 'utf8')) as RunRecord;
     expect(record.status).to.equal('pass');

@@ -50,13 +50,14 @@ export interface RequestRule {
    * How the request leaves the phone: through the system proxy (`proxy`, the default, as
    * Android's HTTP stack does), or `direct`, ignoring it (a daemon with its own network stack,
    * native code, an app that sets NO_PROXY). Direct requests reach only the network the phone
-   * is on; on the proxy route that is nothing phonehome sees.
+   * is on; on the proxy route that is nothing phonehome sees. `websocket` opens a WebSocket to
+   * the (ws:// or wss://) URL through the proxy and sends the body as one message.
    */
   transport?: Transport;
   when?: { settings?: Record<string, boolean>; cloudAccount?: boolean };
 }
 
-export const TRANSPORTS = ['proxy', 'direct'] as const;
+export const TRANSPORTS = ['proxy', 'direct', 'websocket'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
 
 /** The values a template can use, by placeholder name. */
@@ -165,6 +166,8 @@ function checkProfile(raw: unknown, file: string): FirmwareProfile {
       !(TRANSPORTS as readonly unknown[]).includes(rule.transport)
     )
       fail(`${where}.transport`, `must be one of ${TRANSPORTS.join(', ')}`);
+    if (rule.transport === 'websocket' && !/^wss?:\/\//.test(rule.url as string))
+      fail(`${where}.url`, 'must start with ws:// or wss:// for the websocket transport');
     if (rule.headers !== undefined && !isObject(rule.headers)) {
       fail(`${where}.headers`, 'must be an object of strings');
     }

@@ -1,4 +1,6 @@
 import http from 'node:http';
+import net from 'node:net';
+import WebSocket from 'ws';
 import tls from 'node:tls';
 import { gzipSync } from 'node:zlib';
 
@@ -10,8 +12,8 @@ export interface OutgoingRequest {
   body?: string;
   /** Compress the body with gzip and say so in content-encoding, as many SDKs do. */
   gzip?: boolean;
-  /** Through the system proxy (the default), or around it (see RequestRule.transport). */
-  transport?: 'proxy' | 'direct';
+  /** Through the system proxy (the default), around it, or as a WebSocket message (see RequestRule.transport). */
+  transport?: 'proxy' | 'direct' | 'websocket';
 }
 
 export interface NetworkRoute {
@@ -42,6 +44,7 @@ export function send(request: OutgoingRequest, route: NetworkRoute): Promise<Inc
       ),
     );
   }
+  if (request.transport === 'websocket') return sendOverWebSocket(request, route);
   const target = new URL(request.url);
   const proxy = new URL(route.proxyUrl);
   let body: Buffer | undefined = request.body === undefined ? undefined : Buffer.from(request.body);
@@ -124,5 +127,68 @@ export function send(request: OutgoingRequest, route: NetworkRoute): Promise<Inc
       fail(error);
     });
     connect.end();
+  });
+}
+
+/**
+ * Opens a WebSocket to `request.url` (ws:// or wss://) through the system proxy, sends the body
+ * as one text message, and closes it: a push channel or an SDK's socket. ws:// goes to the proxy
+ * in the clear, as OkHttp does; wss:// is tunnelled with CONNECT and verified against the phone's
+ * trusted CA. Answers 101 once the socket closed cleanly.
+ */
+async function sendOverWebSocket(
+  request: OutgoingRequest,
+  route: NetworkRoute,
+): Promise<IncomingResponse> {
+  const target = new URL(request.url);
+  const proxy = new URL(route.proxyUrl);
+  const fail = (error: Error) => new Error(`WebSocket ${request.url} failed: ${error.message}`);
+  let socket: net.Socket;
+  if (target.protocol === 'ws:') {
+    socket = net.connect(Number(proxy.port), proxy.hostname);
+  } else if (target.protocol === 'wss:') {
+    const port = target.port || '443';
+    const tunnel = await new Promise<net.Socket>((resolve, reject) => {
+      const connect = http.request({
+        host: proxy.hostname,
+        port: proxy.port,
+        method: 'CONNECT',
+        path: `${target.hostname}:${port}`,
+        headers: { host: `${target.hostname}:${port}` },
+      });
+      connect.on('connect', (response, raw) => {
+        if (response.statusCode === 200) resolve(raw);
+        else {
+          raw.destroy();
+          reject(fail(new Error(`the proxy refused CONNECT with ${response.statusCode}`)));
+        }
+      });
+      connect.on('error', (error) => reject(fail(error)));
+      connect.end();
+    });
+    socket = tls.connect({ socket: tunnel, servername: target.hostname, ca: route.trustedCa });
+  } else {
+    throw fail(new Error('a WebSocket URL starts with ws:// or wss://'));
+  }
+  return new Promise<IncomingResponse>((resolve, reject) => {
+    const ws = new WebSocket(request.url, {
+      createConnection: () => socket,
+      headers: request.headers,
+    } as WebSocket.ClientOptions);
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(fail(new Error(`no answer within ${route.timeoutMs} ms`)));
+    }, route.timeoutMs);
+    ws.once('open', () => {
+      ws.send(request.body ?? '', () => ws.close(1000));
+    });
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve({ status: 101, body: '' });
+    });
+    ws.once('error', (error) => {
+      clearTimeout(timer);
+      reject(fail(error));
+    });
   });
 }
