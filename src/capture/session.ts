@@ -171,6 +171,9 @@ export class CaptureSession {
       // inline limit, so a 2 GB body costs it nothing; it hands an empty buffer past it.
       maxBodySize: options.inlineBodyLimit ?? INLINE_BODY_LIMIT,
       recordTraffic: false,
+      // SOCKS5 (and 4) on the same port: a VPN capture app on the phone (PCAPdroid) hands every
+      // TCP connection over this way, with its original destination.
+      socks: true,
     });
     bindMockttp(server, {
       host,

@@ -1,0 +1,95 @@
+import { expect } from 'chai';
+import type { Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { SocksClient } from 'socks';
+import { bodyStore } from '../../src/capture/bodies.ts';
+import { loadOrCreateCa } from '../../src/capture/ca.ts';
+import { CaptureSession } from '../../src/capture/session.ts';
+import { readJournalAll } from '../../src/journal/reader.ts';
+import { JournalWriter } from '../../src/journal/writer.ts';
+import { tempDir } from '../support/temp.ts';
+
+const IMEI = '865432101234564';
+const BODY = JSON.stringify({ imei: IMEI });
+
+/** One HTTP/1.1 request written on `socket`, its status line read back. */
+function ask(socket: Socket, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+      if (answer.includes('\r\n')) {
+        resolve(answer.split('\r\n')[0]!);
+        socket.destroy();
+      }
+    });
+    socket.on('error', reject);
+    socket.write(request);
+  });
+}
+
+// What a VPN capture app on the phone (PCAPdroid) does: every TCP connection arrives over SOCKS5
+// with its original destination — an address, as a VPN sees it, or a name. A real SOCKS5 client
+// (the `socks` package) talks to the capture's real SOCKS listener; nothing leaves this machine.
+describe('the capture as a SOCKS5 proxy', function () {
+  this.timeout(30_000);
+  const dirs = tempDir();
+  after(() => dirs.remove());
+
+  it('records HTTP and HTTPS that arrive over SOCKS5, by name and by address', async () => {
+    const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
+    const journal = JournalWriter.open(join(dirs.path, 'journal.ndjson'));
+    const capture = await CaptureSession.start({
+      ca,
+      journal,
+      bodies: bodyStore(dirname(journal.path)),
+      answers: {
+        hosts: { 'api.vendor.test': { status: 200, body: 'ok' } },
+        otherwise: 'not-found',
+      },
+    });
+    const tunnel = async (host: string, port: number) =>
+      (
+        await SocksClient.createConnection({
+          proxy: { host: '127.0.0.1', port: capture.port, type: 5 },
+          command: 'connect',
+          destination: { host, port },
+        })
+      ).socket;
+    try {
+      // By name (SOCKS5 domain address): plain HTTP.
+      expect(
+        await ask(
+          await tunnel('api.vendor.test', 80),
+          `GET /register?imei=${IMEI} HTTP/1.1\r\nHost: api.vendor.test\r\n\r\n`,
+        ),
+      ).to.equal('HTTP/1.1 200 OK');
+      // By address, as a VPN sees a flow (a TEST-NET-3 address: the capture answers it itself),
+      // HTTPS inside, its name from the SNI and the Host header.
+      const raw = await tunnel('203.0.113.7', 443);
+      const secure = tlsConnect({ socket: raw, servername: 'api.vendor.test', ca: ca.certPem });
+      await new Promise<void>((resolve, reject) => {
+        secure.once('secureConnect', () => resolve());
+        secure.once('error', reject);
+      });
+      expect(
+        await ask(
+          secure as unknown as Socket,
+          `POST /hello HTTP/1.1\r\nHost: api.vendor.test\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`,
+        ),
+      ).to.equal('HTTP/1.1 200 OK');
+      await capture.waitQuiet(100, 5000);
+    } finally {
+      await capture.stop();
+      journal.close();
+    }
+    const urls = (await readJournalAll(journal.path)).flatMap((record) =>
+      record.type === 'exchange' ? [record.exchange.request.url] : [],
+    );
+    expect(urls).to.deep.equal([
+      `http://api.vendor.test/register?imei=${IMEI}`,
+      'https://api.vendor.test/hello',
+    ]);
+  });
+});
