@@ -14,6 +14,7 @@ import { phoneFacts, readProps } from '../device/android/getprop.ts';
 import { detectRoot } from '../device/android/root.ts';
 import { addReverse, removeReverse } from '../device/android/routing.ts';
 import { androidCaFileName } from '../device/android/subject-hash.ts';
+import { PCAPDROID, pcapdroidInstalled } from '../device/android/vpn.ts';
 import { describeError, EXIT } from '../errors.ts';
 import { onShutdown } from '../shutdown.ts';
 
@@ -139,8 +140,9 @@ export async function runDoctor(deviceId?: string, devicesFile?: string): Promis
     return checks;
   }
   let adb: Adb;
+  let entry: ReturnType<typeof findDevice> | undefined;
   try {
-    const entry = deviceId ? findDevice(loadDevices(devicesFile), deviceId) : undefined;
+    entry = deviceId ? findDevice(loadDevices(devicesFile), deviceId) : undefined;
     const chosen = selectDevice(
       await listAttachedDevices(exec),
       entry?.serial,
@@ -171,6 +173,22 @@ export async function runDoctor(deviceId?: string, devicesFile?: string): Promis
           fix: 'UiAutomator2 needs Android 5 (API 21) or newer; `phonehome capture --device` still works',
         },
   );
+  if (entry?.android?.route === 'vpn') {
+    checks.push(
+      (await pcapdroidInstalled(adb))
+        ? {
+            name: 'PCAPdroid',
+            status: 'ok',
+            detail: `${PCAPDROID} installed: the vpn route starts it over adb (allow its capture request on the phone, or grant it for good in PCAPdroid › Settings › Control permissions)`,
+          }
+        : {
+            name: 'PCAPdroid',
+            status: 'fail',
+            detail: `${PCAPDROID} is not installed, and this device's route is vpn`,
+            fix: 'install PCAPdroid from F-Droid or Google Play and open it once, or set "route": "proxy"',
+          },
+    );
+  }
   const root = await detectRoot(adb);
   const ca = await loadOrCreateCa(readEnvironment().caDir);
   const fileName = androidCaFileName(ca.certPem);

@@ -35,6 +35,14 @@ export interface AndroidOptions {
   tlsPassthroughHosts?: string[];
   /** 'auto' (default): the run's CA goes into the system store on a rooted phone or emulator. */
   systemCa?: 'auto' | 'never';
+  /**
+   * How the phone's traffic reaches phonehome: `proxy` (default: the global HTTP proxy, which
+   * apps that ignore it bypass) or `vpn` (PCAPdroid's VPN hands every TCP connection over by
+   * SOCKS5; docs/android.md).
+   */
+  route?: 'proxy' | 'vpn';
+  /** For the vpn route: only this app's traffic, and how long to wait for the user to allow it. */
+  vpn?: { appFilter?: string; consentTimeoutMs?: number };
   /** Named UI flows, e.g. "cloud-login"; `${account}` in a typed text is filled in. */
   flows?: Record<string, UiStep[]>;
   /** Consent settings by name (e.g. "cloud-messaging"): the steps that switch each on and off. */

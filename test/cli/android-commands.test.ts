@@ -76,6 +76,31 @@ describe('phonehome devices --propose, doctor and capture on a phone over adb', 
     }
   });
 
+  it('doctor checks PCAPdroid for the vpn route, and says how to install it', async () => {
+    const vpnFile = join(dirs.path, 'devices-vpn.json');
+    writeFileSync(
+      vpnFile,
+      JSON.stringify({
+        devices: [
+          {
+            id: 'pixel',
+            kind: 'android',
+            serial: 'R58M12345',
+            capabilities: {},
+            identifiers: {},
+            android: { route: 'vpn' },
+          },
+        ],
+      }),
+    );
+    const result = await runCli(['doctor', '--device', 'pixel', '--devices-file', vpnFile], env());
+    expect(result.code).to.equal(1);
+    expect(result.stdout).to.match(
+      /PCAPdroid: com\.emanuelef\.remote_capture is not installed, and this device's route is vpn/,
+    );
+    expect(result.stdout).to.match(/install PCAPdroid from F-Droid or Google Play/);
+  });
+
   it('doctor says how to install adb when there is none', async () => {
     const result = await runCli(['doctor', '--device', 'pixel', '--devices-file', devicesFile], {
       ...env(),

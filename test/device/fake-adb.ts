@@ -25,6 +25,10 @@ export interface FakePhone {
   wlan0: string | null;
   phoneNumber?: string;
   contacts?: { nextId: number; raw: { id: number; data: Record<string, string> }[] };
+  /** Installed packages (`pm path`). */
+  packages?: string[];
+  /** PCAPdroid's capture: whether the user allows it, whether it runs, with which extras. */
+  pcapdroid?: { consent: 'allow' | 'never'; running?: boolean; extras?: Record<string, string> };
   /** A contacts provider whose `content insert` prints this [ERROR] (exit 0) and adds nothing. */
   contactsRefuse?: string;
   callState?: number;

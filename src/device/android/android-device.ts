@@ -1,5 +1,6 @@
 import type { DeviceEntry } from '../../config/devices.ts';
 import { PROXY_COVERAGE, type Coverage } from '../../coverage.ts';
+import { startVpnCapture, vpnCoverage } from './vpn.ts';
 import { describeError, PhonehomeError } from '../../errors.ts';
 import type { IdentifierValues } from '../../types.ts';
 import type { Device, DriverSession, PhoneActions, RouteContext } from '../device.ts';
@@ -28,6 +29,8 @@ export interface AndroidDeviceOptions {
   stateDir?: string;
   /** How often the reverse tunnel is checked and re-created, in ms; 0 never (default 5000). */
   tunnelCheckMs?: number;
+  /** How often the vpn route checks that PCAPdroid's capture runs, in ms (default 1000). */
+  vpnPollMs?: number;
 }
 
 const ACTION_NAMES: (keyof PhoneActions)[] = [
@@ -60,8 +63,12 @@ const ACTION_NAMES: (keyof PhoneActions)[] = [
  *   try { … } finally { await phone.restore(); }
  */
 export class AndroidDevice implements Device {
-  /** Routed through the system proxy: only traffic that honours it arrives. */
-  readonly coverage: Coverage = PROXY_COVERAGE;
+  /** What the route chosen in devices.json (`android.route`) lets the capture see. */
+  get coverage(): Coverage {
+    return this.entry.android?.route === 'vpn'
+      ? vpnCoverage(this.entry.android.vpn?.appFilter)
+      : PROXY_COVERAGE;
+  }
   readonly entry: DeviceEntry;
   readonly appium = {
     kind: 'embedded' as const,
@@ -133,6 +140,23 @@ export class AndroidDevice implements Device {
     this.port = context.proxyPort;
     record.add({ kind: 'reverse', port: context.proxyPort });
     await addReverse(adb, context.proxyPort);
+    if (this.entry.android?.route === 'vpn') {
+      // Every TCP connection, by SOCKS5 through the same tunnel: no proxy setting to trust.
+      const vpn = this.entry.android.vpn ?? {};
+      record.add({ kind: 'vpn-capture' });
+      await startVpnCapture(adb, {
+        port: context.proxyPort,
+        ...(vpn.appFilter ? { appFilter: vpn.appFilter } : {}),
+        ...(vpn.consentTimeoutMs !== undefined ? { consentTimeoutMs: vpn.consentTimeoutMs } : {}),
+        ...(this.options.vpnPollMs !== undefined ? { pollMs: this.options.vpnPollMs } : {}),
+        log: context.log,
+      });
+      this.notes.push(
+        `Traffic was captured with PCAPdroid's VPN (every TCP connection${vpn.appFilter ? ` of ${vpn.appFilter}` : ''}, over SOCKS5 through \`adb reverse\`; QUIC blocked): UDP and DNS are not seen.`,
+      );
+      this.keepTunnel(adb);
+      return;
+    }
     record.add({ kind: 'proxy', previous });
     await setGlobalProxy(adb, `127.0.0.1:${context.proxyPort}`);
     this.notes.push(

@@ -13,7 +13,9 @@ export type PhoneChange =
   | { kind: 'system-ca'; fileName: string; root: RootMethod }
   | { kind: 'wifi'; wasOn: boolean }
   | { kind: 'location'; previousMode: string; api: number }
-  | { kind: 'contact'; rawContactId: number };
+  | { kind: 'contact'; rawContactId: number }
+  /** PCAPdroid's VPN capture, started for the run (the vpn route). */
+  | { kind: 'vpn-capture' };
 
 /** The state file of one phone: written before each change, removed once all were undone. */
 export interface PhoneState {

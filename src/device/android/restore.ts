@@ -1,4 +1,5 @@
 import type { DeviceEntry } from '../../config/devices.ts';
+import { stopVpnCapture } from './vpn.ts';
 import { describeError, PhonehomeError } from '../../errors.ts';
 import { adbFor, createAdbExecutor, shell, type Adb, type AdbExecutor } from './adb-client.ts';
 import { listAttachedDevices, selectDevice } from './device-list.ts';
@@ -93,6 +94,8 @@ async function undo(adb: Adb, change: PhoneChange): Promise<void> {
       return;
     case 'adbd-root':
       return restartAdbdAsShell(adb);
+    case 'vpn-capture':
+      return stopVpnCapture(adb);
   }
 }
 
@@ -113,6 +116,8 @@ export function describeChange(change: PhoneChange): string {
       return `the contact added by the run (raw contact ${change.rawContactId})`;
     case 'adbd-root':
       return 'adbd running as root';
+    case 'vpn-capture':
+      return "PCAPdroid's VPN capture";
   }
 }
 
