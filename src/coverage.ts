@@ -60,8 +60,11 @@ export function coverageLine(
   const coverage = result.coverage ?? UNKNOWN_COVERAGE;
   const parts = [`route ${coverage.route}: ${coverage.sees}`];
   if (coverage.blind.length > 0) parts.push(`not seen: ${coverage.blind.join('; ')}`);
-  const tls = result.unreadable.length;
+  const tls = result.unreadable.filter((failure) => failure.cause.startsWith('tls-')).length;
+  const other = result.unreadable.length - tls;
   if (tls > 0) parts.push(`${tls} TLS connection${tls === 1 ? '' : 's'} unreadable`);
+  if (other > 0)
+    parts.push(`${other} connection${other === 1 ? '' : 's'} neither HTTP nor TLS, unreadable`);
   const unscanned = result.unscanned.length;
   if (unscanned > 0) parts.push(`${unscanned} part${unscanned === 1 ? '' : 's'} not scanned`);
   return parts.join('; ');

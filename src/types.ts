@@ -143,8 +143,15 @@ export interface WebSocketMessageInfo {
 /** A TLS connection the proxy could not open: recorded, never dropped silently. */
 export interface TlsFailure {
   at: number;
-  /** The server name the phone asked for (SNI), when it sent one. */
+  /** The server name the phone asked for (SNI), when it sent one; or the tunnel's destination. */
   host?: string;
+  /** The destination port, for a connection that is not TLS or HTTP (`not-http`). */
+  port?: number;
+  /**
+   * `tls-…` for TLS the proxy could not open; `not-http` for a tunnelled connection (CONNECT,
+   * SOCKS) that spoke another protocol (XMPP, MQTT, a vendor's own); `bad-http:<code>` for one
+   * whose HTTP could not be parsed.
+   */
   cause: string;
   remoteAddress?: string;
 }

@@ -413,6 +413,28 @@ export class CaptureSession {
         });
       }),
     );
+    // A tunnelled connection (CONNECT, SOCKS) that does not speak HTTP or TLS — a push channel's
+    // XMPP or MQTT, a vendor's own protocol — cannot be read offline: it is recorded as an
+    // unreadable connection to its destination, which makes a verdict before consent
+    // inconclusive. Garbage sent to the proxy itself (no destination) is not an app's traffic.
+    await server.on('client-error', (error) =>
+      this.safely('client-error', () => {
+        const destination = error.request.destination;
+        if (!destination) return;
+        this.writeTlsFailure({
+          at: error.request.timingEvents.startTime ?? Date.now(),
+          host: destination.hostname,
+          port: destination.port,
+          cause:
+            error.errorCode === 'HPE_INVALID_METHOD'
+              ? 'not-http'
+              : `bad-http:${error.errorCode ?? 'unknown'}`,
+          ...(error.request.remoteIpAddress
+            ? { remoteAddress: error.request.remoteIpAddress }
+            : {}),
+        });
+      }),
+    );
     await server.on('tls-passthrough-opened', (event) =>
       this.safely('tls-passthrough-opened', () => {
         this.writeTlsFailure({

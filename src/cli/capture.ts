@@ -103,7 +103,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   let consented = false;
   let steps = 0;
   const status = () =>
-    `${run.capture.counters.exchanges} exchanges, ${run.capture.counters.tlsFailures} unreadable TLS, ${steps} steps${consented ? ', consent given' : ''}`;
+    `${run.capture.counters.exchanges} exchanges, ${run.capture.counters.tlsFailures} unreadable, ${steps} steps${consented ? ', consent given' : ''}`;
 
   let runError: unknown;
   try {

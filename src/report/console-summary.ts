@@ -35,7 +35,7 @@ export function formatOutcome(result: RunResult, options: { reveal: boolean }): 
     for (const index of verdict.unreadable.slice(0, 5)) {
       const failure = result.unreadable[index]!;
       lines.push(
-        `      unreadable TLS: ${failure.host ?? '(no SNI)'} (${failure.cause}) during step '${failure.step}'`,
+        `      unreadable ${failure.cause.startsWith('tls-') ? 'TLS' : 'connection'}: ${failure.host ?? '(no SNI)'}${failure.port !== undefined ? `:${failure.port}` : ''} (${failure.cause}) during step '${failure.step}'`,
       );
     }
     if (verdict.unreadable.length > 5)

@@ -6,7 +6,9 @@ import { SocksClient } from 'socks';
 import { bodyStore } from '../../src/capture/bodies.ts';
 import { loadOrCreateCa } from '../../src/capture/ca.ts';
 import { CaptureSession } from '../../src/capture/session.ts';
+import { coverageLine } from '../../src/coverage.ts';
 import { readJournalAll } from '../../src/journal/reader.ts';
+import { analyseJournal } from '../../src/verdict/analyse.ts';
 import { JournalWriter } from '../../src/journal/writer.ts';
 import { tempDir } from '../support/temp.ts';
 
@@ -91,5 +93,55 @@ describe('the capture as a SOCKS5 proxy', function () {
       `http://api.vendor.test/register?imei=${IMEI}`,
       'https://api.vendor.test/hello',
     ]);
+  });
+
+  it('records a tunnelled connection that is not HTTP as unreadable, making the verdict before consent inconclusive', async () => {
+    const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
+    const journal = JournalWriter.open(join(dirs.path, 'xmpp-journal.ndjson'));
+    const started = Date.now();
+    journal.append({
+      type: 'run-start',
+      version: 1,
+      at: started,
+      runId: 'xmpp',
+      scenario: 'capture',
+      scenarioTitle: 'xmpp',
+      device: { id: 'test', kind: 'android' },
+      identifiers: { imei: [IMEI] },
+      consents: [{ name: 'push', covers: 'all' }],
+      forbiddenHosts: [],
+      versions: {},
+    });
+    const capture = await CaptureSession.start({
+      ca,
+      journal,
+      bodies: bodyStore(dirname(journal.path)),
+      answers: { hosts: {}, otherwise: 'not-found' },
+    });
+    try {
+      const { socket } = await SocksClient.createConnection({
+        proxy: { host: '127.0.0.1', port: capture.port, type: 5 },
+        command: 'connect',
+        destination: { host: '203.0.113.7', port: 5222 },
+      });
+      // A push channel's XMPP stream: the proxy cannot read it, and says so.
+      await ask(socket, "<?xml version='1.0'?><stream:stream to='chat.vendor.test'>");
+      await capture.waitQuiet(100, 5000);
+    } finally {
+      await capture.stop();
+      journal.append({ type: 'mark', mark: { type: 'consent', name: 'push', at: Date.now() } });
+      journal.append({ type: 'run-end', at: Date.now() });
+      journal.close();
+    }
+    const failures = (await readJournalAll(journal.path)).flatMap((record) =>
+      record.type === 'tls-failure' ? [record.failure] : [],
+    );
+    expect(failures.map(({ host, port, cause }) => ({ host, port, cause }))).to.deep.equal([
+      { host: '203.0.113.7', port: 5222, cause: 'not-http' },
+    ]);
+    const { result } = await analyseJournal(journal.path);
+    const consent = result.verdicts.find((v) => v.rule === 'consent')!;
+    expect(consent.status).to.equal('inconclusive');
+    expect(coverageLine(result)).to.match(/1 connection neither HTTP nor TLS, unreadable/);
   });
 });
