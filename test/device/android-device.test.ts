@@ -88,11 +88,13 @@ describe('android device over adb (fake adb)', function () {
     `-s ${SERIAL} reverse tcp:${PORT} tcp:${PORT}`,
     `-s ${SERIAL} shell settings put global http_proxy 127.0.0.1:${PORT}`,
     `-s ${SERIAL} shell settings get global http_proxy`,
+    `-s ${SERIAL} shell appops get io.appium.settings android:mock_location`,
   ];
   const rootedRestore = [
     `-s ${SERIAL} shell settings put global http_proxy :0`,
     `-s ${SERIAL} shell settings get global http_proxy`,
     `-s ${SERIAL} reverse --remove tcp:${PORT}`,
+    `-s ${SERIAL} shell appops set io.appium.settings android:mock_location default`,
     `-s ${SERIAL} push <tmp>/remove.sh /data/local/tmp/phonehome-ca/remove.sh`,
     `-s ${SERIAL} shell su -c 'sh /data/local/tmp/phonehome-ca/remove.sh'`,
   ];
@@ -113,6 +115,7 @@ describe('android device over adb (fake adb)', function () {
       { kind: 'system-ca', fileName: caFile, root: 'su-c' },
       { kind: 'reverse', port: PORT },
       { kind: 'proxy', previous: 'null' },
+      { kind: 'mock-location', previous: 'default' },
     ]);
     await phone.restore();
   });
@@ -157,12 +160,13 @@ describe('android device over adb (fake adb)', function () {
       `-s ${SERIAL} reverse tcp:${PORT} tcp:${PORT}`,
       `-s ${SERIAL} shell settings put global http_proxy 127.0.0.1:${PORT}`,
       `-s ${SERIAL} shell settings get global http_proxy`,
+      `-s ${SERIAL} shell appops get io.appium.settings android:mock_location`,
     ]);
     expect(phone.notes.join('\n')).to.match(/Only apps that trust user-installed CAs can be read/);
     expect(phone.notes.join('\n')).to.match(/apps that ignore the system proxy/);
     fake.clearLog();
     await phone.restore();
-    expect(fake.commands()).to.deep.equal(rootedRestore.slice(0, 3));
+    expect(fake.commands()).to.deep.equal(rootedRestore.slice(0, 4));
   });
 
   it('on an emulator with AOSP su: runs the CA script through `su 0`', async () => {
@@ -202,7 +206,7 @@ describe('android device over adb (fake adb)', function () {
     fake.clearLog();
     await phone.restore();
     expect(normalise(fake.commands())).to.deep.equal([
-      ...rootedRestore.slice(0, 3),
+      ...rootedRestore.slice(0, 4),
       `-s ${SERIAL} push <tmp>/remove.sh /data/local/tmp/phonehome-ca/remove.sh`,
       `-s ${SERIAL} shell sh /data/local/tmp/phonehome-ca/remove.sh`,
       `-s ${SERIAL} unroot`,
@@ -338,6 +342,7 @@ describe('android device over adb (fake adb)', function () {
         'system-ca',
         'reverse',
         'proxy',
+        'mock-location',
       ]);
 
       fake.clearLog();

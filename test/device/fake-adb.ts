@@ -25,6 +25,10 @@ export interface FakePhone {
   wlan0: string | null;
   phoneNumber?: string;
   contacts?: { nextId: number; raw: { id: number; data: Record<string, string> }[] };
+  /** App-ops by "<package> <op>" (`appops get/set`); absent is the default. */
+  appops?: Record<string, string>;
+  /** Running services by component (`am stopservice` stops one). */
+  services?: string[];
   /** Installed packages (`pm path`). */
   packages?: string[];
   /** PCAPdroid's capture: whether the user allows it, whether it runs, with which extras. */

@@ -68,6 +68,7 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
     session.execute(script, args);
   let wifiRecorded = false;
   let locationRecorded = false;
+  let mockRecorded = false;
 
   const unsupported = (step: string, why: string, how: string) =>
     new PhonehomeError(
@@ -178,6 +179,12 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
     },
 
     async setLocation(latitude, longitude) {
+      // On a real phone Appium's settings helper mocks the location from a foreground service,
+      // which outlives the session: it is recorded, and stopped at restore.
+      if (!facts.console && !mockRecorded) {
+        context.record().add({ kind: 'location-service' });
+        mockRecorded = true;
+      }
       await execute('mobile: setGeolocation', { latitude, longitude });
     },
 

@@ -1,5 +1,6 @@
 import type { DeviceEntry } from '../../config/devices.ts';
 import { PROXY_COVERAGE, type Coverage } from '../../coverage.ts';
+import { readMockLocationMode } from './mock-location.ts';
 import { startVpnCapture, vpnCoverage } from './vpn.ts';
 import { describeError, PhonehomeError } from '../../errors.ts';
 import type { IdentifierValues } from '../../types.ts';
@@ -154,6 +155,7 @@ export class AndroidDevice implements Device {
       this.notes.push(
         `Traffic was captured with PCAPdroid's VPN (every TCP connection${vpn.appFilter ? ` of ${vpn.appFilter}` : ''}, over SOCKS5 through \`adb reverse\`; QUIC blocked): UDP and DNS are not seen.`,
       );
+      await this.recordMockLocation(adb);
       this.keepTunnel(adb);
       return;
     }
@@ -162,7 +164,16 @@ export class AndroidDevice implements Device {
     this.notes.push(
       'Traffic was routed with the global HTTP proxy over `adb reverse`: apps that ignore the system proxy (own network stacks, raw sockets, QUIC) are invisible to this capture.',
     );
+    await this.recordMockLocation(adb);
     this.keepTunnel(adb);
+  }
+
+  /**
+   * The UiAutomator2 session about to start grants Appium's settings helper mock location: what
+   * the app-op was is recorded first, and put back at restore.
+   */
+  private async recordMockLocation(adb: Adb): Promise<void> {
+    this.ensureRecord().add({ kind: 'mock-location', previous: await readMockLocationMode(adb) });
   }
 
   capabilities(_context: RouteContext): Record<string, unknown> {

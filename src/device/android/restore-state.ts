@@ -15,7 +15,11 @@ export type PhoneChange =
   | { kind: 'location'; previousMode: string; api: number }
   | { kind: 'contact'; rawContactId: number }
   /** PCAPdroid's VPN capture, started for the run (the vpn route). */
-  | { kind: 'vpn-capture' };
+  | { kind: 'vpn-capture' }
+  /** Appium's settings helper's mock-location app-op, as it was before the session granted it. */
+  | { kind: 'mock-location'; previous: string }
+  /** Appium's settings helper's LocationService, started by setting a location on a real phone. */
+  | { kind: 'location-service' };
 
 /** The state file of one phone: written before each change, removed once all were undone. */
 export interface PhoneState {

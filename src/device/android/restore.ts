@@ -1,4 +1,5 @@
 import type { DeviceEntry } from '../../config/devices.ts';
+import { setMockLocationMode, stopLocationService } from './mock-location.ts';
 import { stopVpnCapture } from './vpn.ts';
 import { describeError, PhonehomeError } from '../../errors.ts';
 import { adbFor, createAdbExecutor, shell, type Adb, type AdbExecutor } from './adb-client.ts';
@@ -20,8 +21,12 @@ import { removeSystemCa } from './system-ca.ts';
  */
 const ORDER: PhoneChange['kind'][] = [
   'proxy',
+  // The VPN goes before the tunnel it sends into: stopped after, the phone would be cut off.
+  'vpn-capture',
   'reverse',
   'wifi',
+  'location-service',
+  'mock-location',
   'location',
   'system-ca',
   'contact',
@@ -96,6 +101,10 @@ async function undo(adb: Adb, change: PhoneChange): Promise<void> {
       return restartAdbdAsShell(adb);
     case 'vpn-capture':
       return stopVpnCapture(adb);
+    case 'mock-location':
+      return setMockLocationMode(adb, change.previous);
+    case 'location-service':
+      return stopLocationService(adb);
   }
 }
 
@@ -118,6 +127,10 @@ export function describeChange(change: PhoneChange): string {
       return 'adbd running as root';
     case 'vpn-capture':
       return "PCAPdroid's VPN capture";
+    case 'mock-location':
+      return `Appium's mock-location grant (was ${change.previous})`;
+    case 'location-service':
+      return "Appium's mocked location (its LocationService)";
   }
 }
 
