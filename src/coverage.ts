@@ -47,6 +47,11 @@ export function statusQualifier(
   return seen.blind.length > 0 ? seen.qualifier : undefined;
 }
 
+/** An unreadable connection's cause is TLS the proxy could not open, not another protocol. */
+export function isTlsFailure(cause: string): boolean {
+  return cause !== 'not-http' && !cause.startsWith('bad-http:');
+}
+
 /**
  * One line saying what the capture saw and did not, with the run's own counts of what it could
  * not read or scan.
@@ -60,8 +65,8 @@ export function coverageLine(
   const coverage = result.coverage ?? UNKNOWN_COVERAGE;
   const parts = [`route ${coverage.route}: ${coverage.sees}`];
   if (coverage.blind.length > 0) parts.push(`not seen: ${coverage.blind.join('; ')}`);
-  const tls = result.unreadable.filter((failure) => failure.cause.startsWith('tls-')).length;
-  const other = result.unreadable.length - tls;
+  const other = result.unreadable.filter((failure) => !isTlsFailure(failure.cause)).length;
+  const tls = result.unreadable.length - other;
   if (tls > 0) parts.push(`${tls} TLS connection${tls === 1 ? '' : 's'} unreadable`);
   if (other > 0)
     parts.push(`${other} connection${other === 1 ? '' : 's'} neither HTTP nor TLS, unreadable`);

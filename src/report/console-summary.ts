@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { coverageLine, statusWord } from '../coverage.ts';
+import { coverageLine, isTlsFailure, statusWord } from '../coverage.ts';
 import { maskFragment } from '../detect/mask.ts';
 import { kindName } from '../detect/identifiers.ts';
 import type { JudgedFinding, RunResult, Verdict } from '../types.ts';
@@ -35,7 +35,7 @@ export function formatOutcome(result: RunResult, options: { reveal: boolean }): 
     for (const index of verdict.unreadable.slice(0, 5)) {
       const failure = result.unreadable[index]!;
       lines.push(
-        `      unreadable ${failure.cause.startsWith('tls-') ? 'TLS' : 'connection'}: ${failure.host ?? '(no SNI)'}${failure.port !== undefined ? `:${failure.port}` : ''} (${failure.cause}) during step '${failure.step}'`,
+        `      unreadable ${isTlsFailure(failure.cause) ? 'TLS' : 'connection'}: ${failure.host ?? '(no SNI)'}${failure.port !== undefined ? `:${failure.port}` : ''} (${failure.cause}) during step '${failure.step}'`,
       );
     }
     if (verdict.unreadable.length > 5)
