@@ -9,7 +9,7 @@ import {
 import { lookup } from 'node:dns/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP, isIPv4 } from 'node:net';
-import { decode, MAX_DECODED, type Compression } from '../codec/compression.ts';
+import { contentCodings, decode, MAX_DECODED } from '../codec/compression.ts';
 import { PhonehomeError, describeError } from '../errors.ts';
 import type {
   Body,
@@ -856,26 +856,13 @@ export function bodyFromBytes(raw: Buffer, headers: HeaderPair[]): InlineBody {
   return { encoding: 'base64', data: bytes.toString('base64') };
 }
 
-const CODINGS: Record<string, Compression | undefined> = {
-  gzip: 'gzip',
-  'x-gzip': 'gzip',
-  deflate: 'deflate',
-  br: 'br',
-  zstd: 'zstd',
-};
-
 /** Undoes a Content-Encoding list ("gzip", "br", "deflate, gzip"), last applied first. */
 function decodeContent(
   raw: Buffer,
   header: string | undefined,
 ): { bytes: Buffer } | { error: string; unscanned?: string } {
-  const codings = (header ?? '')
-    .split(',')
-    .map((coding) => coding.trim().toLowerCase())
-    .filter((coding) => coding !== '' && coding !== 'identity');
   let bytes: Uint8Array = raw;
-  for (const coding of codings.reverse()) {
-    const compression = CODINGS[coding];
+  for (const [coding, compression] of contentCodings(header)) {
     if (!compression) return { error: `unknown content-encoding '${coding}'` };
     const decoded = decode(bytes, compression);
     if ('overBudget' in decoded) {

@@ -10,6 +10,30 @@ export const MAX_DECODED = 64 * 1024 * 1024;
 
 export type Compression = 'gzip' | 'deflate' | 'br' | 'zstd';
 
+const CODINGS: Record<string, Compression | undefined> = {
+  gzip: 'gzip',
+  'x-gzip': 'gzip',
+  deflate: 'deflate',
+  br: 'br',
+  zstd: 'zstd',
+};
+
+/**
+ * A Content-Encoding list ("gzip", "deflate, gzip") in the order to undo it, last applied first;
+ * each coding with the compression it names, or undefined for one this does not know.
+ *
+ * @example
+ *   contentCodings('deflate, GZIP') // → [['gzip', 'gzip'], ['deflate', 'deflate']]
+ */
+export function contentCodings(header: string | undefined): [string, Compression | undefined][] {
+  return (header ?? '')
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity')
+    .reverse()
+    .map((coding) => [coding, CODINGS[coding]]);
+}
+
 /**
  * The compression a body declares or starts with. gzip, zlib and zstd carry magic bytes; brotli
  * has none, so it is only tried when declared.

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Decompress as ZstdStream } from 'fzstd';
-import { MAX_DECODED, type Compression } from '../codec/compression.ts';
+import { contentCodings, MAX_DECODED, type Compression } from '../codec/compression.ts';
 import { describeError } from '../errors.ts';
 import type { FileBody } from '../types.ts';
 
@@ -47,14 +47,6 @@ export type LoadedBody =
       decodeError?: string;
     };
 
-const CODINGS: Record<string, Compression | undefined> = {
-  gzip: 'gzip',
-  'x-gzip': 'gzip',
-  deflate: 'deflate',
-  br: 'br',
-  zstd: 'zstd',
-};
-
 /**
  * Reads a body kept in a file, undoing its content-encoding as a stream within a size and ratio
  * budget. What the budget, a broken encoding or a read error stop it from reading is told in
@@ -70,17 +62,14 @@ export async function loadFileBody(
   windowing: Windowing = DEFAULT_WINDOWING,
 ): Promise<LoadedBody> {
   const unscanned: string[] = [];
-  const codings = (contentEncoding ?? '')
-    .split(',')
-    .map((coding) => coding.trim().toLowerCase())
-    .filter((coding) => coding !== '' && coding !== 'identity')
-    .reverse();
-  const unknown = codings.find((coding) => !CODINGS[coding]);
+  const listed = contentCodings(contentEncoding);
+  const unknown = listed.find(([, compression]) => !compression)?.[0];
   // As for a body in a journal line: an encoding that cannot be undone leaves the raw bytes,
   // which are scanned as they are.
   const decodeError = unknown ? `unknown content-encoding '${unknown}'` : undefined;
   const budget = Math.max(MAX_DECODED, STREAM_DECODE_RATIO * body.size);
-  const chunks = decodedChunks(body, unknown ? [] : codings, budget, unscanned);
+  const steps = unknown ? [] : (listed as [string, Compression][]);
+  const chunks = decodedChunks(body, steps, budget, unscanned);
   const head: Buffer[] = [];
   let size = 0;
   for (;;) {
@@ -102,12 +91,13 @@ export async function loadFileBody(
 /** The file's bytes, content-encoding undone; stops (and says so) at the budget or an error. */
 async function* decodedChunks(
   body: FileBody,
-  codings: string[],
+  steps: [string, Compression][],
   budget: number,
   unscanned: string[],
 ): AsyncGenerator<Buffer> {
+  const codings = steps.map(([coding]) => coding);
   let stream: Readable = createReadStream(body.file, { highWaterMark: 1024 * 1024 });
-  for (const coding of codings) stream = stream.pipe(decoder(CODINGS[coding] as Compression));
+  for (const [, compression] of steps) stream = stream.pipe(decoder(compression));
   let decoded = 0;
   try {
     for await (const chunk of stream) {

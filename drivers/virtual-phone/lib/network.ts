@@ -94,7 +94,36 @@ export function send(request: OutgoingRequest, route: NetworkRoute): Promise<Inc
       });
       return;
     }
-    const port = target.port || '443';
+    tunnel(target, route).then(
+      (secure) => {
+        secure.on('error', (error) => {
+          clearTimeout(timer);
+          fail(error);
+        });
+        // No `agent: false` here: Node ignores createConnection when it is set.
+        issue({
+          createConnection: () => secure,
+          method: request.method,
+          path: target.pathname + target.search,
+          headers,
+        });
+      },
+      (error: Error) => {
+        clearTimeout(timer);
+        fail(error);
+      },
+    );
+  });
+}
+
+/**
+ * A TLS connection to `target` through the proxy (CONNECT), verified against the CA the phone
+ * trusts: how Android's HTTP stack, and its WebSocket clients, reach an HTTPS host via a proxy.
+ */
+function tunnel(target: URL, route: NetworkRoute): Promise<tls.TLSSocket> {
+  const proxy = new URL(route.proxyUrl);
+  const port = target.port || '443';
+  return new Promise((resolve, reject) => {
     const connect = http.request({
       host: proxy.hostname,
       port: proxy.port,
@@ -105,27 +134,12 @@ export function send(request: OutgoingRequest, route: NetworkRoute): Promise<Inc
     connect.on('connect', (response, socket) => {
       if (response.statusCode !== 200) {
         socket.destroy();
-        clearTimeout(timer);
-        fail(new Error(`the proxy refused CONNECT with ${response.statusCode}`));
+        reject(new Error(`the proxy refused CONNECT with ${response.statusCode}`));
         return;
       }
-      const secure = tls.connect({ socket, servername: target.hostname, ca: route.trustedCa });
-      secure.on('error', (error) => {
-        clearTimeout(timer);
-        fail(error);
-      });
-      // No `agent: false` here: Node ignores createConnection when it is set.
-      issue({
-        createConnection: () => secure,
-        method: request.method,
-        path: target.pathname + target.search,
-        headers,
-      });
+      resolve(tls.connect({ socket, servername: target.hostname, ca: route.trustedCa }));
     });
-    connect.on('error', (error) => {
-      clearTimeout(timer);
-      fail(error);
-    });
+    connect.on('error', reject);
     connect.end();
   });
 }
@@ -147,26 +161,11 @@ async function sendOverWebSocket(
   if (target.protocol === 'ws:') {
     socket = net.connect(Number(proxy.port), proxy.hostname);
   } else if (target.protocol === 'wss:') {
-    const port = target.port || '443';
-    const tunnel = await new Promise<net.Socket>((resolve, reject) => {
-      const connect = http.request({
-        host: proxy.hostname,
-        port: proxy.port,
-        method: 'CONNECT',
-        path: `${target.hostname}:${port}`,
-        headers: { host: `${target.hostname}:${port}` },
-      });
-      connect.on('connect', (response, raw) => {
-        if (response.statusCode === 200) resolve(raw);
-        else {
-          raw.destroy();
-          reject(fail(new Error(`the proxy refused CONNECT with ${response.statusCode}`)));
-        }
-      });
-      connect.on('error', (error) => reject(fail(error)));
-      connect.end();
-    });
-    socket = tls.connect({ socket: tunnel, servername: target.hostname, ca: route.trustedCa });
+    try {
+      socket = await tunnel(target, route);
+    } catch (error) {
+      throw fail(error as Error);
+    }
   } else {
     throw fail(new Error('a WebSocket URL starts with ws:// or wss://'));
   }
