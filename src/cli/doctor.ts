@@ -14,6 +14,7 @@ import { phoneFacts, readProps } from '../device/android/getprop.ts';
 import { detectRoot } from '../device/android/root.ts';
 import { addReverse, removeReverse } from '../device/android/routing.ts';
 import { androidCaFileName } from '../device/android/subject-hash.ts';
+import { versionLimits } from '../device/android/versions.ts';
 import { PCAPDROID, pcapdroidInstalled } from '../device/android/vpn.ts';
 import { describeError, EXIT } from '../errors.ts';
 import { onShutdown } from '../shutdown.ts';
@@ -159,8 +160,9 @@ export async function runDoctor(deviceId?: string, devicesFile?: string): Promis
     return checks;
   }
   const facts = phoneFacts(await readProps(adb), adb.serial);
+  const limits = versionLimits(facts, adb.serial);
   checks.push(
-    facts.api >= 21
+    limits.reasons.length === 0
       ? {
           name: 'Android',
           status: 'ok',
@@ -168,9 +170,8 @@ export async function runDoctor(deviceId?: string, devicesFile?: string): Promis
         }
       : {
           name: 'Android',
-          status: 'warn',
-          detail: `${facts.release} (API ${facts.api})`,
-          fix: 'UiAutomator2 needs Android 5 (API 21) or newer; `phonehome capture --device` still works',
+          status: limits.reverse ? 'warn' : 'fail',
+          detail: `${facts.release} (API ${facts.api}): ${limits.reasons.join('; ')}`,
         },
   );
   if (entry?.android?.route === 'vpn') {

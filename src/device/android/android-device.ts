@@ -1,6 +1,7 @@
 import type { DeviceEntry } from '../../config/devices.ts';
 import { PROXY_COVERAGE, type Coverage } from '../../coverage.ts';
 import { readMockLocationMode } from './mock-location.ts';
+import { versionLimits } from './versions.ts';
 import { startVpnCapture, vpnCoverage } from './vpn.ts';
 import { describeError, PhonehomeError } from '../../errors.ts';
 import type { IdentifierValues } from '../../types.ts';
@@ -126,6 +127,13 @@ export class AndroidDevice implements Device {
     this.log = context.log;
     const { adb, facts } = await this.connect();
     await this.restoreLeftovers(adb);
+    const limits = versionLimits(facts, adb.serial);
+    if (!limits.reverse) {
+      throw new PhonehomeError(
+        'ANDROID_TOO_OLD',
+        `device '${this.entry.id}': ${limits.reasons.find((reason) => /adb reverse/.test(reason))}`,
+      );
+    }
     const record = this.ensureRecord();
     context.log(
       `  android: ${adb.serial}, ${facts.manufacturer} ${facts.model}, Android ${facts.release} (API ${facts.api})${facts.emulator ? ', emulator' : ''}`,
@@ -178,6 +186,13 @@ export class AndroidDevice implements Device {
 
   capabilities(_context: RouteContext): Record<string, unknown> {
     const udid = this.adb?.serial ?? this.entry.serial;
+    // A session on a phone UiAutomator2 cannot drive fails deep inside Appium: said here instead.
+    if (this.phone && udid && !versionLimits(this.phone.facts, udid).scenarios) {
+      throw new PhonehomeError(
+        'ANDROID_TOO_OLD',
+        `device '${this.entry.id}': ${versionLimits(this.phone.facts, udid).reasons[0]}`,
+      );
+    }
     return {
       platformName: 'Android',
       'appium:automationName': 'UiAutomator2',
