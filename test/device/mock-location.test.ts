@@ -45,8 +45,11 @@ describe('mock location is undone (fake adb)', function () {
     });
     await device.route(context());
     // What the UiAutomator2 session and `mobile: setGeolocation` do on a real phone.
-    fake.phone('R58M12345').appops![OP] = 'allow';
-    fake.phone('R58M12345').services = [SERVICE];
+    fake.update((model) => {
+      model.devices.R58M12345!.appops![OP] = 'allow';
+      model.devices.R58M12345!.services = [SERVICE];
+    });
+    expect(fake.phone('R58M12345').appops![OP]).to.equal('allow');
     const session = new RecordingSession();
     await device.actions(session).setLocation(48.85661, 2.35222);
     expect(session.calls).to.deep.equal([

@@ -1,5 +1,6 @@
 import type { AndroidOptions } from '../../config/devices.ts';
 import { PhonehomeError } from '../../errors.ts';
+import { wifiIsOn } from './wifi.ts';
 import type { DriverSession, PhoneActions } from '../device.ts';
 import { shell, type Adb } from './adb-client.ts';
 import type { PhoneFacts } from './getprop.ts';
@@ -159,8 +160,8 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
 
     async setWifi(on) {
       if (!wifiRecorded) {
-        const wasOn = (await shell(adb, ['settings', 'get', 'global', 'wifi_on'])).trim() !== '0';
-        context.record().add({ kind: 'wifi', wasOn });
+        const wasOn = wifiIsOn(await shell(adb, ['settings', 'get', 'global', 'wifi_on']));
+        context.record().add({ kind: 'wifi', wasOn, api: facts.api });
         wifiRecorded = true;
       }
       await execute('mobile: setConnectivity', { wifi: on });

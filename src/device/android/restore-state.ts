@@ -11,7 +11,8 @@ export type PhoneChange =
   | { kind: 'proxy'; previous: string }
   | { kind: 'adbd-root' }
   | { kind: 'system-ca'; fileName: string; root: RootMethod }
-  | { kind: 'wifi'; wasOn: boolean }
+  /** `api` decides how Wi-Fi is switched back (absent in records of older versions: svc). */
+  | { kind: 'wifi'; wasOn: boolean; api?: number }
   | { kind: 'location'; previousMode: string; api: number }
   | { kind: 'contact'; rawContactId: number }
   /** PCAPdroid's VPN capture, started for the run (the vpn route). */

@@ -1,6 +1,7 @@
 import type { DeviceEntry } from '../../config/devices.ts';
 import { setMockLocationMode, stopLocationService } from './mock-location.ts';
 import { stopVpnCapture } from './vpn.ts';
+import { switchWifi } from './wifi.ts';
 import { describeError, PhonehomeError } from '../../errors.ts';
 import { adbFor, createAdbExecutor, shell, type Adb, type AdbExecutor } from './adb-client.ts';
 import { listAttachedDevices, selectDevice } from './device-list.ts';
@@ -75,8 +76,7 @@ async function undo(adb: Adb, change: PhoneChange): Promise<void> {
     case 'reverse':
       return removeReverse(adb, change.port);
     case 'wifi':
-      await shell(adb, ['svc', 'wifi', change.wasOn ? 'enable' : 'disable']);
-      return;
+      return switchWifi(adb, change.wasOn, change.api);
     case 'location':
       if (change.api >= 30) {
         const on = change.previousMode !== '0';
