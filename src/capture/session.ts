@@ -296,6 +296,11 @@ export class CaptureSession {
     if (this.stopped) return;
     this.stopped = true;
     await this.server.stop();
+    // Bodies still streaming end here, cut off: an exchange waiting for one is recorded as it is.
+    for (const taps of this.taps.values()) {
+      taps.request.end(false);
+      taps.response.end(false);
+    }
     await Promise.all([...this.pending]);
     // Requests still without an answer are recorded too: what the phone sent is what matters.
     for (const [id, half] of this.halves) {
@@ -307,10 +312,6 @@ export class CaptureSession {
     for (const id of [...this.initiated.keys()]) {
       this.pair(id).error ??= 'the request was not complete when the capture stopped';
       this.complete(id);
-    }
-    for (const taps of this.taps.values()) {
-      taps.request.end(false);
-      taps.response.end(false);
     }
     await Promise.all([...this.pending]);
   }
