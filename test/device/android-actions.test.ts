@@ -119,6 +119,7 @@ describe('android actions (fake adb, recorded UiAutomator2 session)', function (
     await device.restore();
     expect(fake.commands()).to.deep.equal([
       "-s R58M12345 shell content delete --uri 'content://com.android.contacts/raw_contacts?caller_is_syncadapter=true' --where _id=1",
+      '-s R58M12345 shell content query --uri content://com.android.contacts/raw_contacts --projection _id --where _id=1',
     ]);
     expect(fake.phone('R58M12345').contacts!.raw).to.deep.equal([]);
   });

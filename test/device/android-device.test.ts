@@ -95,6 +95,7 @@ describe('android device over adb (fake adb)', function () {
     `-s ${SERIAL} shell settings get global http_proxy`,
     `-s ${SERIAL} reverse --remove tcp:${PORT}`,
     `-s ${SERIAL} shell appops set io.appium.settings android:mock_location default`,
+    `-s ${SERIAL} shell appops get io.appium.settings android:mock_location`,
     `-s ${SERIAL} push <tmp>/remove.sh /data/local/tmp/phonehome-ca/remove.sh`,
     `-s ${SERIAL} shell su -c 'sh /data/local/tmp/phonehome-ca/remove.sh'`,
   ];
@@ -166,7 +167,7 @@ describe('android device over adb (fake adb)', function () {
     expect(phone.notes.join('\n')).to.match(/apps that ignore the system proxy/);
     fake.clearLog();
     await phone.restore();
-    expect(fake.commands()).to.deep.equal(rootedRestore.slice(0, 4));
+    expect(fake.commands()).to.deep.equal(rootedRestore.slice(0, 5));
   });
 
   it('on an emulator with AOSP su: runs the CA script through `su 0`', async () => {
@@ -206,7 +207,7 @@ describe('android device over adb (fake adb)', function () {
     fake.clearLog();
     await phone.restore();
     expect(normalise(fake.commands())).to.deep.equal([
-      ...rootedRestore.slice(0, 4),
+      ...rootedRestore.slice(0, 5),
       `-s ${SERIAL} push <tmp>/remove.sh /data/local/tmp/phonehome-ca/remove.sh`,
       `-s ${SERIAL} shell sh /data/local/tmp/phonehome-ca/remove.sh`,
       `-s ${SERIAL} unroot`,

@@ -29,6 +29,8 @@ export interface FakePhone {
   appops?: Record<string, string>;
   /** Running services by component (`am stopservice` stops one). */
   services?: string[];
+  /** A contacts provider whose `content delete` silently deletes nothing. */
+  contactsKeep?: boolean;
   /** Installed packages (`pm path`). */
   packages?: string[];
   /** PCAPdroid's capture: whether the user allows it, whether it runs, with which extras. */

@@ -77,6 +77,7 @@ describe('the vpn route (PCAPdroid, fake adb)', function () {
       `-s R58M12345 shell dumpsys activity services ${PCAPDROID}/.CaptureService`,
       '-s R58M12345 reverse --remove tcp:8123',
       '-s R58M12345 shell appops set io.appium.settings android:mock_location default',
+      '-s R58M12345 shell appops get io.appium.settings android:mock_location',
     ]);
     expect(fake.phone('R58M12345').pcapdroid?.running).to.equal(false);
     expect(fake.phone('R58M12345').reverse).to.deep.equal([]);

@@ -1,5 +1,5 @@
 import type { DeviceEntry } from '../../config/devices.ts';
-import { setMockLocationMode, stopLocationService } from './mock-location.ts';
+import { readMockLocationMode, setMockLocationMode, stopLocationService } from './mock-location.ts';
 import { stopVpnCapture } from './vpn.ts';
 import { switchWifi } from './wifi.ts';
 import { describeError, PhonehomeError } from '../../errors.ts';
@@ -77,14 +77,24 @@ async function undo(adb: Adb, change: PhoneChange): Promise<void> {
       return removeReverse(adb, change.port);
     case 'wifi':
       return switchWifi(adb, change.wasOn, change.api);
-    case 'location':
+    case 'location': {
+      const on = change.previousMode !== '0';
       if (change.api >= 30) {
-        const on = change.previousMode !== '0';
         await shell(adb, ['cmd', 'location', 'set-location-enabled', String(on)]);
       } else {
         await shell(adb, ['settings', 'put', 'secure', 'location_mode', change.previousMode]);
       }
+      // Read back: on Android 11+ only on/off can be set, below it the very mode.
+      const now = (await shell(adb, ['settings', 'get', 'secure', 'location_mode'])).trim();
+      const back = change.api >= 30 ? (now !== '0') === on : now === change.previousMode;
+      if (!back) {
+        throw new PhonehomeError(
+          'LOCATION_NOT_RESTORED',
+          `location on ${adb.serial} is mode ${now}, not ${change.previousMode} as before; set it in Settings › Location`,
+        );
+      }
       return;
+    }
     case 'system-ca':
       return removeSystemCa(adb, change.root, change.fileName);
     case 'contact':
@@ -96,13 +106,28 @@ async function undo(adb: Adb, change: PhoneChange): Promise<void> {
         '--where',
         `_id=${change.rawContactId}`,
       ]);
+      if (/\b_id=(\d+)/.test(await contactRow(adb, change.rawContactId))) {
+        throw new PhonehomeError(
+          'CONTACT_NOT_REMOVED',
+          `the canary contact (raw contact ${change.rawContactId}) is still on ${adb.serial}; delete it in Contacts`,
+        );
+      }
       return;
     case 'adbd-root':
       return restartAdbdAsShell(adb);
     case 'vpn-capture':
       return stopVpnCapture(adb);
-    case 'mock-location':
-      return setMockLocationMode(adb, change.previous);
+    case 'mock-location': {
+      await setMockLocationMode(adb, change.previous);
+      const now = await readMockLocationMode(adb);
+      if (now !== change.previous) {
+        throw new PhonehomeError(
+          'MOCK_LOCATION_NOT_RESTORED',
+          `Appium's settings helper on ${adb.serial} still has mock location ${now} (was ${change.previous}); \`adb shell appops set io.appium.settings android:mock_location ${change.previous}\``,
+        );
+      }
+      return;
+    }
     case 'location-service':
       return stopLocationService(adb);
   }
@@ -180,4 +205,18 @@ export async function restorePhone(
   for (const change of record.changes) options.log(`  - ${describeChange(change)}`);
   await restoreChanges(adb, record, options.log);
   options.log(`${chosen.serial} is restored`);
+}
+
+/** The raw contact with this id, as `content query` prints it (no row: "No result found."). */
+async function contactRow(adb: Adb, id: number): Promise<string> {
+  return shell(adb, [
+    'content',
+    'query',
+    '--uri',
+    'content://com.android.contacts/raw_contacts',
+    '--projection',
+    '_id',
+    '--where',
+    `_id=${id}`,
+  ]);
 }
