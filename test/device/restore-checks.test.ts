@@ -1,11 +1,8 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { loadOrCreateCa } from '../../src/capture/ca.ts';
-import { AndroidDevice } from '../../src/device/android/android-device.ts';
-import type { RouteContext } from '../../src/device/device.ts';
 import { tempDir } from '../support/temp.ts';
-import { androidEntry, FakeAdb, stockPhone, type FakeModel, type FakePhone } from './fake-adb.ts';
-import { RecordingSession } from './recording-session.ts';
+import { stockPhone, type FakePhone } from './fake-adb.ts';
+import { routeThenRestore } from './restore-harness.ts';
 
 // Restore reads back what it undid: a command that printed nothing and exited 0 is no proof.
 // What did not take stays in the record and is reported with what to do by hand.
@@ -14,39 +11,12 @@ describe('restore checks each undo (fake adb)', function () {
   const dirs = tempDir();
   after(() => dirs.remove());
 
-  async function run(
+  const run = (
     phone: FakePhone,
     name: string,
-    steps: (device: AndroidDevice, session: RecordingSession) => Promise<void>,
-    before: (model: FakeModel) => void,
-  ) {
-    const fake = FakeAdb.create({ R58M12345: phone });
-    const undo = fake.install();
-    try {
-      const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
-      const context: RouteContext = {
-        proxyPort: 8123,
-        proxyUrl: 'http://127.0.0.1:8123',
-        ca,
-        runFolder: dirs.path,
-        log: () => undefined,
-      };
-      const device = new AndroidDevice(androidEntry({ android: { systemCa: 'never' } }), {
-        stateDir: join(dirs.path, name),
-        tunnelCheckMs: 0,
-      });
-      await device.route(context);
-      await steps(device, new RecordingSession());
-      fake.update(before);
-      return await device.restore().then(
-        () => undefined,
-        (thrown: unknown) => thrown as Error,
-      );
-    } finally {
-      undo();
-      fake.remove();
-    }
-  }
+    steps: Parameters<typeof routeThenRestore>[2],
+    meanwhile: Parameters<typeof routeThenRestore>[3],
+  ) => routeThenRestore(phone, join(dirs.path, name), steps, meanwhile).then((left) => left.error);
 
   it('says when the canary contact is still there after its delete', async () => {
     const error = await run(

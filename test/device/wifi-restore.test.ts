@@ -1,12 +1,9 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { loadOrCreateCa } from '../../src/capture/ca.ts';
-import { AndroidDevice } from '../../src/device/android/android-device.ts';
 import { wifiIsOn } from '../../src/device/android/wifi.ts';
-import type { RouteContext } from '../../src/device/device.ts';
 import { tempDir } from '../support/temp.ts';
-import { androidEntry, FakeAdb, stockPhone, type FakePhone } from './fake-adb.ts';
-import { RecordingSession } from './recording-session.ts';
+import { stockPhone, type FakePhone } from './fake-adb.ts';
+import { routeThenRestore } from './restore-harness.ts';
 
 // Wi-Fi is put back as it was, the way the phone's API level allows, and checked: a command that
 // printed nothing is no proof, and "off because of airplane mode" (wifi_on=3) is not "on".
@@ -19,42 +16,17 @@ describe('Wi-Fi restore (fake adb)', function () {
     expect(['0', '1', '2', '3'].map(wifiIsOn)).to.deep.equal([false, true, true, false]);
   });
 
+  /** Routes the phone, switches Wi-Fi on as `mobile: setConnectivity` would, and restores it. */
   async function cycle(phone: FakePhone, name: string) {
-    const fake = FakeAdb.create({ R58M12345: phone });
-    const undo = fake.install();
-    const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
-    const context: RouteContext = {
-      proxyPort: 8123,
-      proxyUrl: 'http://127.0.0.1:8123',
-      ca,
-      runFolder: dirs.path,
-      log: () => undefined,
-    };
-    const device = new AndroidDevice(androidEntry({ android: { systemCa: 'never' } }), {
-      stateDir: join(dirs.path, name),
-      tunnelCheckMs: 0,
-    });
-    try {
-      await device.route(context);
-      await device.actions(new RecordingSession()).setWifi(true);
-      // What `mobile: setConnectivity` did on the phone.
-      fake.update((model) => {
+    const left = await routeThenRestore(
+      phone,
+      join(dirs.path, name),
+      (device, session) => device.actions(session).setWifi(true),
+      (model) => {
         model.devices.R58M12345!.settings.global!.wifi_on = '1';
-      });
-      fake.clearLog();
-      const error = await device.restore().then(
-        () => undefined,
-        (thrown: unknown) => thrown as Error,
-      );
-      return {
-        error,
-        commands: fake.commands(),
-        wifi: fake.phone('R58M12345').settings.global!.wifi_on,
-      };
-    } finally {
-      undo();
-      fake.remove();
-    }
+      },
+    );
+    return { ...left, wifi: left.phone.settings.global!.wifi_on };
   }
 
   const props = (sdk: string) => ({ ...stockPhone().props, 'ro.build.version.sdk': sdk });
