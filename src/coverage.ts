@@ -16,6 +16,20 @@ export const PROXY_COVERAGE: Coverage = {
   qualifier: 'proxy-aware traffic only',
 };
 
+/**
+ * The gateway route (src/capture/gateway): the host is the phone's network, so every TCP
+ * connection and DNS query the phone makes arrives, whatever app or daemon made it.
+ */
+export const GATEWAY_COVERAGE: Coverage = {
+  route: 'gateway',
+  sees: 'every TCP connection (HTTP(S), WebSockets, other protocols as unreadable connections) and every DNS query from the phone; UDP recorded by destination and size',
+  blind: [],
+  limits: [
+    'UDP/443 (QUIC) rejected so apps fall back to TCP; other UDP is recorded unreadable and dropped',
+    "IPv6 on the phone's interface is dropped, so the phone uses IPv4",
+  ],
+};
+
 /** A journal written before runs recorded their coverage. */
 export const UNKNOWN_COVERAGE: Coverage = {
   route: 'unknown',
@@ -47,9 +61,17 @@ export function statusQualifier(
   return seen.blind.length > 0 ? seen.qualifier : undefined;
 }
 
-/** An unreadable connection's cause is TLS the proxy could not open, not another protocol. */
+/**
+ * An unreadable connection's cause is TLS the proxy could not open, not another protocol or UDP
+ * (older journals name TLS causes without the `tls-` prefix).
+ */
 export function isTlsFailure(cause: string): boolean {
-  return cause !== 'not-http' && !cause.startsWith('bad-http:');
+  return cause !== 'not-http' && !cause.startsWith('bad-http:') && !isUdpFlow(cause);
+}
+
+/** A UDP flow the gateway counted (it can never be read). */
+export function isUdpFlow(cause: string): boolean {
+  return cause === 'udp' || cause === 'udp-quic';
 }
 
 /**
@@ -60,16 +82,21 @@ export function isTlsFailure(cause: string): boolean {
  *   coverageLine(result) // → 'route proxy: HTTP(S) and WebSockets from apps … ; not seen: apps … ; 2 TLS connections unreadable'
  */
 export function coverageLine(
-  result: Pick<RunResult, 'coverage' | 'unreadable' | 'unscanned'>,
+  result: Pick<RunResult, 'coverage' | 'unreadable' | 'unscanned' | 'lookups'>,
 ): string {
   const coverage = result.coverage ?? UNKNOWN_COVERAGE;
   const parts = [`route ${coverage.route}: ${coverage.sees}`];
   if (coverage.blind.length > 0) parts.push(`not seen: ${coverage.blind.join('; ')}`);
-  const other = result.unreadable.filter((failure) => !isTlsFailure(failure.cause)).length;
-  const tls = result.unreadable.length - other;
+  for (const limit of coverage.limits ?? []) parts.push(limit);
+  const tls = result.unreadable.filter((failure) => isTlsFailure(failure.cause)).length;
+  const udp = result.unreadable.filter((failure) => isUdpFlow(failure.cause)).length;
+  const other = result.unreadable.length - tls - udp;
   if (tls > 0) parts.push(`${tls} TLS connection${tls === 1 ? '' : 's'} unreadable`);
   if (other > 0)
     parts.push(`${other} connection${other === 1 ? '' : 's'} neither HTTP nor TLS, unreadable`);
+  if (udp > 0) parts.push(`${udp} UDP flow${udp === 1 ? '' : 's'} unreadable`);
+  const lookups = result.lookups ?? 0;
+  if (lookups > 0) parts.push(`${lookups} DNS lookup${lookups === 1 ? '' : 's'}`);
   const unscanned = result.unscanned.length;
   if (unscanned > 0) parts.push(`${unscanned} part${unscanned === 1 ? '' : 's'} not scanned`);
   return parts.join('; ');

@@ -145,15 +145,33 @@ export interface TlsFailure {
   at: number;
   /** The server name the phone asked for (SNI), when it sent one; or the tunnel's destination. */
   host?: string;
-  /** The destination port, for a connection that is not TLS or HTTP (`not-http`). */
+  /** The destination port, for a connection that is not TLS or HTTP (`not-http`), or UDP. */
   port?: number;
   /**
    * `tls-…` for TLS the proxy could not open; `not-http` for a tunnelled connection (CONNECT,
    * SOCKS) that spoke another protocol (XMPP, MQTT, a vendor's own); `bad-http:<code>` for one
-   * whose HTTP could not be parsed.
+   * whose HTTP could not be parsed; `udp` for UDP datagrams to a destination (the gateway
+   * route), `udp-quic` for UDP/443, rejected so the phone falls back to TCP.
    */
   cause: string;
   remoteAddress?: string;
+  /** For UDP: IP packets and bytes (headers included) counted when the flow was first seen. */
+  packets?: number;
+  bytes?: number;
+}
+
+/**
+ * A DNS query the phone made (the gateway route's DNS server). A name looked up counts as a
+ * host contacted, at the time of the lookup.
+ */
+export interface DnsLookup {
+  at: number;
+  name: string;
+  /** The query type: A, AAAA, HTTPS… */
+  type: string;
+  client: string;
+  /** The address given back, if any. */
+  answer?: string;
 }
 
 /** A mark on the run's single clock: a scripted step starting, or a consent being given. */
@@ -219,8 +237,10 @@ export interface ConsentDeclaration {
 export interface HostContact {
   host: string;
   at: number;
-  /** False for a TLS connection the proxy could not open. */
+  /** False for a TLS connection the proxy could not open (or other unreadable traffic). */
   readable: boolean;
+  /** Set when the first contact in this phase was a DNS lookup of the name (gateway route). */
+  lookup?: true;
   phase: string;
   step: string;
 }
@@ -299,6 +319,8 @@ export interface Coverage {
   blind: string[];
   /** Added to a PASS when something is blind: "proxy-aware traffic only". */
   qualifier?: string;
+  /** What the route does to the phone's traffic so that it sees it all (QUIC rejected…). */
+  limits?: string[];
 }
 
 export interface RunResult {
@@ -315,6 +337,8 @@ export interface RunResult {
   forbiddenHosts: string[];
   /** How many exchanges were captured. */
   exchanges: number;
+  /** How many DNS lookups were recorded (the gateway route). */
+  lookups?: number;
   /** How many identifiers (values) the run looked for, canaries included. */
   identifiers: number;
   findings: JudgedFinding[];

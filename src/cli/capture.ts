@@ -1,6 +1,11 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { findDevice, loadDevices, type DeviceEntry } from '../config/devices.ts';
+import {
+  findDevice,
+  loadDevices,
+  type DeviceEntry,
+  type GatewaySettings,
+} from '../config/devices.ts';
 import { readEnvironment } from '../config/env.ts';
 import { readIdentifiersFile } from '../detect/identifiers.ts';
 import type { Device } from '../device/device.ts';
@@ -15,7 +20,9 @@ export const CA_HOST = 'phonehome.invalid';
 
 /**
  * `phonehome capture [--device id] [--identifiers FILE] [--port P] [--host ip --client ip…]
- * [--offline]`: a phone you drive by hand. The proxy and the journal run without Appium; an
+ * [--gateway interface --client ip [--address-pool cidr]] [--offline]`: a phone you drive by
+ * hand. With --gateway this host is the phone's network (docs/gateway.md) and sees everything.
+ * The proxy and the journal run without Appium; an
  * `android` device is routed and trusted as in a scenario run and restored at the end. Without a
  * device, the proxy listens on the LAN address given (--host) for the phone's address only
  * (--client), and serves its CA at http://phonehome.invalid/. The identifiers to look for come
@@ -39,6 +46,8 @@ export async function captureCommand(argv: string[]): Promise<number> {
       port: { type: 'string' },
       host: { type: 'string' },
       client: { type: 'string', multiple: true },
+      gateway: { type: 'string' },
+      'address-pool': { type: 'string' },
       offline: { type: 'boolean', default: false },
     },
   });
@@ -57,10 +66,31 @@ export async function captureCommand(argv: string[]): Promise<number> {
       `device '${entry.id}' is of kind ${entry.kind}; capture drives android devices, or a phone on Wi-Fi without --device`,
     );
   }
-  if (!entry && !values.host) {
+  // The gateway route for a phone on this host's access point: its first boot included.
+  let gateway: GatewaySettings | undefined;
+  if (values.gateway !== undefined) {
+    if (entry) {
+      throw new PhonehomeError(
+        'USAGE',
+        `--gateway is for a phone without a device entry; for '${entry.id}', put "gateway" in devices.json`,
+      );
+    }
+    if ((values.client ?? []).length !== 1) {
+      throw new PhonehomeError(
+        'USAGE',
+        `--gateway ${values.gateway} needs the phone's address: one --client <ip> (give the phone a fixed DHCP lease)`,
+      );
+    }
+    gateway = {
+      interface: values.gateway,
+      phoneAddress: values.client![0]!,
+      ...(values['address-pool'] ? { addressPool: values['address-pool'] } : {}),
+    };
+  }
+  if (!entry && !values.host && !gateway) {
     throw new PhonehomeError(
       'USAGE',
-      "without --device, give --host <this computer's LAN address> and --client <the phone's address>, so the phone can reach the proxy and nobody else can",
+      "without --device, give --host <this computer's LAN address> and --client <the phone's address>, so the phone can reach the proxy and nobody else can; or --gateway <interface> --client <the phone's address> when this computer is the phone's access point",
     );
   }
   const port = values.port ? Number(values.port) : 0;
@@ -82,6 +112,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       forbiddenHosts: [],
     },
     ...(device ? { device } : {}),
+    ...(gateway ? { gateway } : {}),
     capture: {
       port,
       ...(values.host ? { host: values.host, allowedClients: values.client ?? [] } : {}),
@@ -110,7 +141,18 @@ export async function captureCommand(argv: string[]): Promise<number> {
     await run.start();
     if (device && entry) {
       run.identifiers('device', await device.readIdentifiers({ execute: async () => undefined }));
-      console.log(`capturing ${entry.id} through ${run.capture.proxyUrl} (adb reverse)`);
+      console.log(
+        entry.gateway
+          ? `capturing ${entry.id} at the network (gateway ${entry.gateway.interface})`
+          : `capturing ${entry.id} through ${run.capture.proxyUrl} (adb reverse)`,
+      );
+    } else if (gateway) {
+      console.log(
+        `Capturing everything ${gateway.phoneAddress} sends on ${gateway.interface}: no proxy to set on the phone, from its first boot on.`,
+      );
+      console.log(
+        `To read its HTTPS, open http://${CA_HOST}/ in the phone's browser and install the CA (Settings › Security › Install a certificate › CA certificate).`,
+      );
     } else {
       console.log(
         `On the phone: Wi-Fi settings › this network › proxy › manual: host ${values.host}, port ${run.capture.port}.`,

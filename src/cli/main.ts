@@ -41,10 +41,12 @@ safe to attach to a bug`,
   },
   capture: {
     usage: `phonehome capture [--device id] [--devices-file f] [--identifiers ids.json] [--port P]
-                  [--host ip --client ip…] [--offline]`,
+                  [--host ip --client ip…] [--offline]
+                  [--gateway interface --client ip [--address-pool cidr]]`,
     about: `a phone you drive by hand: proxy + journal, you mark the steps (s/c/q keys, or
 step/consent/quit lines on stdin); traffic goes on to the real servers unless --offline; without
-identifiers to look for, the verdict is inconclusive`,
+identifiers to look for, the verdict is inconclusive; --gateway: this host is the phone's access
+point and captures every TCP connection, DNS query and UDP flow (docs/gateway.md)`,
   },
   doctor: {
     usage: 'phonehome doctor [--device id] [--devices-file f]',
@@ -53,7 +55,8 @@ identifiers to look for, the verdict is inconclusive`,
   restore: {
     usage:
       'phonehome restore --device id [--devices-file f] [--state-dir d] [--force] [--reset-proxy]',
-    about: 'undo what a killed run changed on a phone',
+    about: `undo what a killed run changed on a phone, and remove the gateway rules (nftables) of
+runs that are gone`,
   },
   devices: {
     usage: 'phonehome devices [--devices-file f] [--propose] [--json]',

@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util';
 import { chooseDevice, loadDevices } from '../config/devices.ts';
 import { restorePhone } from '../device/android/restore.ts';
+import { removeStaleTables } from '../capture/gateway/nftables.ts';
 import { EXIT, PhonehomeError } from '../errors.ts';
 
 /**
  * `phonehome restore [--device id] [--force] [--reset-proxy]`: puts back what a killed run left
  * on a phone (proxy, reverse tunnel, CA mount, adbd root, contacts…), from the restore record the
- * run wrote before each change. A run that ends normally, fails, or gets Ctrl-C restores by
+ * run wrote before each change; for a device on the gateway route, it also removes the nftables
+ * rules of runs that are gone. A run that ends normally, fails, or gets Ctrl-C restores by
  * itself; this is for after a SIGKILL, a crash, or a phone unplugged mid-run.
  *
  * @example
@@ -25,6 +27,12 @@ export async function restoreCommand(argv: string[]): Promise<number> {
     },
   });
   const entry = chooseDevice(loadDevices(values['devices-file']), values.device);
+  if (entry.gateway) {
+    // The gateway's rules are this host's, not the phone's: those of every run that is gone.
+    const removed = await removeStaleTables((line) => console.log(line));
+    if (removed.length === 0) console.log('no gateway rules of a stopped run were left');
+    if (entry.kind !== 'android') return EXIT.ok;
+  }
   if (entry.kind !== 'android') {
     throw new PhonehomeError(
       'USAGE',

@@ -23,6 +23,24 @@ export interface DeviceEntry {
   traffic?: RemoteTraffic;
   /** For kind android: what a phone on USB needs beyond its serial (docs/android.md). */
   android?: AndroidOptions;
+  /**
+   * The gateway route (docs/gateway.md): this host is the phone's network, and every TCP
+   * connection, DNS query and UDP datagram from the phone is captured.
+   */
+  gateway?: GatewaySettings;
+}
+
+/** The gateway route's settings (devices.json "gateway", or `capture --gateway-*`). */
+export interface GatewaySettings {
+  /** The interface the phone is on, e.g. the access point's "wlan0". */
+  interface: string;
+  /** The phone's IPv4 address on it (give it a fixed DHCP lease). */
+  phoneAddress: string;
+  /**
+   * The range the DNS server hands out one address a name from. Nothing on the phone's network
+   * may use it (default 198.18.0.0/15, the range RFC 2544 set aside for benchmarks).
+   */
+  addressPool?: string;
 }
 
 /** Options of an `android` entry in devices.json. */
@@ -146,6 +164,7 @@ export function loadDevices(file?: string): DevicesConfig {
     }
     seen.add(entry.id);
     const full = entry as DeviceEntry;
+    checkRoute(full, `${shown}: $.devices[${index}]`);
     return {
       ...full,
       identifiers: full.identifiers ?? {},
@@ -159,6 +178,24 @@ export function loadDevices(file?: string): DevicesConfig {
     );
   }
   return { file: path, defaultId: raw.default, devices };
+}
+
+/** One route per phone: the gateway is not for a farm's phone, nor with another android route. */
+function checkRoute(entry: DeviceEntry, where: string): void {
+  if (!entry.gateway) return;
+  if (entry.kind === 'remote') {
+    throw new PhonehomeError(
+      'DEVICES_INVALID',
+      `${where}.gateway: a remote (farm) phone is not on this host's network; remove "gateway", or use traffic.mode "tunnel"`,
+    );
+  }
+  const route = entry.android?.route;
+  if (route !== undefined) {
+    throw new PhonehomeError(
+      'DEVICES_INVALID',
+      `${where}: "gateway" and android.route "${route}" are two routes; keep one (the gateway sees everything the phone sends)`,
+    );
+  }
 }
 
 /** The device with this id, or an error that lists the known ones. */

@@ -22,7 +22,8 @@ export function virtualCapabilities(
   context: RouteContext,
 ): Record<string, unknown> {
   return {
-    'appium:proxy': context.proxyUrl,
+    // On the gateway route the phone has no proxy set: it is on its network namespace's network.
+    ...(entry.gateway ? {} : { 'appium:proxy': context.proxyUrl }),
     'appium:caCertificate': context.ca.certPem,
     'appium:hardware': entry.identifiers,
   };

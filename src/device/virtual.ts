@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { PhonehomeError } from '../errors.ts';
 import { PROXY_COVERAGE, type Coverage } from '../coverage.ts';
 import type { DeviceEntry } from '../config/devices.ts';
 import type { IdentifierValues } from '../types.ts';
@@ -16,7 +17,7 @@ import {
  * system proxy and trusting a CA — so there is nothing on a phone to restore.
  */
 export class VirtualDevice implements Device {
-  /** Routed through the system proxy: only traffic that honours it arrives. */
+  /** Routed through the system proxy: only traffic that honours it arrives (the gateway route's is the run's). */
   readonly coverage: Coverage = PROXY_COVERAGE;
   readonly entry: DeviceEntry;
   readonly appium = { kind: 'embedded' as const, useDrivers: ['phonehome-virtual'] };
@@ -37,6 +38,15 @@ export class VirtualDevice implements Device {
   }
 
   capabilities(context: RouteContext): Record<string, unknown> {
+    if (
+      this.entry.gateway &&
+      typeof this.entry.capabilities['appium:networkNamespace'] !== 'string'
+    ) {
+      throw new PhonehomeError(
+        'DEVICES_INVALID',
+        `device '${this.entry.id}' has "gateway" but no capabilities."appium:networkNamespace": the virtual phone reaches a gateway only from a network namespace of its own (docs/gateway.md), with "appium:dnsServer" the gateway's address`,
+      );
+    }
     return {
       platformName: 'Android',
       'appium:automationName': VIRTUAL_AUTOMATION,

@@ -88,6 +88,8 @@ function redactRecord(
             : {}),
         },
       };
+    case 'dns':
+      return { ...record, lookup: { ...record.lookup, name: text(record.lookup.name) } };
     case 'run-end':
       return record.error !== undefined ? { ...record, error: text(record.error) } : record;
     default:

@@ -1,5 +1,7 @@
 import { loadOrCreateCa } from '../capture/ca.ts';
-import { PROXY_COVERAGE } from '../coverage.ts';
+import { GATEWAY_COVERAGE, PROXY_COVERAGE } from '../coverage.ts';
+import type { GatewaySettings } from '../config/devices.ts';
+import { Gateway } from '../capture/gateway/gateway.ts';
 import { bodyStore } from '../capture/bodies.ts';
 import { CaptureSession, type CaptureOptions } from '../capture/session.ts';
 import type { Device, RouteContext } from '../device/device.ts';
@@ -27,6 +29,11 @@ export interface RunSessionOptions {
   start: RunStart;
   /** The phone to route through the proxy and restore at the end, if phonehome reaches it. */
   device?: Device;
+  /**
+   * The gateway route for a phone without a device entry (`capture --gateway-*`); a device's
+   * own comes from its entry's "gateway".
+   */
+  gateway?: GatewaySettings;
   /** How the proxy listens and answers (the CA and journal are the session's). */
   capture: Omit<CaptureOptions, 'ca' | 'journal' | 'bodies'>;
   log: (line: string) => void;
@@ -57,6 +64,7 @@ export class RunSession {
   private readonly versions: Record<string, string>;
   private readonly teardowns: { what: string; work: () => unknown }[] = [];
   private proxy: CaptureSession | undefined;
+  private gateway: Gateway | undefined;
   private unregister: () => void = () => {};
   private closed = false;
   private tornDown = false;
@@ -134,6 +142,17 @@ export class RunSession {
       log: this.options.log,
     };
     const device = this.options.device;
+    const gateway = this.options.gateway ?? device?.entry.gateway;
+    if (gateway) {
+      // The host is the phone's network: up before the phone is touched, so nothing it sends
+      // from the first moment goes unrecorded.
+      this.gateway = await Gateway.start({
+        settings: gateway,
+        proxyPort: this.proxy.port,
+        journal: this.journal,
+        log: (line) => this.options.log(`  ${line}`),
+      });
+    }
     if (device) {
       await device.route(context);
       for (const text of device.notes ?? []) this.note(text);
@@ -142,7 +161,7 @@ export class RunSession {
     this.journal.append({
       type: 'coverage',
       at: Date.now(),
-      coverage: device?.coverage ?? PROXY_COVERAGE,
+      coverage: gateway ? GATEWAY_COVERAGE : (device?.coverage ?? PROXY_COVERAGE),
     });
     return context;
   }
@@ -198,6 +217,7 @@ export class RunSession {
     const steps = [
       { what: 'restore the phone', work: () => this.options.device?.restore() },
       ...this.teardowns.splice(0),
+      { what: 'remove the gateway rules', work: () => this.gateway?.stop() },
       { what: 'stop the proxy', work: () => this.proxy?.stop() },
     ];
     for (const { what, work } of steps) {

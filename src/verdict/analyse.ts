@@ -26,6 +26,7 @@ export async function analyseJournal(
   const notes: string[] = [];
   const tlsFailures: TlsFailure[] = [];
   const exchanges: { host: string; startedAt: number }[] = [];
+  const lookups: { name: string; at: number }[] = [];
   const unscanned: NonNullable<Parameters<typeof judge>[0]['unscanned']> = [];
   let endedAt: number | undefined;
   let error: string | undefined;
@@ -61,6 +62,10 @@ export async function analyseJournal(
       case 'tls-failure':
         tlsFailures.push(record.failure);
         lastAt = Math.max(lastAt, record.failure.at);
+        break;
+      case 'dns':
+        lookups.push({ name: record.lookup.name, at: record.lookup.at });
+        lastAt = Math.max(lastAt, record.lookup.at);
         break;
       case 'run-end':
         endedAt = record.at;
@@ -105,6 +110,7 @@ export async function analyseJournal(
     findings,
     tlsFailures,
     exchanges,
+    lookups,
     forbiddenHosts: start.forbiddenHosts,
     unscanned,
     knownKinds: [...new Set(identifiers.map((identifier) => identifier.kind))],
@@ -125,6 +131,7 @@ export async function analyseJournal(
     consents,
     forbiddenHosts: start.forbiddenHosts,
     exchanges: exchanges.length,
+    ...(lookups.length > 0 ? { lookups: lookups.length } : {}),
     identifiers: identifiers.length,
     findings: judged.findings,
     unreadable: judged.unreadable,

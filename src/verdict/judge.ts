@@ -1,3 +1,4 @@
+import { isTlsFailure } from '../coverage.ts';
 import { kindName } from '../detect/identifiers.ts';
 import { maskFragment } from '../detect/mask.ts';
 import { covers, Timeline } from '../timeline/timeline.ts';
@@ -101,6 +102,8 @@ export interface JudgeInput {
   tlsFailures: TlsFailure[];
   /** Host and start time of every exchange. */
   exchanges: { host: string; startedAt: number }[];
+  /** Every DNS lookup the phone made (the gateway route): a name looked up is a host contacted. */
+  lookups?: { name: string; at: number }[];
   forbiddenHosts: string[];
   /** Body parts the capture could not record or decode within its budgets. */
   unscanned?: Omit<UnscannedPart, 'phase' | 'step'>[];
@@ -182,7 +185,7 @@ export function judge(input: JudgeInput): Judgement {
         message:
           describeLeaks(leaks, consent.name) +
           (blind.length > 0
-            ? `\nand ${blind.length} TLS connection(s) before it could not be read (${unreadHosts(blind)}): what else they carried is unknown`
+            ? `\nand ${unreadableCount(blind)} before it could not be read (${unreadHosts(blind)}): what else they carried is unknown`
             : '') +
           (cut.length > 0
             ? `\nand ${cut.length} body part(s) before it were not scanned (over the recording or decoding budget)`
@@ -219,8 +222,8 @@ export function judge(input: JudgeInput): Judgement {
         ...base,
         ...evidence({ unreadable: unseen }),
         status: 'inconclusive',
-        summary: `inconclusive: ${blind.length} TLS connection(s) before consent '${consent.name}' could not be read (${hosts})`,
-        message: `inconclusive: ${blind.length} TLS connection(s) before consent '${consent.name}' could not be read (${hosts}); put the run's CA in the phone's system store, or forbid these hosts before consent in the scenario`,
+        summary: `inconclusive: ${unreadableCount(blind)} before consent '${consent.name}' could not be read (${hosts})`,
+        message: `inconclusive: ${unreadableCount(blind)} before consent '${consent.name}' could not be read (${hosts}); ${unreadableAdvice(blind)}`,
       });
       continue;
     }
@@ -324,6 +327,24 @@ function ranToEnd(error: string | undefined): Verdict {
   };
 }
 
+/** "2 TLS connection(s)" when all are TLS, else what they are: "1 TLS connection(s), 2 UDP flow(s)". */
+function unreadableCount(blind: { failure: TlsFailure }[]): string {
+  const udp = blind.filter(({ failure }) => failure.cause.startsWith('udp')).length;
+  const tls = blind.filter(({ failure }) => isTlsFailure(failure.cause)).length;
+  const other = blind.length - udp - tls;
+  return [
+    ...(tls > 0 ? [`${tls} TLS connection(s)`] : []),
+    ...(other > 0 ? [`${other} connection(s) neither HTTP nor TLS`] : []),
+    ...(udp > 0 ? [`${udp} UDP flow(s)`] : []),
+  ].join(', ');
+}
+
+function unreadableAdvice(blind: { failure: TlsFailure }[]): string {
+  return blind.every(({ failure }) => isTlsFailure(failure.cause))
+    ? "put the run's CA in the phone's system store, or forbid these hosts before consent in the scenario"
+    : 'what they carried cannot be read by any route; forbid these hosts before consent in the scenario, or find which app sends them';
+}
+
 function unreadHosts(blind: { failure: TlsFailure }[]): string {
   return [...new Set(blind.map(({ failure }) => failure.host ?? '(no SNI)'))].join(', ');
 }
@@ -418,15 +439,23 @@ export function standing(finding: JudgedFinding): string {
 
 function firstContacts(timeline: Timeline, input: JudgeInput): HostContact[] {
   const seen = new Map<string, HostContact>();
-  const add = (host: string, at: number, readable: boolean) => {
+  const add = (host: string, at: number, readable: boolean, lookup = false) => {
     const phase = timeline.phaseAt(at);
     const key = `${host}\u0000${phase}`;
     const existing = seen.get(key);
     if (!existing || at < existing.at)
-      seen.set(key, { host, at, readable, phase, step: timeline.stepAt(at) });
+      seen.set(key, {
+        host,
+        at,
+        readable,
+        ...(lookup ? { lookup: true as const } : {}),
+        phase,
+        step: timeline.stepAt(at),
+      });
   };
   for (const exchange of input.exchanges) add(exchange.host, exchange.startedAt, true);
   for (const failure of input.tlsFailures) add(failure.host ?? '(no SNI)', failure.at, false);
+  for (const lookup of input.lookups ?? []) add(lookup.name, lookup.at, true, true);
   return [...seen.values()].sort((a, b) => a.at - b.at);
 }
 
@@ -447,7 +476,8 @@ export function contactsBeforeConsent(
 export function describeContacts(contacts: HostContact[]): string {
   return contacts
     .map(
-      (c) => `${c.host} contacted${c.readable ? '' : ' (unreadable TLS)'} during step '${c.step}'`,
+      (c) =>
+        `${c.host} ${c.lookup ? 'looked up (DNS)' : 'contacted'}${c.readable ? '' : ' (unreadable TLS)'} during step '${c.step}'`,
     )
     .join('\n');
 }

@@ -61,6 +61,32 @@ const CASES: { name: string; text?: string; code: string; message: RegExp }[] = 
       /\$\.devices\[0\] is missing the required field 'endpoint' \(a remote device needs the Appium server URL/,
   },
   {
+    name: "a gateway without the phone's address",
+    text: entry({ gateway: { interface: 'wlan0' } }),
+    code: 'DEVICES_INVALID',
+    message: /\$\.devices\[0\]\.gateway is missing the required field 'phoneAddress'/,
+  },
+  {
+    name: 'a gateway for a farm phone',
+    text: entry({
+      kind: 'remote',
+      endpoint: 'https://hub.example.com/wd/hub',
+      gateway: { interface: 'wlan0', phoneAddress: '192.168.12.50' },
+    }),
+    code: 'DEVICES_INVALID',
+    message: /\$\.devices\[0\]\.gateway: a remote \(farm\) phone is not on this host's network/,
+  },
+  {
+    name: 'two routes for one phone',
+    text: entry({
+      kind: 'android',
+      android: { route: 'vpn' },
+      gateway: { interface: 'wlan0', phoneAddress: '192.168.12.50' },
+    }),
+    code: 'DEVICES_INVALID',
+    message: /\$\.devices\[0\]: "gateway" and android\.route "vpn" are two routes; keep one/,
+  },
+  {
     name: 'a duplicated id',
     text: JSON.stringify({
       devices: [0, 1].map(() => ({ id: 'p', kind: 'virtual', capabilities: {} })),

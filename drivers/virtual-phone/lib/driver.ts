@@ -1,12 +1,16 @@
 import { BaseDriver, errors } from 'appium/driver.js';
 import { listFirmware, loadFirmware, loadFirmwareFile } from './firmware.ts';
-import { VirtualPhone, type Hardware } from './phone.ts';
+import { send } from './network.ts';
+import { NamespaceRadio } from './netns.ts';
+import { VirtualPhone, type Hardware, type Transmit } from './phone.ts';
 
 /**
  * Capabilities the virtual phone takes (they arrive with the `appium:` prefix removed):
  * - firmware: the profile name (see ../firmware/), or
  * - firmwareFile: the path of a profile file of one's own (the same format), instead
- * - proxy: the phone's system proxy, e.g. http://127.0.0.1:8123
+ * - proxy: the phone's system proxy, e.g. http://127.0.0.1:8123, or instead
+ * - networkNamespace and dnsServer: no proxy; the phone is on the network of this Linux network
+ *   namespace (whose way out is a gateway, e.g. phonehome's gateway route) and uses this DNS server
  * - caCertificate: PEM of the CA the phone trusts besides none (it has no public roots: the run
  *   has no internet)
  * - hardware: identifier values by kind, e.g. { "imei": ["865…"], "msisdn": ["+86…"] }
@@ -14,7 +18,9 @@ import { VirtualPhone, type Hardware } from './phone.ts';
 const CONSTRAINTS = {
   firmware: { isString: true },
   firmwareFile: { isString: true },
-  proxy: { presence: true, isString: true },
+  proxy: { isString: true },
+  networkNamespace: { isString: true },
+  dnsServer: { isString: true },
   caCertificate: { presence: true, isString: true },
   hardware: { isObject: true },
   requestTimeout: { isNumber: true },
@@ -71,13 +77,16 @@ export class VirtualPhoneDriver extends BaseDriver<Constraints> {
 
   override desiredCapConstraints = CONSTRAINTS;
   private phone?: VirtualPhone;
+  private radio?: NamespaceRadio;
 
   override async createSession(...args: Parameters<BaseDriver<Constraints>['createSession']>) {
     const result = await super.createSession(...args);
     const caps = this.opts as unknown as {
       firmware?: string;
       firmwareFile?: string;
-      proxy: string;
+      proxy?: string;
+      networkNamespace?: string;
+      dnsServer?: string;
       caCertificate: string;
       hardware?: Hardware;
       requestTimeout?: number;
@@ -93,21 +102,48 @@ export class VirtualPhoneDriver extends BaseDriver<Constraints> {
         caps.firmwareFile !== undefined
           ? loadFirmwareFile(caps.firmwareFile)
           : loadFirmware(caps.firmware!);
+      if ((caps.proxy === undefined) === (caps.networkNamespace === undefined)) {
+        throw new Error(
+          'give the virtual phone one of appium:proxy (its system proxy) or appium:networkNamespace with appium:dnsServer (the network it is on, with no proxy)',
+        );
+      }
+      if (caps.networkNamespace !== undefined && caps.dnsServer === undefined) {
+        throw new Error(
+          'appium:networkNamespace needs appium:dnsServer: the DNS server its network hands out',
+        );
+      }
     } catch (error) {
       await super.deleteSession();
       throw new errors.SessionNotCreatedError((error as Error).message);
     }
-    this.phone = new VirtualPhone(caps.hardware ?? {}, firmware, {
-      proxyUrl: caps.proxy,
-      trustedCa: caps.caCertificate,
-      timeoutMs: caps.requestTimeout ?? 10_000,
-    });
+    const timeoutMs = caps.requestTimeout ?? 10_000;
+    let transmit: Transmit;
+    if (caps.proxy !== undefined) {
+      const route = { proxyUrl: caps.proxy, trustedCa: caps.caCertificate, timeoutMs };
+      transmit = (request) => send(request, route);
+    } else {
+      try {
+        this.radio = await NamespaceRadio.start(caps.networkNamespace!, {
+          dnsServer: caps.dnsServer!,
+          trustedCa: caps.caCertificate,
+          timeoutMs,
+        });
+      } catch (error) {
+        await super.deleteSession();
+        throw new errors.SessionNotCreatedError((error as Error).message);
+      }
+      const radio = this.radio;
+      transmit = (request) => radio.send(request);
+    }
+    this.phone = new VirtualPhone(caps.hardware ?? {}, firmware, transmit);
     await this.phone.boot();
     return result;
   }
 
   override async deleteSession(sessionId?: string | null): Promise<void> {
     this.phone = undefined;
+    await this.radio?.stop();
+    this.radio = undefined;
     await super.deleteSession(sessionId);
   }
 

@@ -51,13 +51,16 @@ export interface RequestRule {
    * Android's HTTP stack does), or `direct`, ignoring it (a daemon with its own network stack,
    * native code, an app that sets NO_PROXY). Direct requests reach only the network the phone
    * is on; on the proxy route that is nothing phonehome sees. `websocket` opens a WebSocket to
-   * the (ws:// or wss://) URL through the proxy and sends the body as one message.
+   * the (ws:// or wss://) URL through the proxy and sends the body as one message. `tcp`
+   * (tcp://host:port) writes the body on a raw TCP stream, `udp` (udp://host:port) sends it as
+   * one datagram, and `dns` (dns://host) only looks the name up: like `direct`, none of these
+   * uses the proxy.
    */
   transport?: Transport;
   when?: { settings?: Record<string, boolean>; cloudAccount?: boolean };
 }
 
-export const TRANSPORTS = ['proxy', 'direct', 'websocket'] as const;
+export const TRANSPORTS = ['proxy', 'direct', 'websocket', 'tcp', 'udp', 'dns'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
 
 /** The values a template can use, by placeholder name. */
@@ -168,6 +171,16 @@ function checkProfile(raw: unknown, file: string): FirmwareProfile {
       fail(`${where}.transport`, `must be one of ${TRANSPORTS.join(', ')}`);
     if (rule.transport === 'websocket' && !/^wss?:\/\//.test(rule.url as string))
       fail(`${where}.url`, 'must start with ws:// or wss:// for the websocket transport');
+    if (
+      (rule.transport === 'tcp' || rule.transport === 'udp') &&
+      !new RegExp(`^${rule.transport}://[^/:]+:\\d+$`).test(rule.url as string)
+    )
+      fail(
+        `${where}.url`,
+        `must be ${rule.transport}://host:port for the ${rule.transport} transport`,
+      );
+    if (rule.transport === 'dns' && !/^dns:\/\/[^/:]+$/.test(rule.url as string))
+      fail(`${where}.url`, 'must be dns://host for the dns transport');
     if (rule.headers !== undefined && !isObject(rule.headers)) {
       fail(`${where}.headers`, 'must be an object of strings');
     }

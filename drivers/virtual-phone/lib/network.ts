@@ -1,5 +1,8 @@
+import dgram from 'node:dgram';
+import { Resolver } from 'node:dns/promises';
 import http from 'node:http';
-import net from 'node:net';
+import https from 'node:https';
+import net, { type LookupFunction } from 'node:net';
 import WebSocket from 'ws';
 import tls from 'node:tls';
 import { gzipSync } from 'node:zlib';
@@ -12,8 +15,8 @@ export interface OutgoingRequest {
   body?: string;
   /** Compress the body with gzip and say so in content-encoding, as many SDKs do. */
   gzip?: boolean;
-  /** Through the system proxy (the default), around it, or as a WebSocket message (see RequestRule.transport). */
-  transport?: 'proxy' | 'direct' | 'websocket';
+  /** Through the system proxy (the default), around it, as a WebSocket message, raw TCP, a UDP datagram or a DNS lookup (see RequestRule.transport). */
+  transport?: 'proxy' | 'direct' | 'websocket' | 'tcp' | 'udp' | 'dns';
 }
 
 export interface NetworkRoute {
@@ -35,12 +38,13 @@ export interface IncomingResponse {
  * stack does with a system proxy set. A request the phone makes is a real request on the wire.
  */
 export function send(request: OutgoingRequest, route: NetworkRoute): Promise<IncomingResponse> {
-  if (request.transport === 'direct') {
-    // The virtual phone's only network is its proxy: a request that ignores the proxy goes
-    // nowhere (and never leaves this machine), as on a phone whose Wi-Fi reaches only phonehome.
+  if (request.transport !== undefined && !['proxy', 'websocket'].includes(request.transport)) {
+    // On the proxy route the virtual phone's only network is its proxy: a request that ignores
+    // the proxy goes nowhere (and never leaves this machine), as on a phone whose Wi-Fi reaches
+    // only phonehome.
     return Promise.reject(
       new Error(
-        `${request.method} ${request.url} failed: it ignores the system proxy, and the virtual phone has no other route`,
+        `${request.method} ${request.url} failed: it ignores the system proxy (${request.transport}), and the virtual phone has no other route`,
       ),
     );
   }
@@ -188,6 +192,177 @@ async function sendOverWebSocket(
     ws.once('error', (error) => {
       clearTimeout(timer);
       reject(fail(error));
+    });
+  });
+}
+
+/** The network the phone is on when no proxy is set: its DNS server, and the CA it trusts. */
+export interface DirectRoute {
+  /** The DNS server the network hands out (DHCP's answer on a real phone). */
+  dnsServer: string;
+  trustedCa: string;
+  timeoutMs: number;
+}
+
+/**
+ * Sends a request the way a phone with no proxy set does: names are looked up with the
+ * network's DNS server and every transport connects straight to its destination. This runs in
+ * the phone's own network namespace (netns.ts), whose only way out is the gateway.
+ */
+export async function sendDirect(
+  request: OutgoingRequest,
+  route: DirectRoute,
+): Promise<IncomingResponse> {
+  const resolver = new Resolver({ timeout: route.timeoutMs, tries: 1 });
+  resolver.setServers([route.dnsServer]);
+  const resolve = async (host: string): Promise<string> => {
+    if (net.isIP(host)) return host;
+    const [address] = await resolver.resolve4(host);
+    if (!address) throw new Error(`${host} has no address`);
+    return address;
+  };
+  const lookup: LookupFunction = (host, options, callback) => {
+    resolve(host).then(
+      (address) =>
+        options.all
+          ? (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(
+              null,
+              [{ address, family: 4 }],
+            )
+          : callback(null, address, 4),
+      (error: Error) => callback(error as NodeJS.ErrnoException, '', 4),
+    );
+  };
+  const target = new URL(request.url);
+  const label = `${request.method} ${request.url}`;
+  const fail = (error: Error) => new Error(`${label} failed: ${error.message}`);
+  try {
+    switch (request.transport) {
+      case 'dns':
+        await resolve(target.hostname);
+        return { status: 0, body: '' };
+      case 'udp': {
+        const address = await resolve(target.hostname);
+        const socket = dgram.createSocket('udp4');
+        await new Promise<void>((done, reject) =>
+          socket.send(Buffer.from(request.body ?? ''), Number(target.port), address, (error) =>
+            error ? reject(error) : done(),
+          ),
+        );
+        socket.close();
+        return { status: 0, body: '' };
+      }
+      case 'tcp':
+        return await rawTcp(target, request.body ?? '', lookup, route.timeoutMs);
+      case 'websocket':
+        return await directWebSocket(request, route, lookup);
+      default:
+        return await directHttp(request, route, lookup);
+    }
+  } catch (error) {
+    throw fail(error as Error);
+  }
+}
+
+function directHttp(
+  request: OutgoingRequest,
+  route: DirectRoute,
+  lookup: LookupFunction,
+): Promise<IncomingResponse> {
+  const target = new URL(request.url);
+  let body: Buffer | undefined = request.body === undefined ? undefined : Buffer.from(request.body);
+  const headers: Record<string, string> = { connection: 'close', ...request.headers };
+  if (body && request.gzip) {
+    body = gzipSync(body);
+    headers['content-encoding'] = 'gzip';
+  }
+  if (body) headers['content-length'] = String(body.length);
+  const client = target.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const outgoing = client.request(
+      {
+        hostname: target.hostname,
+        port: target.port || undefined,
+        path: target.pathname + target.search,
+        method: request.method,
+        headers,
+        lookup,
+        agent: false,
+        timeout: route.timeoutMs,
+        ...(target.protocol === 'https:'
+          ? { ca: route.trustedCa, servername: target.hostname }
+          : {}),
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+      },
+    );
+    outgoing.on('timeout', () =>
+      outgoing.destroy(new Error(`no answer within ${route.timeoutMs} ms`)),
+    );
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
+/** A raw TCP stream (a push channel's own protocol): the body is written, then the phone waits for the other side to close. */
+function rawTcp(
+  target: URL,
+  body: string,
+  lookup: LookupFunction,
+  timeoutMs: number,
+): Promise<IncomingResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: target.hostname, port: Number(target.port), lookup });
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ status: 0, body: Buffer.concat(chunks).toString('utf8') });
+    }, timeoutMs);
+    socket.on('connect', () => socket.write(body));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ status: 0, body: Buffer.concat(chunks).toString('utf8') });
+    });
+  });
+}
+
+function directWebSocket(
+  request: OutgoingRequest,
+  route: DirectRoute,
+  lookup: LookupFunction,
+): Promise<IncomingResponse> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(request.url, {
+      headers: request.headers,
+      ca: route.trustedCa,
+      lookup,
+    } as WebSocket.ClientOptions);
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error(`no answer within ${route.timeoutMs} ms`));
+    }, route.timeoutMs);
+    ws.once('open', () => ws.send(request.body ?? '', () => ws.close(1000)));
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve({ status: 101, body: '' });
+    });
+    ws.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
     });
   });
 }

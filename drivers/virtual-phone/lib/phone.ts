@@ -1,6 +1,9 @@
 import type { FirmwareProfile, PhoneEvent, RequestRule, TemplateValues } from './firmware.ts';
 import { render } from './firmware.ts';
-import { send, type NetworkRoute } from './network.ts';
+import type { IncomingResponse, OutgoingRequest } from './network.ts';
+
+/** How the phone's requests leave it: through its system proxy, or its own network (netns.ts). */
+export type Transmit = (request: OutgoingRequest) => Promise<IncomingResponse>;
 
 /** The phone's own hardware and SIM: identifier values by kind, as in devices.json. */
 export type Hardware = Partial<Record<string, string[]>>;
@@ -43,14 +46,14 @@ export class VirtualPhone {
   gps = false;
   location?: { latitude: number; longitude: number };
   cloudAccount?: string;
-  private readonly route: NetworkRoute;
+  private readonly transmit: Transmit;
   private queue: { event: PhoneEvent; rule: RequestRule; values: TemplateValues }[] = [];
 
-  constructor(hardware: Hardware, firmware: FirmwareProfile, route: NetworkRoute) {
+  constructor(hardware: Hardware, firmware: FirmwareProfile, transmit: Transmit) {
     this.hardware = hardware;
     this.firmware = firmware;
     this.settings = { ...firmware.settings };
-    this.route = route;
+    this.transmit = transmit;
   }
 
   get online(): boolean {
@@ -152,7 +155,7 @@ export class VirtualPhone {
     const record: SentRequest = { event, method: request.method, url: request.url };
     this.sent.push(record);
     try {
-      record.status = (await send(request, this.route)).status;
+      record.status = (await this.transmit(request)).status;
     } catch (error) {
       // A phone whose request fails goes on working; the failure is kept for the network log.
       record.error = (error as Error).message;

@@ -128,6 +128,20 @@ export class AndroidDevice implements Device {
     const { adb, facts } = await this.connect();
     await this.restoreLeftovers(adb);
     const limits = versionLimits(facts, adb.serial);
+    if (this.entry.gateway) {
+      // The host is the phone's network (docs/gateway.md): nothing to set on the phone but the
+      // CA, so even a phone too old for `adb reverse` can be captured.
+      this.ensureRecord();
+      context.log(
+        `  android: ${adb.serial}, ${facts.manufacturer} ${facts.model}, Android ${facts.release} (API ${facts.api}), on the gateway ${this.entry.gateway.interface}`,
+      );
+      await this.trustCa(adb, facts, context);
+      this.notes.push(
+        `Traffic was captured at the network: this host was the phone's gateway on ${this.entry.gateway.interface}, so every TCP connection and DNS query arrived whatever app made it.`,
+      );
+      await this.recordMockLocation(adb);
+      return;
+    }
     if (!limits.reverse) {
       throw new PhonehomeError(
         'ANDROID_TOO_OLD',
