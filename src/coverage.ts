@@ -22,7 +22,7 @@ export const PROXY_COVERAGE: Coverage = {
  */
 export const GATEWAY_COVERAGE: Coverage = {
   route: 'gateway',
-  sees: 'every TCP connection (HTTP(S), WebSockets, other protocols as unreadable connections) and every DNS query from the phone; UDP recorded by destination and size',
+  sees: 'every TCP connection (HTTP(S), WebSockets, other protocols byte for byte) and every DNS query from the phone; UDP recorded by destination and size',
   blind: [],
   limits: [
     'UDP/443 (QUIC) rejected so apps fall back to TCP; other UDP is recorded unreadable and dropped',

@@ -116,7 +116,8 @@ export interface Exchange {
   /** Host clock, ms since the epoch, when the request started. Decides the phase. */
   startedAt: number;
   completedAt: number;
-  protocol: 'http' | 'https';
+  /** `tcp` for a chunk of a raw TCP stream (see `tcp`). */
+  protocol: 'http' | 'https' | 'tcp';
   host: string;
   request: HttpRequest;
   /** Missing when the phone hung up before an answer. */
@@ -129,6 +130,19 @@ export interface Exchange {
    * of its own (request with `Upgrade: websocket`, response 101).
    */
   websocket?: WebSocketMessageInfo;
+  /**
+   * Set on one chunk of a TCP stream that is neither HTTP nor TLS (a push channel's own
+   * protocol): `request.body` is the bytes as they passed (either way), `startedAt` when they did,
+   * `request.url` tcp://host:port. Each chunk is judged by its own time, as a WebSocket message.
+   */
+  tcp?: TcpChunkInfo;
+}
+
+export interface TcpChunkInfo {
+  /** The connection's id: every chunk of one stream has it. */
+  stream: string;
+  /** `sent` by the phone, or `received` by it. */
+  direction: 'sent' | 'received';
 }
 
 export interface WebSocketMessageInfo {

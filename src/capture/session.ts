@@ -28,6 +28,7 @@ import {
   type TappedBody,
 } from './bodies.ts';
 import { guardConnects, guardRequests, guardWebSockets, type Rejected } from './guard.ts';
+import { tcpChunkExchange } from './raw-stream.ts';
 
 /** A canned answer for a host the phone calls. */
 export interface CannedResponse {
@@ -138,6 +139,11 @@ export class CaptureSession {
   private readonly sockets = new Map<string, Socket>();
   private lastActivity = Date.now();
   private counts = { exchanges: 0, tlsFailures: 0 };
+  /** Raw TCP tunnels passed through online, by mockttp's id. */
+  private readonly rawStreams = new Map<
+    string,
+    { host: string; port: number; startTime: number; startTimestamp: number; chunks: number }
+  >();
   private stopped = false;
   /** Host and time of each exchange journaled: what waitForExchange looks back over. */
   private readonly landedLog: { host: string; at: number }[] = [];
@@ -174,6 +180,12 @@ export class CaptureSession {
       // SOCKS5 (and 4) on the same port: a VPN capture app on the phone (PCAPdroid) hands every
       // TCP connection over this way, with its original destination.
       socks: true,
+      // Online, a tunnel that speaks neither HTTP nor TLS goes on to its destination, its bytes
+      // recorded both ways (raw-passthrough-data); offline there is nobody to pass it to, so it
+      // is recorded as an unreadable connection (client-error, below).
+      ...(options.answers.otherwise === 'pass-through'
+        ? { passthrough: ['unknown-protocol' as const] }
+        : {}),
     });
     bindMockttp(server, {
       host,
@@ -435,6 +447,41 @@ export class CaptureSession {
             : {}),
         });
       }),
+    );
+    await server.on('raw-passthrough-opened', (event) =>
+      this.safely('raw-passthrough-opened', () => {
+        this.lastActivity = Date.now();
+        this.rawStreams.set(event.id, {
+          host: event.destination.hostname,
+          port: event.destination.port,
+          startTime: event.timingEvents.startTime,
+          startTimestamp: event.timingEvents.connectTimestamp,
+          chunks: 0,
+        });
+      }),
+    );
+    await server.on('raw-passthrough-data', (event) =>
+      this.safely('raw-passthrough-data', () => {
+        this.lastActivity = Date.now();
+        const stream = this.rawStreams.get(event.id);
+        if (!stream) return;
+        stream.chunks += 1;
+        const exchange = tcpChunkExchange({
+          stream: event.id,
+          index: stream.chunks,
+          host: stream.host,
+          port: stream.port,
+          // mockttp's "received" is what it received: from the phone.
+          direction: event.direction === 'received' ? 'sent' : 'received',
+          at: Math.round(stream.startTime + (event.eventTimestamp - stream.startTimestamp)),
+          bytes: Buffer.from(event.content.buffer, event.content.byteOffset, event.content.length),
+        });
+        this.options.journal.append({ type: 'exchange', exchange });
+        this.landed(exchange.host);
+      }),
+    );
+    await server.on('raw-passthrough-closed', (event) =>
+      this.safely('raw-passthrough-closed', () => this.rawStreams.delete(event.id)),
     );
     await server.on('tls-passthrough-opened', (event) =>
       this.safely('tls-passthrough-opened', () => {

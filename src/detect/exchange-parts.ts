@@ -22,9 +22,12 @@ export interface LoadedBodies {
  *   exchangeParts(exchange).map((p) => p.where) // → ['url', 'header:host', 'header:cookie', 'request-body', …]
  */
 export function exchangeParts(exchange: Exchange, loaded: LoadedBodies = {}): Part[] {
-  // A WebSocket message is its content alone: the socket's URL and headers are its handshake's.
-  if (exchange.websocket) {
-    const where = exchange.websocket.direction === 'sent' ? 'ws-sent' : 'ws-received';
+  // A WebSocket message is its content alone: the socket's URL and headers are its handshake's;
+  // a raw TCP chunk has no more than its bytes.
+  if (exchange.websocket || exchange.tcp) {
+    const { direction } = exchange.websocket ?? exchange.tcp!;
+    const prefix = exchange.websocket ? 'ws' : 'tcp';
+    const where = `${prefix}-${direction}`;
     const message = bodyPart(exchange.request.body, [], where, loaded.request);
     return message ? [message] : [];
   }

@@ -99,7 +99,7 @@ export function harEntryToExchange(entry: unknown, index: number, file: string):
     id: typeof entry._id === 'string' ? entry._id : `har-${index}`,
     startedAt,
     completedAt: startedAt + time,
-    protocol: url?.protocol === 'http:' ? 'http' : 'https',
+    protocol: url?.protocol === 'http:' ? 'http' : url?.protocol === 'tcp:' ? 'tcp' : 'https',
     host:
       url?.hostname ?? requestHeaders.find(([name]) => name.toLowerCase() === 'host')?.[1] ?? '',
     request: {
@@ -176,6 +176,14 @@ export function harEntryToExchange(entry: unknown, index: number, file: string):
       direction: websocket.direction,
       binary: websocket.binary === true,
     };
+  }
+  const tcp = isObject(entry._phonehome) ? entry._phonehome.tcp : undefined;
+  if (
+    isObject(tcp) &&
+    typeof tcp.stream === 'string' &&
+    (tcp.direction === 'sent' || tcp.direction === 'received')
+  ) {
+    exchange.tcp = { stream: tcp.stream, direction: tcp.direction };
   }
   if (typeof entry._error === 'string') exchange.error = entry._error;
   return exchange;

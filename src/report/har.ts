@@ -8,6 +8,7 @@ import type {
   HeaderPair,
   JudgedFinding,
   RunResult,
+  TcpChunkInfo,
   WebSocketMessageInfo,
 } from '../types.ts';
 
@@ -32,6 +33,7 @@ export interface HarEntryExtension {
    * postData, either way); its socket's handshake is the entry whose `_id` is `stream`.
    */
   websocket?: WebSocketMessageInfo;
+  tcp?: TcpChunkInfo;
   findings: Pick<
     JudgedFinding,
     'kind' | 'label' | 'form' | 'where' | 'evidence' | 'fragment' | 'beforeConsent' | 'consent'
@@ -171,6 +173,7 @@ export function harEntry(
   }
   if (Object.keys(files).length > 0) extension.bodyFiles = files;
   if (exchange.websocket) extension.websocket = exchange.websocket;
+  if (exchange.tcp) extension.tcp = exchange.tcp;
   if (Object.keys(unscanned).length > 0) extension.bodyUnscanned = unscanned;
   const requestSize = bodySize(request.body);
   return {

@@ -148,6 +148,7 @@ export class RunSession {
       // from the first moment goes unrecorded.
       this.gateway = await Gateway.start({
         settings: gateway,
+        passThrough: this.options.capture.answers.otherwise === 'pass-through',
         proxyPort: this.proxy.port,
         journal: this.journal,
         log: (line) => this.options.log(`  ${line}`),

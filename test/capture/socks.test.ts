@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Socket } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { SocksClient } from 'socks';
@@ -143,5 +143,71 @@ describe('the capture as a SOCKS5 proxy', function () {
     const consent = result.verdicts.find((v) => v.rule === 'consent')!;
     expect(consent.status).to.equal('inconclusive');
     expect(coverageLine(result)).to.match(/1 connection neither HTTP nor TLS, unreadable/);
+  });
+
+  it('online, passes a tunnel that is not HTTP on to its server and records and scans its bytes both ways', async () => {
+    const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
+    const journal = JournalWriter.open(join(dirs.path, 'raw-journal.ndjson'));
+    journal.append({
+      type: 'run-start',
+      version: 1,
+      at: Date.now(),
+      runId: 'raw',
+      scenario: 'capture',
+      scenarioTitle: 'raw',
+      device: { id: 'test', kind: 'android' },
+      identifiers: { imei: [IMEI] },
+      consents: [{ name: 'push', covers: 'all' }],
+      forbiddenHosts: [],
+      versions: {},
+    });
+    // The push service, on loopback: it greets back once it has the registration.
+    const server = createServer((socket) => socket.once('data', () => socket.end('<registered/>')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const capture = await CaptureSession.start({
+      ca,
+      journal,
+      bodies: bodyStore(dirname(journal.path)),
+      answers: { hosts: {}, otherwise: 'pass-through' },
+    });
+    let answer = '';
+    try {
+      const { socket } = await SocksClient.createConnection({
+        proxy: { host: '127.0.0.1', port: capture.port, type: 5 },
+        command: 'connect',
+        destination: { host: '127.0.0.1', port },
+      });
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      socket.write(`<register imei='${IMEI}'/>`);
+      await closed;
+      await capture.waitQuiet(100, 5000);
+    } finally {
+      await capture.stop();
+      server.close();
+      journal.append({ type: 'mark', mark: { type: 'consent', name: 'push', at: Date.now() } });
+      journal.append({ type: 'run-end', at: Date.now() });
+      journal.close();
+    }
+    expect(answer).to.equal('<registered/>');
+    const chunks = (await readJournalAll(journal.path)).flatMap((record) =>
+      record.type === 'exchange' && record.exchange.tcp ? [record.exchange] : [],
+    );
+    expect(
+      chunks.map((c) => [
+        c.tcp!.direction,
+        c.request.url,
+        c.request.body.encoding === 'utf8' ? c.request.body.data : '',
+      ]),
+    ).to.deep.equal([
+      ['sent', `tcp://127.0.0.1:${port}`, `<register imei='${IMEI}'/>`],
+      ['received', `tcp://127.0.0.1:${port}`, '<registered/>'],
+    ]);
+    const { result } = await analyseJournal(journal.path);
+    expect(result.findings.map((f) => [f.kind, f.where, f.beforeConsent])).to.deep.equal([
+      ['imei', 'tcp-sent', true],
+    ]);
+    expect(result.unreadable).to.deep.equal([]);
   });
 });

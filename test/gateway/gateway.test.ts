@@ -94,7 +94,7 @@ describe('the gateway route: every connection, lookup and datagram the phone sen
     return { record, result };
   };
 
-  it('finds the direct leak, records the raw TCP and UDP unreadable and the lookup as a contact, and leaves no rule behind', async () => {
+  it('finds the direct and the raw TCP leaks, records the UDP unreadable and the lookup as a contact, and leaves no rule behind', async () => {
     const run = await runCliIn(
       network.gateway,
       ['run', SCENARIO, '--device', 'daemon-gateway'],
@@ -111,9 +111,16 @@ describe('the gateway route: every connection, lookup and datagram the phone sen
       'telemetry.daemon.example',
       'imei',
     ]);
-    // The push channel's own protocol, named from the DNS answer, and the datagram: unreadable.
-    expect(result.unreadable.map((u) => [u.host, u.port, u.cause])).to.deep.include.members([
-      ['push.daemon.example', 5222, 'not-http'],
+    // The push channel's own protocol, named from the DNS answer: offline nobody can answer it,
+    // so its bytes are recorded as the phone sent them, and scanned.
+    expect(
+      leaks.filter((f) => f.where === 'tcp-sent').map((f) => [f.host, f.kind]),
+    ).to.have.deep.members([
+      ['push.daemon.example', 'imei'],
+      ['push.daemon.example', 'imsi'],
+    ]);
+    // The datagram cannot be read: recorded by destination and size.
+    expect(result.unreadable.map((u) => [u.host, u.port, u.cause])).to.deep.equal([
       ['stats.daemon.example', 9999, 'udp'],
     ]);
     const udp = result.unreadable.find((u) => u.cause === 'udp')!;
@@ -124,7 +131,7 @@ describe('the gateway route: every connection, lookup and datagram the phone sen
     expect(forbidden.status).to.equal('fail');
     expect(forbidden.message).to.include('beacon.daemon.example looked up (DNS)');
     expect(record.coverage.statement).to.match(
-      /^route gateway: every TCP connection .*; 1 connection neither HTTP nor TLS, unreadable; 1 UDP flow unreadable; \d+ DNS lookups$/,
+      /^route gateway: every TCP connection .*; 1 UDP flow unreadable; \d+ DNS lookups$/,
     );
     // The opt-in after consent went through the proxy setting the phone does not have: direct.
     expect(result.findings.filter((f) => !f.beforeConsent).map((f) => f.host)).to.include(

@@ -3,7 +3,8 @@ import { networkInterfaces } from 'node:os';
 import { SocksClient } from 'socks';
 import type { GatewaySettings } from '../../config/devices.ts';
 import { PhonehomeError, describeError } from '../../errors.ts';
-import type { DnsLookup, TlsFailure } from '../../types.ts';
+import type { DnsLookup, Exchange, TlsFailure } from '../../types.ts';
+import { tcpChunkExchange } from '../raw-stream.ts';
 import { AddressPool, DnsServer } from './dns-server.ts';
 import {
   checkNftables,
@@ -24,12 +25,19 @@ export const DEFAULT_ADDRESS_POOL = '198.18.0.0/15';
 /** Where the gateway hands over what it sees. */
 export interface GatewayRecorder {
   append(
-    record: { type: 'dns'; lookup: DnsLookup } | { type: 'tls-failure'; failure: TlsFailure },
+    record:
+      | { type: 'dns'; lookup: DnsLookup }
+      | { type: 'tls-failure'; failure: TlsFailure }
+      | { type: 'exchange'; exchange: Exchange },
   ): void;
 }
 
 /** How often nftables' UDP counts are read: a flow's time is known to within this. */
 const UDP_POLL_MS = 1000;
+/** How long a new connection may stay silent before it is taken for a server-speaks-first one. */
+const SNIFF_MS = 1500;
+/** Offline, a raw stream nobody answers is closed after this long without bytes. */
+const RAW_IDLE_MS = 2000;
 
 /**
  * The gateway route: the host is the phone's network. nftables sends every TCP connection from
@@ -58,6 +66,7 @@ export class Gateway {
   private lastPoll = Date.now();
   private polling: Promise<void> = Promise.resolve();
   private stopped = false;
+  private streams = 0;
 
   private constructor(
     options: GatewayStartOptions,
@@ -177,11 +186,22 @@ export class Gateway {
       return;
     }
     const host = this.pool.nameOf(destination.address) ?? destination.address;
-    socket.pause();
+    void firstBytes(socket, SNIFF_MS).then((first) => {
+      if (socket.destroyed) return;
+      // HTTP and TLS go to the capture; online, so does everything else (it passes raw streams
+      // on and records them). Offline, nobody can answer another protocol: its bytes are
+      // recorded here, as the phone sends them.
+      if (this.options.passThrough || (first && isHttpOrTls(first)))
+        this.handOver(socket, host, destination.port, first);
+      else this.recordRaw(socket, host, destination.port, first);
+    });
+  }
+
+  private handOver(socket: net.Socket, host: string, port: number, first?: Buffer): void {
     SocksClient.createConnection({
       proxy: { host: '127.0.0.1', port: this.options.proxyPort, type: 5 },
       command: 'connect',
-      destination: { host, port: destination.port },
+      destination: { host, port },
       timeout: 10_000,
     }).then(
       ({ socket: tunnel }) => {
@@ -192,16 +212,60 @@ export class Gateway {
         });
         tunnel.on('error', () => tunnel.destroy());
         socket.once('close', () => tunnel.destroy());
+        if (first) tunnel.write(first);
         socket.pipe(tunnel).pipe(socket);
         socket.resume();
       },
       (error: unknown) => {
-        this.options.log(
-          `gateway: the capture refused ${host}:${destination.port}: ${describeError(error)}`,
-        );
+        this.options.log(`gateway: the capture refused ${host}:${port}: ${describeError(error)}`);
         socket.destroy();
       },
     );
+  }
+
+  /**
+   * A connection in a protocol that is neither HTTP nor TLS, offline: each chunk the phone sends
+   * is journaled as it arrives, and scanned like any body. One that sends nothing (a protocol
+   * where the server speaks first) is recorded as unreadable: nobody here can speak first.
+   */
+  private recordRaw(socket: net.Socket, host: string, port: number, first?: Buffer): void {
+    this.streams += 1;
+    const stream = `gw-tcp-${this.streams}`;
+    if (!first) {
+      this.options.journal.append({
+        type: 'tls-failure',
+        failure: {
+          at: Date.now() - SNIFF_MS,
+          host,
+          port,
+          cause: 'not-http',
+          remoteAddress: this.options.settings.phoneAddress,
+        },
+      });
+      socket.destroy();
+      return;
+    }
+    let index = 0;
+    const record = (bytes: Buffer) => {
+      index += 1;
+      this.options.journal.append({
+        type: 'exchange',
+        exchange: tcpChunkExchange({
+          stream,
+          index,
+          host,
+          port,
+          direction: 'sent',
+          at: Date.now(),
+          bytes,
+        }),
+      });
+    };
+    record(first);
+    socket.setTimeout(RAW_IDLE_MS, () => socket.destroy());
+    socket.on('data', record);
+    socket.on('end', () => socket.destroy());
+    socket.resume();
   }
 
   private pollSoon(): void {
@@ -252,10 +316,36 @@ export class Gateway {
 
 export interface GatewayStartOptions {
   settings: GatewaySettings;
+  /** The capture passes traffic on to the real servers (else it answers itself). */
+  passThrough: boolean;
   /** The capture's port: the front hands every connection to its SOCKS5 listener on loopback. */
   proxyPort: number;
   journal: GatewayRecorder;
   log: (line: string) => void;
+}
+
+/** The first bytes the phone sends on a connection, or undefined if it sends none in time. */
+function firstBytes(socket: net.Socket, waitMs: number): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const done = (bytes?: Buffer) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.pause();
+      resolve(bytes);
+    };
+    const onData = (bytes: Buffer) => done(bytes);
+    const onClose = () => done();
+    const timer = setTimeout(() => done(), waitMs);
+    socket.on('data', onData);
+    socket.once('close', onClose);
+  });
+}
+
+/** TLS (a handshake record) or HTTP/1 and HTTP/2 (a request line, the preface): the capture's. */
+function isHttpOrTls(first: Buffer): boolean {
+  if (first[0] === 0x16) return true;
+  return /^(?:[A-Z]{3,12} \S|PRI \* HTTP\/2)/.test(first.subarray(0, 24).toString('latin1'));
 }
 
 /** The interface's IPv4 address: where nftables' redirect delivers, so where the front listens. */
