@@ -18,6 +18,10 @@ import { versionLimits } from '../device/android/versions.ts';
 import { PCAPDROID, pcapdroidInstalled } from '../device/android/vpn.ts';
 import { describeError, EXIT } from '../errors.ts';
 import { onShutdown } from '../shutdown.ts';
+import type { GatewaySettings } from '../config/devices.ts';
+import { interfaceAddress } from '../capture/gateway/gateway.ts';
+import { checkNftables } from '../capture/gateway/nftables.ts';
+import { loadOriginalDestination } from '../capture/gateway/original-destination.ts';
 
 /** One line of the doctor's report. */
 export interface Check {
@@ -51,6 +55,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     entry.kind === 'virtual'
       ? await virtualDoctor()
       : await runDoctor(entry.id, values['devices-file']);
+  if (entry.gateway) checks.push(...(await gatewayChecks(entry.gateway)));
   const marks = { ok: '✓', warn: '!', fail: '✗' };
   for (const check of checks) {
     console.log(`${marks[check.status]} ${check.name}: ${check.detail}`);
@@ -58,6 +63,44 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   }
   // A failed check is the set-up's to fix, not phonehome breaking: 1, as a failed verdict.
   return checks.some((check) => check.status === 'fail') ? EXIT.leak : EXIT.ok;
+}
+
+/**
+ * What the gateway route needs on this host (docs/gateway.md): nftables it may change, libc's
+ * getsockopt through koffi, and the phone's interface up with an IPv4 address.
+ */
+export async function gatewayChecks(settings: GatewaySettings): Promise<Check[]> {
+  const checks: Check[] = [];
+  const attempt = async (name: string, work: () => Promise<string>, fix: string) => {
+    try {
+      checks.push({ name, status: 'ok', detail: await work() });
+    } catch (error) {
+      checks.push({ name, status: 'fail', detail: describeError(error), fix });
+    }
+  };
+  await attempt(
+    'gateway: nftables',
+    async () => {
+      await checkNftables();
+      return 'nft runs and may change the ruleset';
+    },
+    'install nftables (apt-get install nftables) and run phonehome as root',
+  );
+  await attempt(
+    'gateway: original destinations',
+    async () => {
+      await loadOriginalDestination();
+      return "libc's getsockopt(SO_ORIGINAL_DST) through koffi";
+    },
+    'reinstall with npm ci (koffi ships a prebuilt binary per platform); the gateway needs Linux',
+  );
+  await attempt(
+    'gateway: interface',
+    async () =>
+      `${settings.interface} is up at ${interfaceAddress(settings.interface)}; the phone is ${settings.phoneAddress}`,
+    'start the access point (docs/gateway.md), or name the interface the phone is on',
+  );
+  return checks;
 }
 
 /** What the built-in virtual phone needs: Node, Appium, its driver, and a usable CA. No adb. */

@@ -156,6 +156,23 @@ describe('the gateway route: every connection, lookup and datagram the phone sen
     );
   });
 
+  it('doctor checks what the route needs, in the namespace that has the interface and outside it', async () => {
+    const inside = await runCliIn(network.gateway, ['doctor', '--device', 'daemon-gateway'], env);
+    expect(inside.code, inside.stdout + inside.stderr).to.equal(0);
+    expect(inside.stdout).to.include('✓ gateway: nftables: nft runs and may change the ruleset');
+    expect(inside.stdout).to.include(
+      `✓ gateway: interface: ${network.phoneInterface} is up at ${network.gatewayAddress}; the phone is ${network.phoneAddress}`,
+    );
+    const outside = await runCli(['doctor', '--device', 'daemon-gateway'], env);
+    expect(outside.code).to.equal(1);
+    expect(outside.stdout).to.match(
+      new RegExp(
+        `✗ gateway: interface: gateway\\.interface '${network.phoneInterface}' is not a network interface here`,
+      ),
+    );
+    expect(outside.stdout).to.include('fix: start the access point (docs/gateway.md)');
+  });
+
   it('answers only the phone, and after a SIGKILL `phonehome restore` removes every rule', async () => {
     const capture = spawnCliIn(
       network.gateway,

@@ -349,7 +349,7 @@ function isHttpOrTls(first: Buffer): boolean {
 }
 
 /** The interface's IPv4 address: where nftables' redirect delivers, so where the front listens. */
-function interfaceAddress(name: string): string {
+export function interfaceAddress(name: string): string {
   const addresses = networkInterfaces()[name];
   if (!addresses) {
     const known = Object.keys(networkInterfaces()).join(', ');
