@@ -75,6 +75,12 @@ export async function captureCommand(argv: string[]): Promise<number> {
         `--gateway is for a phone without a device entry; for '${entry.id}', put "gateway" in devices.json`,
       );
     }
+    if (values.host !== undefined) {
+      throw new PhonehomeError(
+        'USAGE',
+        '--gateway takes no --host: the phone sets no proxy, and the capture listens on loopback for the gateway alone',
+      );
+    }
     if ((values.client ?? []).length !== 1) {
       throw new PhonehomeError(
         'USAGE',

@@ -150,6 +150,7 @@ export class RunSession {
         settings: gateway,
         passThrough: this.options.capture.answers.otherwise === 'pass-through',
         proxyPort: this.proxy.port,
+        proxyHost: new URL(this.proxy.proxyUrl).hostname,
         journal: this.journal,
         log: (line) => this.options.log(`  ${line}`),
       });

@@ -199,7 +199,7 @@ export class Gateway {
 
   private handOver(socket: net.Socket, host: string, port: number, first?: Buffer): void {
     SocksClient.createConnection({
-      proxy: { host: '127.0.0.1', port: this.options.proxyPort, type: 5 },
+      proxy: { host: this.options.proxyHost ?? '127.0.0.1', port: this.options.proxyPort, type: 5 },
       command: 'connect',
       destination: { host, port },
       timeout: 10_000,
@@ -318,8 +318,10 @@ export interface GatewayStartOptions {
   settings: GatewaySettings;
   /** The capture passes traffic on to the real servers (else it answers itself). */
   passThrough: boolean;
-  /** The capture's port: the front hands every connection to its SOCKS5 listener on loopback. */
+  /** The capture's port: the front hands every connection to its SOCKS5 listener there. */
   proxyPort: number;
+  /** The capture's address (default loopback, where a run's capture listens). */
+  proxyHost?: string;
   journal: GatewayRecorder;
   log: (line: string) => void;
 }
