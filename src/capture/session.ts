@@ -70,6 +70,12 @@ export interface CaptureOptions {
   answers: AnswerPolicy;
   /** Address to listen on. Loopback unless the user deliberately chose a LAN address. */
   host?: string;
+  /**
+   * The phone's connections arrive redirected, not through a proxy or tunnel (the iptables
+   * route): one that is neither HTTP nor TLS is the phone's, and recorded unreadable without a
+   * destination. Otherwise such bytes sent to the proxy itself are not an app's traffic.
+   */
+  recordUnaddressed?: boolean;
   /** Port to listen on; 0 (the default) picks a free one. */
   port?: number;
   /** Only these client addresses may connect (required when `host` is not loopback). */
@@ -433,11 +439,10 @@ export class CaptureSession {
     await server.on('client-error', (error) =>
       this.safely('client-error', () => {
         const destination = error.request.destination;
-        if (!destination) return;
+        if (!destination && !this.options.recordUnaddressed) return;
         this.writeTlsFailure({
           at: error.request.timingEvents.startTime ?? Date.now(),
-          host: destination.hostname,
-          port: destination.port,
+          ...(destination ? { host: destination.hostname, port: destination.port } : {}),
           cause:
             error.errorCode === 'HPE_INVALID_METHOD'
               ? 'not-http'

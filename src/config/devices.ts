@@ -56,9 +56,10 @@ export interface AndroidOptions {
   /**
    * How the phone's traffic reaches phonehome: `proxy` (default: the global HTTP proxy, which
    * apps that ignore it bypass) or `vpn` (PCAPdroid's VPN hands every TCP connection over by
-   * SOCKS5; docs/android.md).
+   * SOCKS5; docs/android.md) or `iptables` (a rooted phone: every TCP connection redirected on
+   * the phone into `adb reverse`).
    */
-  route?: 'proxy' | 'vpn';
+  route?: 'proxy' | 'vpn' | 'iptables';
   /** For the vpn route: only this app's traffic, and how long to wait for the user to allow it. */
   vpn?: { appFilter?: string; consentTimeoutMs?: number };
   /** Named UI flows, e.g. "cloud-login"; `${account}` in a typed text is filled in. */

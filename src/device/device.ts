@@ -90,6 +90,12 @@ export interface Device {
    * so in its word.
    */
   readonly coverage: Coverage;
+  /**
+   * True when the route hands the capture redirected connections rather than proxied or
+   * tunnelled ones (the iptables route): the capture then records a connection in an unknown
+   * protocol even though it has no destination.
+   */
+  readonly arrivesRedirected?: boolean;
   /** Firmware or build name for the report, when known. */
   readonly firmware?: string;
 }

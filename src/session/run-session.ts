@@ -130,6 +130,7 @@ export class RunSession {
   async start(): Promise<RouteContext> {
     this.proxy = await CaptureSession.start({
       ...this.options.capture,
+      ...(this.options.device?.arrivesRedirected ? { recordUnaddressed: true } : {}),
       ca: this.ca,
       journal: this.journal,
       bodies: bodyStore(this.folder.path),

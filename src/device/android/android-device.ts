@@ -14,6 +14,7 @@ import { describeIdentifierMerge, readPhoneIdentifiers } from './read-identifier
 import { restoreChanges } from './restore.ts';
 import { ChangeRecord, defaultStateDir, processAlive, stateFilePath } from './restore-state.ts';
 import { detectRoot, restartAdbdAsRoot, type RootMethod } from './root.ts';
+import { installIptables, IPTABLES_COVERAGE } from './iptables.ts';
 import {
   addReverse,
   isProxyUnset,
@@ -67,9 +68,13 @@ const ACTION_NAMES: (keyof PhoneActions)[] = [
 export class AndroidDevice implements Device {
   /** What the route chosen in devices.json (`android.route`) lets the capture see. */
   get coverage(): Coverage {
-    return this.entry.android?.route === 'vpn'
-      ? vpnCoverage(this.entry.android.vpn?.appFilter)
-      : PROXY_COVERAGE;
+    const route = this.entry.android?.route;
+    if (route === 'vpn') return vpnCoverage(this.entry.android?.vpn?.appFilter);
+    return route === 'iptables' ? IPTABLES_COVERAGE : PROXY_COVERAGE;
+  }
+  /** The iptables route redirects connections into the capture: they arrive with no destination. */
+  get arrivesRedirected(): boolean {
+    return this.entry.android?.route === 'iptables';
   }
   readonly entry: DeviceEntry;
   readonly appium = {
@@ -89,6 +94,8 @@ export class AndroidDevice implements Device {
   private port?: number;
   private log: (line: string) => void = () => {};
   private phoneNumber?: string;
+  private root?: RootMethod | false;
+  private rootWhy?: string;
 
   constructor(entry: DeviceEntry, options: AndroidDeviceOptions = {}) {
     this.entry = entry;
@@ -176,6 +183,24 @@ export class AndroidDevice implements Device {
       });
       this.notes.push(
         `Traffic was captured with PCAPdroid's VPN (every TCP connection${vpn.appFilter ? ` of ${vpn.appFilter}` : ''}, over SOCKS5 through \`adb reverse\`; QUIC blocked): UDP and DNS are not seen.`,
+      );
+      await this.recordMockLocation(adb);
+      this.keepTunnel(adb);
+      return;
+    }
+    if (this.entry.android?.route === 'iptables') {
+      // Every TCP connection, redirected on the phone into the tunnel: no proxy to honour.
+      const root = await this.rootMethod(adb, facts);
+      if (!root) {
+        throw new PhonehomeError(
+          'IPTABLES_NEEDS_ROOT',
+          `device '${this.entry.id}': the iptables route needs root, and ${adb.serial} has no su and adbd cannot run as root; use "route": "vpn" (PCAPdroid) on a stock phone`,
+        );
+      }
+      record.add({ kind: 'iptables', root, api: facts.api });
+      await installIptables(adb, root, context.proxyPort, facts.api);
+      this.notes.push(
+        'Traffic was redirected on the phone with iptables into `adb reverse`: every TCP connection of every app, named by its Host header or SNI; DNS and UDP are not seen (QUIC is rejected).',
       );
       await this.recordMockLocation(adb);
       this.keepTunnel(adb);
@@ -320,17 +345,10 @@ export class AndroidDevice implements Device {
     if (this.entry.android?.systemCa === 'never')
       return stock('devices.json says systemCa "never"');
     const record = this.ensureRecord();
-    const found = await detectRoot(adb);
-    let method: RootMethod | undefined = found.method === 'none' ? undefined : found.method;
-    if (!method && facts.debuggable) {
-      const change = { kind: 'adbd-root' as const };
-      record.add(change);
-      if (await restartAdbdAsRoot(adb)) method = 'adbd';
-      else record.remove(change);
-    }
+    const method = await this.rootMethod(adb, facts);
     if (!method) {
       return stock(
-        `${adb.serial} is not rooted (${found.method === 'none' ? found.why : ''}) and adbd cannot run as root`,
+        `${adb.serial} is not rooted (${this.rootWhy ?? ''}) and adbd cannot run as root`,
       );
     }
     const fileName = androidCaFileName(context.ca.certPem);
@@ -344,6 +362,25 @@ export class AndroidDevice implements Device {
       // Traffic is still captured; TLS that cannot be opened is recorded as unreadable.
       stock(describeError(error));
     }
+  }
+
+  /**
+   * How to run a command as root on this phone: its su, or adbd restarted as root on a debuggable
+   * build (a change the record undoes); undefined when neither. Asked once per run.
+   */
+  private async rootMethod(adb: Adb, facts: PhoneFacts): Promise<RootMethod | undefined> {
+    if (this.root !== undefined) return this.root || undefined;
+    const found = await detectRoot(adb);
+    let method: RootMethod | undefined = found.method === 'none' ? undefined : found.method;
+    if (found.method === 'none') this.rootWhy = found.why;
+    if (!method && facts.debuggable) {
+      const change = { kind: 'adbd-root' as const };
+      this.ensureRecord().add(change);
+      if (await restartAdbdAsRoot(adb)) method = 'adbd';
+      else this.ensureRecord().remove(change);
+    }
+    this.root = method ?? false;
+    return method;
   }
 
   private keepTunnel(adb: Adb): void {

@@ -15,6 +15,8 @@ export type PhoneChange =
   | { kind: 'wifi'; wasOn: boolean; api?: number }
   | { kind: 'location'; previousMode: string; api: number }
   | { kind: 'contact'; rawContactId: number }
+  /** phonehome's iptables chains (the iptables route), removed as root with `root`. */
+  | { kind: 'iptables'; root: RootMethod; api: number }
   /** PCAPdroid's VPN capture, started for the run (the vpn route). */
   | { kind: 'vpn-capture' }
   /** Appium's settings helper's mock-location app-op, as it was before the session granted it. */

@@ -1,5 +1,6 @@
 import type { DeviceEntry } from '../../config/devices.ts';
 import { readMockLocationMode, setMockLocationMode, stopLocationService } from './mock-location.ts';
+import { IPTABLES_CHAIN, removeIptables } from './iptables.ts';
 import { stopVpnCapture } from './vpn.ts';
 import { switchWifi } from './wifi.ts';
 import { describeError, PhonehomeError } from '../../errors.ts';
@@ -22,8 +23,10 @@ import { removeSystemCa } from './system-ca.ts';
  */
 const ORDER: PhoneChange['kind'][] = [
   'proxy',
-  // The VPN goes before the tunnel it sends into: stopped after, the phone would be cut off.
+  // The VPN and the iptables redirect go before the tunnel they send into: removed after it,
+  // the phone would be cut off.
   'vpn-capture',
+  'iptables',
   'reverse',
   'wifi',
   'location-service',
@@ -117,6 +120,8 @@ async function undo(adb: Adb, change: PhoneChange): Promise<void> {
       return restartAdbdAsShell(adb);
     case 'vpn-capture':
       return stopVpnCapture(adb);
+    case 'iptables':
+      return removeIptables(adb, change.root, change.api);
     case 'mock-location': {
       await setMockLocationMode(adb, change.previous);
       const now = await readMockLocationMode(adb);
@@ -152,6 +157,8 @@ export function describeChange(change: PhoneChange): string {
       return 'adbd running as root';
     case 'vpn-capture':
       return "PCAPdroid's VPN capture";
+    case 'iptables':
+      return `phonehome's iptables chains (${IPTABLES_CHAIN})`;
     case 'mock-location':
       return `Appium's mock-location grant (was ${change.previous})`;
     case 'location-service':
