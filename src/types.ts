@@ -116,8 +116,8 @@ export interface Exchange {
   /** Host clock, ms since the epoch, when the request started. Decides the phase. */
   startedAt: number;
   completedAt: number;
-  /** `tcp` for a chunk of a raw TCP stream (see `tcp`). */
-  protocol: 'http' | 'https' | 'tcp';
+  /** `tcp` for a chunk of a raw TCP stream (see `tcp`), `dns` for a DNS lookup (see `dns`). */
+  protocol: 'http' | 'https' | 'tcp' | 'dns';
   host: string;
   request: HttpRequest;
   /** Missing when the phone hung up before an answer. */
@@ -136,6 +136,18 @@ export interface Exchange {
    * `request.url` tcp://host:port. Each chunk is judged by its own time, as a WebSocket message.
    */
   tcp?: TcpChunkInfo;
+  /**
+   * Set on a DNS query the phone made (the gateway route): `request.url` is dns://<name>, and
+   * the name is all that is scanned. A name looked up is a host contacted.
+   */
+  dns?: DnsQueryInfo;
+}
+
+export interface DnsQueryInfo {
+  /** The query type: A, AAAA, HTTPS… */
+  type: string;
+  /** The address given back, if any. */
+  answer?: string;
 }
 
 export interface TcpChunkInfo {
@@ -172,20 +184,6 @@ export interface TlsFailure {
   /** For UDP: IP packets and bytes (headers included) counted when the flow was first seen. */
   packets?: number;
   bytes?: number;
-}
-
-/**
- * A DNS query the phone made (the gateway route's DNS server). A name looked up counts as a
- * host contacted, at the time of the lookup.
- */
-export interface DnsLookup {
-  at: number;
-  name: string;
-  /** The query type: A, AAAA, HTTPS… */
-  type: string;
-  client: string;
-  /** The address given back, if any. */
-  answer?: string;
 }
 
 /** A mark on the run's single clock: a scripted step starting, or a consent being given. */

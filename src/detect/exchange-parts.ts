@@ -24,6 +24,9 @@ export interface LoadedBodies {
 export function exchangeParts(exchange: Exchange, loaded: LoadedBodies = {}): Part[] {
   // A WebSocket message is its content alone: the socket's URL and headers are its handshake's;
   // a raw TCP chunk has no more than its bytes.
+  // A DNS query is its name alone.
+  if (exchange.dns)
+    return [{ where: 'dns-name', bytes: Buffer.from(exchange.host, 'utf8'), depth: 0 }];
   if (exchange.websocket || exchange.tcp) {
     const { direction } = exchange.websocket ?? exchange.tcp!;
     const prefix = exchange.websocket ? 'ws' : 'tcp';

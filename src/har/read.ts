@@ -99,7 +99,14 @@ export function harEntryToExchange(entry: unknown, index: number, file: string):
     id: typeof entry._id === 'string' ? entry._id : `har-${index}`,
     startedAt,
     completedAt: startedAt + time,
-    protocol: url?.protocol === 'http:' ? 'http' : url?.protocol === 'tcp:' ? 'tcp' : 'https',
+    protocol:
+      url?.protocol === 'http:'
+        ? 'http'
+        : url?.protocol === 'tcp:'
+          ? 'tcp'
+          : url?.protocol === 'dns:'
+            ? 'dns'
+            : 'https',
     host:
       url?.hostname ?? requestHeaders.find(([name]) => name.toLowerCase() === 'host')?.[1] ?? '',
     request: {
@@ -184,6 +191,13 @@ export function harEntryToExchange(entry: unknown, index: number, file: string):
     (tcp.direction === 'sent' || tcp.direction === 'received')
   ) {
     exchange.tcp = { stream: tcp.stream, direction: tcp.direction };
+  }
+  const dns = isObject(entry._phonehome) ? entry._phonehome.dns : undefined;
+  if (isObject(dns) && typeof dns.type === 'string') {
+    exchange.dns = {
+      type: dns.type,
+      ...(typeof dns.answer === 'string' ? { answer: dns.answer } : {}),
+    };
   }
   if (typeof entry._error === 'string') exchange.error = entry._error;
   return exchange;

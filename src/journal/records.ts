@@ -1,5 +1,5 @@
 import type { Coverage } from '../coverage.ts';
-import type { DnsLookup, Exchange, IdentifierValues, Mark, TlsFailure } from '../types.ts';
+import type { Exchange, IdentifierValues, Mark, TlsFailure } from '../types.ts';
 
 /**
  * The journal is the run's source of truth: one JSON record a line, appended and flushed as the
@@ -14,7 +14,6 @@ export type JournalRecord =
   | RequestRecord
   | ExchangeRecord
   | TlsFailureRecord
-  | DnsRecord
   | RunEndRecord;
 
 /** Always the first line: what ran, on what, looking for which identifiers. */
@@ -107,12 +106,6 @@ export interface TlsFailureRecord {
 }
 
 /** Written when the run ends normally; a killed run has none. */
-/** A DNS query the phone made (the gateway route). */
-export interface DnsRecord {
-  type: 'dns';
-  lookup: DnsLookup;
-}
-
 export interface RunEndRecord {
   type: 'run-end';
   at: number;

@@ -9,6 +9,7 @@ import type {
   JudgedFinding,
   RunResult,
   TcpChunkInfo,
+  DnsQueryInfo,
   WebSocketMessageInfo,
 } from '../types.ts';
 
@@ -34,6 +35,7 @@ export interface HarEntryExtension {
    */
   websocket?: WebSocketMessageInfo;
   tcp?: TcpChunkInfo;
+  dns?: DnsQueryInfo;
   findings: Pick<
     JudgedFinding,
     'kind' | 'label' | 'form' | 'where' | 'evidence' | 'fragment' | 'beforeConsent' | 'consent'
@@ -174,6 +176,7 @@ export function harEntry(
   if (Object.keys(files).length > 0) extension.bodyFiles = files;
   if (exchange.websocket) extension.websocket = exchange.websocket;
   if (exchange.tcp) extension.tcp = exchange.tcp;
+  if (exchange.dns) extension.dns = exchange.dns;
   if (Object.keys(unscanned).length > 0) extension.bodyUnscanned = unscanned;
   const requestSize = bodySize(request.body);
   return {

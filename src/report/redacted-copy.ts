@@ -88,8 +88,6 @@ function redactRecord(
             : {}),
         },
       };
-    case 'dns':
-      return { ...record, lookup: { ...record.lookup, name: text(record.lookup.name) } };
     case 'run-end':
       return record.error !== undefined ? { ...record, error: text(record.error) } : record;
     default:

@@ -55,17 +55,15 @@ export async function analyseJournal(
         break;
       case 'exchange': {
         const { exchange } = record;
-        exchanges.push({ host: exchange.host, startedAt: exchange.startedAt });
+        // A DNS lookup is a contact (and its name is scanned below), not an exchange counted.
+        if (exchange.dns) lookups.push({ name: exchange.host, at: exchange.startedAt });
+        else exchanges.push({ host: exchange.host, startedAt: exchange.startedAt });
         lastAt = Math.max(lastAt, exchange.completedAt);
         break;
       }
       case 'tls-failure':
         tlsFailures.push(record.failure);
         lastAt = Math.max(lastAt, record.failure.at);
-        break;
-      case 'dns':
-        lookups.push({ name: record.lookup.name, at: record.lookup.at });
-        lastAt = Math.max(lastAt, record.lookup.at);
         break;
       case 'run-end':
         endedAt = record.at;

@@ -126,10 +126,13 @@ describe('the gateway route: every connection, lookup and datagram the phone sen
     const udp = result.unreadable.find((u) => u.cause === 'udp')!;
     // One datagram: "imei=<15 digits>" (20 bytes) in 28 bytes of IPv4 and UDP headers.
     expect([udp.packets, udp.bytes]).to.deep.equal([1, 48]);
-    // The beacon was only looked up: a forbidden host all the same.
+    // The beacon was only looked up: a forbidden host all the same, and its name is scanned.
     const forbidden = result.verdicts.find((v) => v.rule === 'forbidden-hosts')!;
     expect(forbidden.status).to.equal('fail');
-    expect(forbidden.message).to.include('beacon.daemon.example looked up (DNS)');
+    expect(forbidden.message).to.include(`${IMEI}.beacon.daemon.example looked up (DNS)`);
+    expect(leaks.filter((f) => f.where === 'dns-name').map((f) => [f.host, f.kind])).to.deep.equal([
+      [`${IMEI}.beacon.daemon.example`, 'imei'],
+    ]);
     expect(record.coverage.statement).to.match(
       /^route gateway: every TCP connection .*; 1 UDP flow unreadable; \d+ DNS lookups$/,
     );
@@ -146,7 +149,7 @@ describe('the gateway route: every connection, lookup and datagram the phone sen
     const { record, result } = await lastRun();
     expect(record.statusWord).to.equal('PASS (proxy-aware traffic only)');
     const hosts = [...result.contacts.map((c) => c.host), ...result.unreadable.map((u) => u.host)];
-    for (const host of ['telemetry', 'push', 'stats', 'beacon'])
+    for (const host of ['telemetry', 'push', 'stats', `${IMEI}.beacon`])
       expect(hosts).to.not.include(`${host}.daemon.example`);
     expect(record.coverage.statement).to.include(
       'not seen: apps and system services that ignore the system proxy',

@@ -1,7 +1,15 @@
 import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
 import { PhonehomeError } from '../../errors.ts';
-import type { DnsLookup } from '../../types.ts';
+/** One query the phone made. */
+export interface DnsLookup {
+  at: number;
+  name: string;
+  /** A, AAAA, HTTPS… */
+  type: string;
+  client: string;
+  answer?: string;
+}
 
 /**
  * Hands out one address per name from a range (an IPv4 CIDR), so that every connection the

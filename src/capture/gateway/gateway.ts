@@ -3,9 +3,9 @@ import { networkInterfaces } from 'node:os';
 import { SocksClient } from 'socks';
 import type { GatewaySettings } from '../../config/devices.ts';
 import { PhonehomeError, describeError } from '../../errors.ts';
-import type { DnsLookup, Exchange, TlsFailure } from '../../types.ts';
+import type { Exchange, TlsFailure } from '../../types.ts';
 import { tcpChunkExchange } from '../raw-stream.ts';
-import { AddressPool, DnsServer } from './dns-server.ts';
+import { AddressPool, DnsServer, type DnsLookup } from './dns-server.ts';
 import {
   checkNftables,
   installRules,
@@ -25,10 +25,7 @@ export const DEFAULT_ADDRESS_POOL = '198.18.0.0/15';
 /** Where the gateway hands over what it sees. */
 export interface GatewayRecorder {
   append(
-    record:
-      | { type: 'dns'; lookup: DnsLookup }
-      | { type: 'tls-failure'; failure: TlsFailure }
-      | { type: 'exchange'; exchange: Exchange },
+    record: { type: 'tls-failure'; failure: TlsFailure } | { type: 'exchange'; exchange: Exchange },
   ): void;
 }
 
@@ -113,7 +110,8 @@ export class Gateway {
         host: listenAddress,
         pool,
         phoneAddress: settings.phoneAddress,
-        onQuery: (lookup) => options.journal.append({ type: 'dns', lookup }),
+        onQuery: (lookup) =>
+          options.journal.append({ type: 'exchange', exchange: dnsExchange(lookup) }),
         log,
       });
     } catch (error) {
@@ -324,6 +322,28 @@ export interface GatewayStartOptions {
   proxyHost?: string;
   journal: GatewayRecorder;
   log: (line: string) => void;
+}
+
+let lookups = 0;
+
+/** A DNS query as an exchange of its own: a contact with its name, and the name scanned. */
+function dnsExchange(lookup: DnsLookup): Exchange {
+  lookups += 1;
+  return {
+    id: `dns-${lookups}`,
+    startedAt: lookup.at,
+    completedAt: lookup.at,
+    protocol: 'dns',
+    host: lookup.name,
+    request: {
+      method: 'DNS',
+      url: `dns://${lookup.name}`,
+      httpVersion: '',
+      headers: [],
+      body: { encoding: 'utf8', data: '' },
+    },
+    dns: { type: lookup.type, ...(lookup.answer ? { answer: lookup.answer } : {}) },
+  };
 }
 
 /** The first bytes the phone sends on a connection, or undefined if it sends none in time. */
