@@ -4,7 +4,7 @@ import { SocksClient } from 'socks';
 import type { GatewaySettings } from '../../config/devices.ts';
 import { PhonehomeError, describeError } from '../../errors.ts';
 import type { Exchange, TlsFailure } from '../../types.ts';
-import { tcpChunkExchange } from '../raw-stream.ts';
+import { tcpChunkExchange } from '../session.ts';
 import { AddressPool, DnsServer, type DnsLookup } from './dns-server.ts';
 import {
   checkNftables,
