@@ -42,6 +42,8 @@ export interface FakePhone {
   sent?: { to: string; kind: string; text: string }[];
   inbox?: { from?: string; kind: string; text: string }[];
   nc?: boolean;
+  /** The text of settings_ssaid.xml (each app's Android ID), readable as root only. */
+  ssaid?: string;
   /** iptables chains by "<binary> <table>" (e.g. "iptables nat"), each chain's rules as words. */
   iptables?: Record<string, Record<string, string[]>>;
   /** A vendor build that silently ignores `settings put`. */

@@ -248,7 +248,10 @@ export class AndroidDevice implements Device {
     // Fresh properties: the SIM and operator may have changed since routing.
     const props = await readProps(adb);
     this.phone = { props, facts: phoneFacts(props, adb.serial) };
-    const reading = await readPhoneIdentifiers(adb, props, this.phone.facts);
+    // Since Android 8 the Android IDs apps send are readable as root only.
+    const root =
+      this.phone.facts.api >= 26 ? await this.rootMethod(adb, this.phone.facts) : undefined;
+    const reading = await readPhoneIdentifiers(adb, props, this.phone.facts, root);
     this.phoneNumber = reading.values.msisdn?.[0];
     for (const line of describeIdentifierMerge(this.entry.identifiers, reading)) {
       this.log(`  identifiers: ${line}`);
@@ -368,11 +371,16 @@ export class AndroidDevice implements Device {
    * How to run a command as root on this phone: its su, or adbd restarted as root on a debuggable
    * build (a change the record undoes); undefined when neither. Asked once per run.
    */
-  private async rootMethod(adb: Adb, facts: PhoneFacts): Promise<RootMethod | undefined> {
+  private async rootMethod(
+    adb: Adb,
+    facts: PhoneFacts,
+    options: { restartAdbd?: boolean } = {},
+  ): Promise<RootMethod | undefined> {
     if (this.root !== undefined) return this.root || undefined;
     const found = await detectRoot(adb);
     let method: RootMethod | undefined = found.method === 'none' ? undefined : found.method;
     if (found.method === 'none') this.rootWhy = found.why;
+    if (!method && facts.debuggable && options.restartAdbd === false) return undefined;
     if (!method && facts.debuggable) {
       const change = { kind: 'adbd-root' as const };
       this.ensureRecord().add(change);

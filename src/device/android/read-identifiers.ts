@@ -1,6 +1,7 @@
 import { IDENTIFIER_KINDS, type IdentifierKind, type IdentifierValues } from '../../types.ts';
-import { shell, type Adb } from './adb-client.ts';
+import { shell, shellResult, type Adb } from './adb-client.ts';
 import type { PhoneFacts, Props } from './getprop.ts';
+import { asRoot, type RootMethod } from './root.ts';
 import { shellCommand } from './shell-quote.ts';
 import {
   acceptSubscriberValue,
@@ -22,8 +23,8 @@ export interface IdentifierReading {
 const EMPTY = new Set(['', 'null', 'unknown', '0', '02:00:00:00:00:00', '00:00:00:00:00:00']);
 
 /**
- * Reads the identifiers adb can reach without root: serial and operators from properties, the
- * Android ID from settings, IMEI/IMSI/ICCID/number through `service call iphonesubinfo` with the
+ * Reads the identifiers adb can reach: serial and operators from properties, the Android ID
+ * (device-wide before Android 8; since, each app's own, read as root from settings_ssaid.xml), IMEI/IMSI/ICCID/number through `service call iphonesubinfo` with the
  * codes of the phone's API level, and the Wi-Fi MAC where the kernel shows it to the shell.
  *
  * @example
@@ -34,6 +35,7 @@ export async function readPhoneIdentifiers(
   adb: Adb,
   props: Props,
   facts: PhoneFacts,
+  root?: RootMethod,
 ): Promise<IdentifierReading> {
   const reading: IdentifierReading = { values: {}, sources: {}, unreadable: {} };
   const add = (kind: IdentifierKind, values: string[], source: string) => {
@@ -55,10 +57,7 @@ export async function readPhoneIdentifiers(
     reading.unreadable.operator = 'no operator name in gsm.operator.alpha (no SIM or no network)';
   }
 
-  const androidId = (await shell(adb, ['settings', 'get', 'secure', 'android_id'])).trim();
-  if (!add('android_id', [androidId], 'settings get secure android_id')) {
-    reading.unreadable.android_id = `settings returned '${androidId}'`;
-  }
+  await readAndroidIds(adb, facts, root, add, reading);
 
   const simOperator = (props['gsm.sim.operator.numeric'] ?? '').split(',')[0]?.trim() || undefined;
   const taken = new Set<string>();
@@ -150,4 +149,66 @@ export function describeIdentifierMerge(
     }
   }
   return lines;
+}
+
+/** Where Android keeps each app's Android ID (SSAID) since Android 8, for user 0. */
+export const SSAID_FILE = '/data/system/users/0/settings_ssaid.xml';
+
+/**
+ * The Android IDs apps send. Before Android 8 there is one, device-wide, which the shell reads
+ * too. Since Android 8 each app has its own (derived from its signing key): the shell's value
+ * is the shell's alone, and no app sends it. As root they are all in settings_ssaid.xml (binary
+ * XML since Android 12, which `abx2xml` turns back into text); without root none can be read,
+ * and the kind is said to be unreadable rather than searched for with a value no app sends.
+ */
+async function readAndroidIds(
+  adb: Adb,
+  facts: PhoneFacts,
+  root: RootMethod | undefined,
+  add: (kind: IdentifierKind, values: string[], source: string) => boolean,
+  reading: IdentifierReading,
+): Promise<void> {
+  if (facts.api < 26) {
+    const androidId = (await shell(adb, ['settings', 'get', 'secure', 'android_id'])).trim();
+    if (!add('android_id', [androidId], 'settings get secure android_id')) {
+      reading.unreadable.android_id = `settings returned '${androidId}'`;
+    }
+    return;
+  }
+  const perApp =
+    'since Android 8 each app has its own Android ID, and the shell reads only its own';
+  if (!root) {
+    reading.unreadable.android_id = `${perApp}; the apps' are in ${SSAID_FILE}, readable as root only (give an app's value in devices.json, or use a rooted phone)`;
+    return;
+  }
+  const read = facts.api >= 31 ? `abx2xml ${SSAID_FILE} -` : `cat ${SSAID_FILE}`;
+  const result = await shellResult(adb, asRoot(root, read));
+  const ids = parseSsaids(result.stdout).filter((entry) => entry.package !== 'com.android.shell');
+  if (
+    !add(
+      'android_id',
+      ids.map((entry) => entry.value),
+      `${SSAID_FILE} (root), one per app`,
+    )
+  ) {
+    reading.unreadable.android_id = `${perApp}, and ${SSAID_FILE} gave none (${(result.stderr || result.stdout).trim().split('\n')[0] || `exit ${result.code}`})`;
+  }
+}
+
+/**
+ * The per-app Android IDs in settings_ssaid.xml's text form: `<setting … value="…" package="…" />`.
+ * The user key (package "android", 64 hex digits) is not an ID and is left out.
+ *
+ * @example
+ *   parseSsaids('<setting id="3" name="10123" value="3f2a…" package="com.vendor.app" />')
+ *   // → [{ package: 'com.vendor.app', value: '3f2a…' }]
+ */
+export function parseSsaids(xml: string): { package: string; value: string }[] {
+  const found: { package: string; value: string }[] = [];
+  for (const [element] of xml.matchAll(/<setting\b[^>]*>/g)) {
+    const value = /\bvalue="([0-9a-fA-F]{16})"/.exec(element)?.[1];
+    const pkg = /\bpackage="([^"]*)"/.exec(element)?.[1];
+    if (value && pkg && pkg !== 'android') found.push({ package: pkg, value: value.toLowerCase() });
+  }
+  return found;
 }
