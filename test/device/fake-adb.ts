@@ -19,6 +19,11 @@ export interface FakePhone {
   systemCerts: string[];
   /** Which su the phone has: a root manager's (`su -c`), AOSP's debug su (`su 0`), or none. */
   su: 'su-c' | 'su-0' | null;
+  /** After `adb root`, how many shell commands the old adbd still answers, as shell. */
+  rootLagAfterRoot?: number;
+  rootLag?: number;
+  /** su that never answers (a root manager's prompt nobody accepts). */
+  suHangs?: boolean;
   adbdRoot: boolean;
   /** Replies to `service call iphonesubinfo <these words>`. */
   iphonesubinfo: Record<string, string>;

@@ -34,6 +34,8 @@ export interface AndroidDeviceOptions {
   tunnelCheckMs?: number;
   /** How often the vpn route checks that PCAPdroid's capture runs, in ms (default 1000). */
   vpnPollMs?: number;
+  /** How long su may take to answer before the phone counts as not rooted (default 15000). */
+  suWaitMs?: number;
 }
 
 const ACTION_NAMES: (keyof PhoneActions)[] = [
@@ -95,6 +97,8 @@ export class AndroidDevice implements Device {
   private log: (line: string) => void = () => {};
   private phoneNumber?: string;
   private root?: RootMethod | false;
+  /** The tunnel keeper's check under way, if any. */
+  private checking: Promise<void> = Promise.resolve();
   private rootWhy?: string;
 
   constructor(entry: DeviceEntry, options: AndroidDeviceOptions = {}) {
@@ -290,6 +294,10 @@ export class AndroidDevice implements Device {
   async restore(): Promise<void> {
     if (this.keeper) clearInterval(this.keeper);
     this.keeper = undefined;
+    // A check already under way could re-create the tunnel after restore removed it: it ends
+    // first, and none comes after.
+    this.port = undefined;
+    await this.checking;
     const record = this.record;
     if (!record || !this.adb) return;
     await restoreChanges(this.adb, record, this.log);
@@ -377,7 +385,9 @@ export class AndroidDevice implements Device {
     options: { restartAdbd?: boolean } = {},
   ): Promise<RootMethod | undefined> {
     if (this.root !== undefined) return this.root || undefined;
-    const found = await detectRoot(adb);
+    const found = await detectRoot(adb, {
+      ...(this.options.suWaitMs !== undefined ? { suWaitMs: this.options.suWaitMs } : {}),
+    });
     let method: RootMethod | undefined = found.method === 'none' ? undefined : found.method;
     if (found.method === 'none') this.rootWhy = found.why;
     if (!method && facts.debuggable && options.restartAdbd === false) return undefined;
@@ -398,11 +408,13 @@ export class AndroidDevice implements Device {
     this.keeper = setInterval(() => {
       if (busy) return;
       busy = true;
-      this.reassertTunnel()
-        .catch((error: unknown) =>
-          this.log(
-            `  android: cannot check the reverse tunnel on ${adb.serial}: ${describeError(error)}`,
-          ),
+      this.checking = this.reassertTunnel()
+        .then(
+          () => undefined,
+          (error: unknown) =>
+            this.log(
+              `  android: cannot check the reverse tunnel on ${adb.serial}: ${describeError(error)}`,
+            ),
         )
         .finally(() => (busy = false));
     }, every);

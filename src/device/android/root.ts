@@ -1,4 +1,5 @@
 import { adbCommand, shell, type Adb } from './adb-client.ts';
+import { PhonehomeError } from '../../errors.ts';
 import { shellQuote } from './shell-quote.ts';
 
 /**
@@ -41,11 +42,46 @@ function isRoot(output: string): boolean {
  * @example
  *   const root = await detectRoot(adb); // → { method: 'su-c' }
  */
-export async function detectRoot(adb: Adb): Promise<RootAccess> {
+export async function detectRoot(
+  adb: Adb,
+  options: { suWaitMs?: number } = {},
+): Promise<RootAccess> {
   if (isRoot(await shell(adb, 'id'))) return { method: 'adbd' };
-  if (isRoot(await shell(adb, asRoot('su-c', 'id')))) return { method: 'su-c' };
-  if (isRoot(await shell(adb, asRoot('su-0', 'id')))) return { method: 'su-0' };
-  return { method: 'none', why: 'no su answers as root and adbd runs as shell' };
+  const wait = options.suWaitMs ?? SU_WAIT_MS;
+  let silent = false;
+  for (const method of ['su-c', 'su-0'] as const) {
+    const answer = await answersAsRoot(adb, asRoot(method, 'id'), wait);
+    if (answer === true) return { method };
+    // A su that never answers is a root manager's prompt nobody accepted: the other form
+    // would wait on the same prompt.
+    if (answer === 'silent') {
+      silent = true;
+      break;
+    }
+  }
+  return {
+    method: 'none',
+    why: silent
+      ? `su did not answer within ${Math.round(wait / 1000)} s (a root manager asking on the phone? allow the shell there, or deny it for good)`
+      : 'no su answers as root and adbd runs as shell',
+  };
+}
+
+/** How long su may take to answer: a root manager's prompt waits for the user. */
+const SU_WAIT_MS = 15_000;
+
+async function answersAsRoot(
+  adb: Adb,
+  command: string,
+  waitMs: number,
+): Promise<boolean | 'silent'> {
+  try {
+    const result = await adb.exec(['-s', adb.serial, 'shell', command], { timeoutMs: waitMs });
+    return isRoot(result.stdout);
+  } catch (error) {
+    if (error instanceof PhonehomeError && error.code === 'ADB_TIMEOUT') return 'silent';
+    throw error;
+  }
 }
 
 /**
@@ -57,9 +93,14 @@ export async function restartAdbdAsRoot(adb: Adb): Promise<boolean> {
   const result = await adb.exec(['-s', adb.serial, 'root']);
   const said = `${result.stdout}${result.stderr}`;
   if (/cannot run as root|production builds/i.test(said)) return false;
-  // adbd restarts and the phone drops off the bus for a moment.
-  await adbCommand(adb, ['wait-for-device']);
-  return isRoot(await shell(adb, 'id'));
+  // adbd restarts and the phone drops off the bus for a moment — but `wait-for-device` can
+  // return before the old adbd went away: ask until the new one answers as root.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    await adbCommand(adb, ['wait-for-device']);
+    if (isRoot(await shell(adb, 'id').catch(() => ''))) return true;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
 }
 
 /** Puts adbd back to running as shell (`adb unroot`) and waits for the phone to come back. */
