@@ -100,4 +100,28 @@ describe('phones as they are (a strict fake adb)', function () {
     await device.restore();
     expect(fake.phone(SERIAL).adbdRoot).to.equal(false);
   });
+
+  it('refuses to switch Wi-Fi off on a phone on wireless adb, which would cut adb and leave it unrestored', async () => {
+    const serial = '192.168.1.57:5555';
+    fake = FakeAdb.create({
+      [serial]: rootedPhone({ props: { ...rootedPhone().props, 'ro.serialno': serial } }),
+    });
+    undo = fake.install();
+    lines = [];
+    const device = new AndroidDevice(androidEntry({ serial, android: { systemCa: 'never' } }), {
+      stateDir: join(dirs.path, 'wireless'),
+      tunnelCheckMs: 0,
+    });
+    await device.route(context());
+    const actions = device.actions({ execute: async () => undefined });
+    const error = await actions.setWifi(false).then(
+      () => new Error('switched'),
+      (thrown: unknown) => thrown as Error,
+    );
+    expect(error.message).to.match(
+      /'setWifi\(false\)' cannot run on device .*: it is connected over wireless adb \(192\.168\.1\.57:5555\), which switching Wi-Fi off would cut, leaving the phone unrestored; connect the phone by USB/,
+    );
+    expect(fake.phone(serial).settings.global!.wifi_on).to.equal('1');
+    await device.restore();
+  });
 });

@@ -1,4 +1,5 @@
 import type { AndroidOptions } from '../../config/devices.ts';
+import { isWirelessAdb } from './versions.ts';
 import { PhonehomeError } from '../../errors.ts';
 import { wifiIsOn } from './wifi.ts';
 import type { DriverSession, PhoneActions } from '../device.ts';
@@ -159,6 +160,14 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
     },
 
     async setWifi(on) {
+      // Over wireless adb, Wi-Fi off is the end of adb: nothing could be driven or restored.
+      if (!on && isWirelessAdb(adb.serial)) {
+        throw unsupported(
+          'setWifi(false)',
+          `it is connected over wireless adb (${adb.serial}), which switching Wi-Fi off would cut, leaving the phone unrestored`,
+          'connect the phone by USB for this scenario',
+        );
+      }
       if (!wifiRecorded) {
         const wasOn = wifiIsOn(await shell(adb, ['settings', 'get', 'global', 'wifi_on']));
         context.record().add({ kind: 'wifi', wasOn, api: facts.api });

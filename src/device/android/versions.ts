@@ -18,6 +18,19 @@ export interface VersionLimits {
 }
 
 /**
+ * A phone on wireless adb: `adb connect host:port`, or Android 11's pairing (an mDNS service
+ * name); an emulator's serial, or adb over loopback, is not one.
+ */
+export function isWirelessAdb(serial: string): boolean {
+  return (
+    (/:\d+$/.test(serial) || /\._adb-tls-connect\._tcp/.test(serial)) &&
+    !/\bemulator\b/i.test(serial) &&
+    // adb over loopback (an emulator connected by TCP) does not ride on the phone's Wi-Fi.
+    !/^(?:127\.|localhost:|\[::1\]:)/.test(serial)
+  );
+}
+
+/**
  * The minimum versions phonehome's Android routes rely on, for `doctor` and for a run that would
  * otherwise fail deep inside Appium. A phone too old for UiAutomator2 (the 2014 Redmi 1S ran
  * Android 4.4) is capture-only: `phonehome capture` with the phone on Wi-Fi (`--host`,
@@ -31,7 +44,7 @@ export function versionLimits(
   serial: string,
 ): VersionLimits {
   const reasons: string[] = [];
-  const wireless = /:\d+$/.test(serial) && !/\bemulator\b/i.test(serial);
+  const wireless = isWirelessAdb(serial);
   const scenarios = facts.api >= UIAUTOMATOR2_MIN_API;
   if (!scenarios) {
     reasons.push(
