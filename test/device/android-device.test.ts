@@ -80,6 +80,7 @@ describe('android device over adb (fake adb)', function () {
     'devices -l',
     `-s ${SERIAL} shell getprop`,
     `-s ${SERIAL} shell id`,
+    `-s ${SERIAL} shell su -mm -c id`,
     `-s ${SERIAL} shell su -c id`,
     `-s ${SERIAL} push <tmp>/${'CA'} /data/local/tmp/phonehome-ca/${'CA'}`,
     `-s ${SERIAL} push <tmp>/install.sh /data/local/tmp/phonehome-ca/install.sh`,
@@ -155,6 +156,7 @@ describe('android device over adb (fake adb)', function () {
       'devices -l',
       `-s ${SERIAL} shell getprop`,
       `-s ${SERIAL} shell id`,
+      `-s ${SERIAL} shell su -mm -c id`,
       `-s ${SERIAL} shell su -c id`,
       `-s ${SERIAL} shell su 0 sh -c id`,
       `-s ${SERIAL} shell settings get global http_proxy`,
@@ -175,12 +177,13 @@ describe('android device over adb (fake adb)', function () {
     const phone = device();
     await phone.route(context());
     const commands = normalise(fake.commands());
-    expect(commands.slice(2, 5)).to.deep.equal([
+    expect(commands.slice(2, 6)).to.deep.equal([
       '-s emulator-5554 shell id',
+      '-s emulator-5554 shell su -mm -c id',
       '-s emulator-5554 shell su -c id',
       '-s emulator-5554 shell su 0 sh -c id',
     ]);
-    expect(commands[7]).to.equal(
+    expect(commands[8]).to.equal(
       `-s emulator-5554 shell su 0 sh -c 'sh /data/local/tmp/phonehome-ca/install.sh'`,
     );
     expect(phone.capabilities(context())).to.include({
@@ -196,7 +199,7 @@ describe('android device over adb (fake adb)', function () {
     use({ [SERIAL]: stockPhone({ props: { ...stockPhone().props, 'ro.debuggable': '1' } }) });
     const phone = device();
     await phone.route(context());
-    expect(normalise(fake.commands()).slice(5, 11)).to.deep.equal([
+    expect(normalise(fake.commands()).slice(6, 12)).to.deep.equal([
       `-s ${SERIAL} root`,
       `-s ${SERIAL} wait-for-device`,
       `-s ${SERIAL} shell id`,

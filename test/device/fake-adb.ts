@@ -22,6 +22,8 @@ export interface FakePhone {
   /** After `adb root`, how many shell commands the old adbd still answers, as shell. */
   rootLagAfterRoot?: number;
   rootLag?: number;
+  /** Its su takes `-mm` (--mount-master), as Magisk's does. */
+  suMountMaster?: boolean;
   /** su that never answers (a root manager's prompt nobody accepts). */
   suHangs?: boolean;
   adbdRoot: boolean;

@@ -124,4 +124,22 @@ describe('phones as they are (a strict fake adb)', function () {
     expect(fake.phone(serial).settings.global!.wifi_on).to.equal('1');
     await device.restore();
   });
+
+  it("uses su's --mount-master where su takes it, so the CA lands in the global namespace", async () => {
+    use(rootedPhone({ suMountMaster: true }));
+    const device = new AndroidDevice(androidEntry(), {
+      stateDir: join(dirs.path, 'mount-master'),
+      tunnelCheckMs: 0,
+    });
+    await device.route(context());
+    expect(fake.commands()).to.include(
+      `-s ${SERIAL} shell su -mm -c 'sh /data/local/tmp/phonehome-ca/install.sh'`,
+    );
+    expect(fake.phone(SERIAL).systemCerts.length).to.equal(2);
+    await device.restore();
+    expect(fake.commands()).to.include(
+      `-s ${SERIAL} shell su -mm -c 'sh /data/local/tmp/phonehome-ca/remove.sh'`,
+    );
+    expect(fake.phone(SERIAL).systemCerts.length).to.equal(1);
+  });
 });

@@ -5,10 +5,13 @@ import { shellQuote } from './shell-quote.ts';
 /**
  * How to run a command as root on this phone:
  * - `adbd`: adbd itself runs as root (emulator or userdebug build after `adb root`);
- * - `su-c`: a root manager's su (Magisk, KernelSU, SuperSU) taking `su -c '<command>'`;
+ * - `su-mm`: a root manager's su that takes `--mount-master` (`su -mm -c '<command>'`: Magisk,
+ *   KernelSU, SuperSU), so that what is mounted lands in the global mount namespace even when
+ *   the manager isolates each su session's mounts (Magisk's "Isolated" namespace mode);
+ * - `su-c`: a root manager's su taking `su -c '<command>'`;
  * - `su-0`: AOSP's debug su (emulator images) taking `su 0 <command>`.
  */
-export type RootMethod = 'adbd' | 'su-c' | 'su-0';
+export type RootMethod = 'adbd' | 'su-mm' | 'su-c' | 'su-0';
 
 /**
  * The command line that runs `command` as root with `method`.
@@ -20,6 +23,8 @@ export function asRoot(method: RootMethod, command: string): string {
   switch (method) {
     case 'adbd':
       return command;
+    case 'su-mm':
+      return `su -mm -c ${shellQuote(command)}`;
     case 'su-c':
       return `su -c ${shellQuote(command)}`;
     case 'su-0':
@@ -49,7 +54,7 @@ export async function detectRoot(
   if (isRoot(await shell(adb, 'id'))) return { method: 'adbd' };
   const wait = options.suWaitMs ?? SU_WAIT_MS;
   let silent = false;
-  for (const method of ['su-c', 'su-0'] as const) {
+  for (const method of ['su-mm', 'su-c', 'su-0'] as const) {
     const answer = await answersAsRoot(adb, asRoot(method, 'id'), wait);
     if (answer === true) return { method };
     // A su that never answers is a root manager's prompt nobody accepted: the other form
