@@ -125,6 +125,9 @@ describe('service call iphonesubinfo', () => {
       ['imei', '460001234567891', undefined, false], // 15 digits failing Luhn (an IMSI, say)
       ['imsi', '460001234567890', '46000', true],
       ['imsi', '460001234567890', '310260', false], // not this SIM's operator
+      ['imsi', '460011234567890', '46000,46001', true], // dual SIM: the default SIM is slot 2's
+      ['imsi', '460001234567890', '46000,', true], // one slot's operator, the other slot empty
+      ['imsi', '310260123456789', '46000,46001', false], // neither slot's operator
       ['imsi', '89860012345678901234', undefined, false], // an ICCID
       ['iccid', '89860012345678901234', undefined, true],
       ['iccid', '8986001234567890123F', undefined, true],

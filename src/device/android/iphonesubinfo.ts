@@ -147,7 +147,9 @@ export function luhnValid(digits: string): boolean {
 /**
  * Whether a value read for `kind` has that kind's shape, so a transaction code that answered
  * with another field (or another method moved into its place) is not taken for an identifier.
- * `simOperator` is the SIM's MCC+MNC (gsm.sim.operator.numeric), which starts every IMSI.
+ * `simOperator` is the SIM's MCC+MNC (gsm.sim.operator.numeric), which starts every IMSI; on a
+ * dual-SIM phone the property lists one per slot ("46000,46001"), and the IMSI Android answers
+ * is the default SIM's, which may be either: any slot's operator will do.
  *
  * @example
  *   acceptSubscriberValue('imei', '865432101234564', {}) // → true
@@ -164,7 +166,12 @@ export function acceptSubscriberValue(
       // Every IMSI starts with the MCC, and MCCs start with 2–7.
       return (
         /^[2-7]\d{5,14}$/.test(value) &&
-        (!context.simOperator || value.startsWith(context.simOperator))
+        (!context.simOperator ||
+          context.simOperator
+            .split(',')
+            .map((operator) => operator.trim())
+            .filter(Boolean)
+            .some((operator) => value.startsWith(operator)))
       );
     case 'iccid':
       return /^89\d{15,19}F?$/i.test(value);

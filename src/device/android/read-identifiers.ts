@@ -59,7 +59,8 @@ export async function readPhoneIdentifiers(
 
   await readAndroidIds(adb, facts, root, add, reading);
 
-  const simOperator = (props['gsm.sim.operator.numeric'] ?? '').split(',')[0]?.trim() || undefined;
+  // One MCC+MNC per SIM slot on a dual-SIM phone: the IMSI read may be either SIM's.
+  const simOperator = (props['gsm.sim.operator.numeric'] ?? '').trim() || undefined;
   const taken = new Set<string>();
   const calls = subInfoCalls(facts.api);
   for (const kind of ['imei', 'imsi', 'iccid', 'msisdn'] as SubscriberKind[]) {
