@@ -18,6 +18,7 @@ import {
   rootedPhone,
   stockPhone,
   type FakePhone,
+  routeContext,
 } from './fake-adb.ts';
 
 const SERIAL = 'R58M12345';
@@ -45,13 +46,7 @@ describe('android device over adb (fake adb)', function () {
   let stateDir: string;
   let lines: string[];
 
-  const context = (): RouteContext => ({
-    proxyPort: PORT,
-    proxyUrl: `http://127.0.0.1:${PORT}`,
-    ca,
-    runFolder: dirs.path,
-    log: (line) => lines.push(line),
-  });
+  const context = (): RouteContext => routeContext(ca, dirs.path, (line) => lines.push(line), PORT);
   const device = (entry = androidEntry()) =>
     new AndroidDevice(entry, { stateDir, tunnelCheckMs: 0 });
   const use = (

@@ -2,10 +2,16 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { AndroidDevice } from '../../src/device/android/android-device.ts';
 import { parseSsaids } from '../../src/device/android/read-identifiers.ts';
-import type { RouteContext } from '../../src/device/device.ts';
 import { loadOrCreateCa } from '../../src/capture/ca.ts';
 import { tempDir } from '../support/temp.ts';
-import { androidEntry, FakeAdb, rootedPhone, stockPhone, type FakePhone } from './fake-adb.ts';
+import {
+  androidEntry,
+  FakeAdb,
+  rootedPhone,
+  stockPhone,
+  type FakePhone,
+  routeContext,
+} from './fake-adb.ts';
 
 const SERIAL = 'R58M12345';
 /** What the shell reads since Android 8: the shell's own Android ID, which no app sends. */
@@ -44,13 +50,7 @@ describe('the Android ID: the values apps send', function () {
       tunnelCheckMs: 0,
     });
     const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
-    const context: RouteContext = {
-      proxyPort: 8123,
-      proxyUrl: 'http://127.0.0.1:8123',
-      ca,
-      runFolder: dirs.path,
-      log: (line) => lines.push(line),
-    };
+    const context = routeContext(ca, dirs.path, (line) => lines.push(line));
     await device.route(context);
     try {
       return await device.readIdentifiers({ execute: async () => undefined });

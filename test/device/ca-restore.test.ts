@@ -5,9 +5,8 @@ import { loadOrCreateCa } from '../../src/capture/ca.ts';
 import { AndroidDevice } from '../../src/device/android/android-device.ts';
 import { stateFilePath } from '../../src/device/android/restore-state.ts';
 import { restorePhone } from '../../src/device/android/restore.ts';
-import type { RouteContext } from '../../src/device/device.ts';
 import { tempDir } from '../support/temp.ts';
-import { androidEntry, FakeAdb, rootedPhone } from './fake-adb.ts';
+import { androidEntry, FakeAdb, rootedPhone, routeContext } from './fake-adb.ts';
 
 const SERIAL = 'R58M12345';
 
@@ -31,13 +30,7 @@ describe('removing the system CA when root went away (fake adb)', function () {
     undo = fake.install();
     const stateDir = join(dirs.path, name);
     const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
-    const context: RouteContext = {
-      proxyPort: 8123,
-      proxyUrl: 'http://127.0.0.1:8123',
-      ca,
-      runFolder: dirs.path,
-      log: () => {},
-    };
+    const context = routeContext(ca, dirs.path);
     await new AndroidDevice(androidEntry(), { stateDir, tunnelCheckMs: 0 }).route(context);
     expect(fake.phone(SERIAL).mounts).to.have.length.greaterThan(0);
     // The run is killed; then su goes away.

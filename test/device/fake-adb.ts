@@ -2,6 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.ts';
 import type { DeviceEntry } from '../../src/config/devices.ts';
+import type { RouteContext } from '../../src/device/device.ts';
+import type { CertificateAuthority } from '../../src/types.ts';
 import { tempDir } from '../support/temp.ts';
 import { REPLY } from './parcel-replies.ts';
 
@@ -238,4 +240,17 @@ export function androidEntry(overrides: Partial<DeviceEntry> = {}): DeviceEntry 
 /** Command lines with the random host folder of pushed files replaced by <tmp>. */
 export function normalise(commands: string[]): string[] {
   return commands.map((line) => line.replace(/\S*phonehome-push-[^/]+\//g, '<tmp>/'));
+}
+
+/**
+ * What a device is routed with in these tests: the proxy on 127.0.0.1:`port` (which adb reverse
+ * would tunnel to; the fake only records it), the run's CA and folder, and where log lines go.
+ */
+export function routeContext(
+  ca: CertificateAuthority,
+  runFolder: string,
+  log: (line: string) => void = () => undefined,
+  port = 8123,
+): RouteContext {
+  return { proxyPort: port, proxyUrl: `http://127.0.0.1:${port}`, ca, runFolder, log };
 }

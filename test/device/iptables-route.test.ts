@@ -12,7 +12,14 @@ import type { RouteContext } from '../../src/device/device.ts';
 import { readJournalAll } from '../../src/journal/reader.ts';
 import { JournalWriter } from '../../src/journal/writer.ts';
 import { tempDir } from '../support/temp.ts';
-import { androidEntry, FakeAdb, rootedPhone, stockPhone, type FakePhone } from './fake-adb.ts';
+import {
+  androidEntry,
+  FakeAdb,
+  rootedPhone,
+  stockPhone,
+  type FakePhone,
+  routeContext,
+} from './fake-adb.ts';
 
 const PORT = 8123;
 const SERIAL = 'R58M12345';
@@ -28,13 +35,7 @@ describe('the iptables route (rooted phone, fake adb)', function () {
   let ca: CertificateAuthority;
   let fake: FakeAdb;
   let undo: () => void;
-  const context = (): RouteContext => ({
-    proxyPort: PORT,
-    proxyUrl: `http://127.0.0.1:${PORT}`,
-    ca,
-    runFolder: dirs.path,
-    log: () => {},
-  });
+  const context = (): RouteContext => routeContext(ca, dirs.path, () => {}, PORT);
   const entry = androidEntry({ android: { route: 'iptables', systemCa: 'never' } });
   const device = (name: string) =>
     new AndroidDevice(entry, { stateDir: join(dirs.path, name), tunnelCheckMs: 0 });

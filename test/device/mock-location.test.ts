@@ -4,7 +4,7 @@ import { loadOrCreateCa, type CertificateAuthority } from '../../src/capture/ca.
 import { AndroidDevice } from '../../src/device/android/android-device.ts';
 import type { RouteContext } from '../../src/device/device.ts';
 import { tempDir } from '../support/temp.ts';
-import { androidEntry, emulatorPhone, FakeAdb, stockPhone } from './fake-adb.ts';
+import { androidEntry, emulatorPhone, FakeAdb, stockPhone, routeContext } from './fake-adb.ts';
 import { RecordingSession } from './recording-session.ts';
 
 const OP = 'io.appium.settings android:mock_location';
@@ -20,13 +20,7 @@ describe('mock location is undone (fake adb)', function () {
   let ca: CertificateAuthority;
   let fake: FakeAdb;
   let undo: () => void;
-  const context = (): RouteContext => ({
-    proxyPort: 8123,
-    proxyUrl: 'http://127.0.0.1:8123',
-    ca,
-    runFolder: dirs.path,
-    log: () => undefined,
-  });
+  const context = (): RouteContext => routeContext(ca, dirs.path);
   before(async () => {
     ca = await loadOrCreateCa(join(dirs.path, 'ca'));
   });

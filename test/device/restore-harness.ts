@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { loadOrCreateCa } from '../../src/capture/ca.ts';
 import { AndroidDevice } from '../../src/device/android/android-device.ts';
-import type { RouteContext } from '../../src/device/device.ts';
-import { androidEntry, FakeAdb, type FakeModel, type FakePhone } from './fake-adb.ts';
+import { androidEntry, FakeAdb, type FakeModel, type FakePhone, routeContext } from './fake-adb.ts';
 import { RecordingSession } from './recording-session.ts';
 
 /**
@@ -20,13 +19,7 @@ export async function routeThenRestore(
   const undo = fake.install();
   try {
     const ca = await loadOrCreateCa(join(folder, 'ca'));
-    const context: RouteContext = {
-      proxyPort: 8123,
-      proxyUrl: 'http://127.0.0.1:8123',
-      ca,
-      runFolder: folder,
-      log: () => undefined,
-    };
+    const context = routeContext(ca, folder);
     const device = new AndroidDevice(androidEntry({ android: { systemCa: 'never' } }), {
       stateDir: join(folder, 'state'),
       tunnelCheckMs: 0,

@@ -4,7 +4,14 @@ import { loadOrCreateCa, type CertificateAuthority } from '../../src/capture/ca.
 import { AndroidDevice } from '../../src/device/android/android-device.ts';
 import type { RouteContext } from '../../src/device/device.ts';
 import { tempDir } from '../support/temp.ts';
-import { androidEntry, FakeAdb, rootedPhone, stockPhone, type FakePhone } from './fake-adb.ts';
+import {
+  androidEntry,
+  FakeAdb,
+  rootedPhone,
+  stockPhone,
+  type FakePhone,
+  routeContext,
+} from './fake-adb.ts';
 
 const SERIAL = 'R58M12345';
 
@@ -27,13 +34,7 @@ describe('phones as they are (a strict fake adb)', function () {
   });
   after(() => dirs.remove());
 
-  const context = (): RouteContext => ({
-    proxyPort: 8123,
-    proxyUrl: 'http://127.0.0.1:8123',
-    ca,
-    runFolder: dirs.path,
-    log: (line) => lines.push(line),
-  });
+  const context = (): RouteContext => routeContext(ca, dirs.path, (line) => lines.push(line));
   const use = (phone: FakePhone) => {
     fake = FakeAdb.create({ [SERIAL]: phone });
     undo = fake.install();

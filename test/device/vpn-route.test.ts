@@ -5,7 +5,7 @@ import { statusWord } from '../../src/coverage.ts';
 import { AndroidDevice } from '../../src/device/android/android-device.ts';
 import type { RouteContext } from '../../src/device/device.ts';
 import { tempDir } from '../support/temp.ts';
-import { androidEntry, FakeAdb, stockPhone, type FakePhone } from './fake-adb.ts';
+import { androidEntry, FakeAdb, stockPhone, type FakePhone, routeContext } from './fake-adb.ts';
 
 const PORT = 8123;
 const PCAPDROID = 'com.emanuelef.remote_capture';
@@ -21,13 +21,7 @@ describe('the vpn route (PCAPdroid, fake adb)', function () {
   let fake: FakeAdb;
   let undo: () => void;
   let lines: string[];
-  const context = (): RouteContext => ({
-    proxyPort: PORT,
-    proxyUrl: `http://127.0.0.1:${PORT}`,
-    ca,
-    runFolder: dirs.path,
-    log: (line) => lines.push(line),
-  });
+  const context = (): RouteContext => routeContext(ca, dirs.path, (line) => lines.push(line), PORT);
   const vpnEntry = (vpn: Record<string, unknown> = {}) =>
     androidEntry({ android: { route: 'vpn', systemCa: 'never', vpn } });
   const device = (entry = vpnEntry(), name = 'state') =>
