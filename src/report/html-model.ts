@@ -126,6 +126,8 @@ export interface ReportModel {
     /** What the capture could see and not, with the run's counts (src/coverage.ts). */
     coverage: string;
     exchanges: number;
+    /** DNS lookups recorded (the gateway route), listed in the timeline with the exchanges. */
+    lookups?: number;
     findings: number;
     mode: ShowMode;
     /** What the reader must know about how the phone was watched. */
@@ -279,7 +281,9 @@ export async function buildReportModel(input: ModelInput): Promise<ReportModel> 
       statusWord: statusWord(result.status, result.coverage),
       ...qualified(result),
       coverage: text(coverageLine(result)),
-      exchanges: exchanges.length,
+      // The run's count (DNS lookups are not exchanges there), the same as the console's.
+      exchanges: result.exchanges,
+      ...(result.lookups ? { lookups: result.lookups } : {}),
       findings: findings.length,
       mode,
       notes: (result.notes ?? []).map(text),

@@ -124,7 +124,7 @@
       el(
         'div',
         'meta',
-        `${run.scenario.name} on ${device} · ${run.startedAt.replace('T', ' ').slice(0, 19)} UTC · ${run.exchanges} exchanges · ${run.findings} findings · run ${run.runId}`,
+        `${run.scenario.name} on ${device} · ${run.startedAt.replace('T', ' ').slice(0, 19)} UTC · ${run.exchanges} exchanges${run.lookups ? ` · ${run.lookups} DNS lookups` : ''} · ${run.findings} findings · run ${run.runId}`,
       ),
     );
     const notes = {
