@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadDevices } from '../config/devices.ts';
+import { loadDevices, type DeviceEntry } from '../config/devices.ts';
 import { EXIT } from '../errors.ts';
 import { IDENTIFIER_KINDS } from '../types.ts';
 import { JSON_SCHEMA_VERSION } from './json.ts';
@@ -22,6 +22,7 @@ export async function devicesCommand(argv: string[]): Promise<number> {
       identifiersKnown: IDENTIFIER_KINDS.filter(
         (kind) => (device.identifiers[kind]?.length ?? 0) > 0,
       ),
+      route: routeOf(device),
     }));
     console.log(
       JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, file: config.file, devices }, null, 2),
@@ -33,9 +34,24 @@ export async function devicesCommand(argv: string[]): Promise<number> {
     const kinds = IDENTIFIER_KINDS.filter((kind) => (device.identifiers[kind]?.length ?? 0) > 0);
     const marker = device.id === config.defaultId ? ' (default)' : '';
     console.log(`  ${device.id}${marker}  [${device.kind}]  ${device.description ?? ''}`);
+    console.log(`      route: ${routeOf(device)}`);
     console.log(
       `      identifiers known: ${kinds.join(', ') || 'none (read from the phone at run time)'}`,
     );
   }
   return EXIT.ok;
+}
+
+/**
+ * How the device's traffic reaches phonehome, in a word and its settings (docs/reports.md).
+ *
+ * @example
+ *   routeOf({ kind: 'android', android: { route: 'vpn' } }) // → 'vpn'
+ */
+export function routeOf(device: DeviceEntry): string {
+  if (device.gateway)
+    return `gateway on ${device.gateway.interface} (phone ${device.gateway.phoneAddress})`;
+  if (device.kind === 'remote') return `farm (traffic ${device.traffic?.mode ?? 'proxy'})`;
+  if (device.kind === 'android') return device.android?.route ?? 'proxy';
+  return 'proxy';
 }

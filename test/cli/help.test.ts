@@ -108,10 +108,11 @@ describe('the command line', function () {
     expect(result.code).to.equal(0);
     const parsed = JSON.parse(result.stdout) as {
       schemaVersion: number;
-      devices: { id: string }[];
+      devices: { id: string; route: string }[];
     };
     expect(parsed.schemaVersion).to.equal(1);
     expect(parsed.devices.map((d) => d.id)).to.include('virtual-redmi-1s-optin');
+    expect(parsed.devices.find((d) => d.id === 'virtual-clean')?.route).to.equal('proxy');
   });
 
   it('colours PASS and FAIL on a terminal, and never with NO_COLOR or in a pipe', () => {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { loadFirmwareFile } from '../../drivers/virtual-phone/lib/firmware.ts';
 import { AddressPool } from '../../src/capture/gateway/dns-server.ts';
 import { gatewayRuleset } from '../../src/capture/gateway/nftables.ts';
+import { routeOf } from '../../src/cli/devices.ts';
+import type { DeviceEntry } from '../../src/config/devices.ts';
 import { coverageLine, GATEWAY_COVERAGE } from '../../src/coverage.ts';
 import { tempDir } from '../support/temp.ts';
 
@@ -113,5 +115,31 @@ describe('the gateway route, part by part', () => {
       'name',
       'own',
     );
+  });
+
+  it("`phonehome devices` names each device's route, the gateway with its interface and phone", () => {
+    const entry = (fields: Partial<DeviceEntry>): DeviceEntry => ({
+      id: 'p',
+      kind: 'android',
+      capabilities: {},
+      identifiers: {},
+      settle: { quietMs: 0, maxMs: 0 },
+      ...fields,
+    });
+    expect(
+      [
+        entry({}),
+        entry({ android: { route: 'iptables' } }),
+        entry({ gateway: { interface: 'wlan0', phoneAddress: '192.168.12.50' } }),
+        entry({ kind: 'virtual' }),
+        entry({ kind: 'remote', traffic: { mode: 'har' } }),
+      ].map(routeOf),
+    ).to.deep.equal([
+      'proxy',
+      'iptables',
+      'gateway on wlan0 (phone 192.168.12.50)',
+      'proxy',
+      'farm (traffic har)',
+    ]);
   });
 });
