@@ -184,13 +184,17 @@ export class Gateway {
       return;
     }
     const host = this.pool.nameOf(destination.address) ?? destination.address;
+    // Online, everything goes to the capture, which passes raw streams on and records them.
+    if (this.options.passThrough) {
+      socket.pause();
+      this.handOver(socket, host, destination.port);
+      return;
+    }
     void firstBytes(socket, SNIFF_MS).then((first) => {
       if (socket.destroyed) return;
-      // HTTP and TLS go to the capture; online, so does everything else (it passes raw streams
-      // on and records them). Offline, nobody can answer another protocol: its bytes are
-      // recorded here, as the phone sends them.
-      if (this.options.passThrough || (first && isHttpOrTls(first)))
-        this.handOver(socket, host, destination.port, first);
+      // Offline, HTTP and TLS go to the capture, which answers them; nobody can answer another
+      // protocol, so its bytes are recorded here, as the phone sends them.
+      if (first && isHttpOrTls(first)) this.handOver(socket, host, destination.port, first);
       else this.recordRaw(socket, host, destination.port, first);
     });
   }
