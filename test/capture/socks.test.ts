@@ -38,6 +38,24 @@ describe('the capture as a SOCKS5 proxy', function () {
   this.timeout(30_000);
   const dirs = tempDir();
   after(() => dirs.remove());
+  /** A run's journal looking for the IMEI, with one consent, "push", given when the test says. */
+  const pushJournal = (name: string) => {
+    const journal = JournalWriter.open(join(dirs.path, `${name}-journal.ndjson`));
+    journal.append({
+      type: 'run-start',
+      version: 1,
+      at: Date.now(),
+      runId: name,
+      scenario: 'capture',
+      scenarioTitle: name,
+      device: { id: 'test', kind: 'android' },
+      identifiers: { imei: [IMEI] },
+      consents: [{ name: 'push', covers: 'all' }],
+      forbiddenHosts: [],
+      versions: {},
+    });
+    return journal;
+  };
 
   it('records HTTP and HTTPS that arrive over SOCKS5, by name and by address', async () => {
     const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
@@ -97,21 +115,7 @@ describe('the capture as a SOCKS5 proxy', function () {
 
   it('records a tunnelled connection that is not HTTP as unreadable, making the verdict before consent inconclusive', async () => {
     const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
-    const journal = JournalWriter.open(join(dirs.path, 'xmpp-journal.ndjson'));
-    const started = Date.now();
-    journal.append({
-      type: 'run-start',
-      version: 1,
-      at: started,
-      runId: 'xmpp',
-      scenario: 'capture',
-      scenarioTitle: 'xmpp',
-      device: { id: 'test', kind: 'android' },
-      identifiers: { imei: [IMEI] },
-      consents: [{ name: 'push', covers: 'all' }],
-      forbiddenHosts: [],
-      versions: {},
-    });
+    const journal = pushJournal('xmpp');
     const capture = await CaptureSession.start({
       ca,
       journal,
@@ -147,20 +151,7 @@ describe('the capture as a SOCKS5 proxy', function () {
 
   it('online, passes a tunnel that is not HTTP on to its server and records and scans its bytes both ways', async () => {
     const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
-    const journal = JournalWriter.open(join(dirs.path, 'raw-journal.ndjson'));
-    journal.append({
-      type: 'run-start',
-      version: 1,
-      at: Date.now(),
-      runId: 'raw',
-      scenario: 'capture',
-      scenarioTitle: 'raw',
-      device: { id: 'test', kind: 'android' },
-      identifiers: { imei: [IMEI] },
-      consents: [{ name: 'push', covers: 'all' }],
-      forbiddenHosts: [],
-      versions: {},
-    });
+    const journal = pushJournal('raw');
     // The push service, on loopback: it greets back once it has the registration.
     const server = createServer((socket) => socket.once('data', () => socket.end('<registered/>')));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -4,7 +4,7 @@ import { SocksClient } from 'socks';
 import type { GatewaySettings } from '../../config/devices.ts';
 import { PhonehomeError, describeError } from '../../errors.ts';
 import type { Exchange, TlsFailure } from '../../types.ts';
-import { tcpChunkExchange } from '../session.ts';
+import { tcpChunkExchange, type CaptureRecorder } from '../session.ts';
 import { AddressPool, DnsServer, type DnsLookup } from './dns-server.ts';
 import {
   checkNftables,
@@ -21,13 +21,6 @@ export type { GatewaySettings };
 
 /** RFC 2544's benchmarking range: never routed on the internet, rarely on a LAN. */
 export const DEFAULT_ADDRESS_POOL = '198.18.0.0/15';
-
-/** Where the gateway hands over what it sees. */
-export interface GatewayRecorder {
-  append(
-    record: { type: 'tls-failure'; failure: TlsFailure } | { type: 'exchange'; exchange: Exchange },
-  ): void;
-}
 
 /** How often nftables' UDP counts are read: a flow's time is known to within this. */
 const UDP_POLL_MS = 1000;
@@ -105,13 +98,17 @@ export class Gateway {
       front.listen(0, listenAddress, () => resolve());
     });
     let dns: DnsServer;
+    let lookups = 0;
     try {
       dns = await DnsServer.start({
         host: listenAddress,
         pool,
         phoneAddress: settings.phoneAddress,
         onQuery: (lookup) =>
-          options.journal.append({ type: 'exchange', exchange: dnsExchange(lookup) }),
+          options.journal.append({
+            type: 'exchange',
+            exchange: dnsExchange(lookup, (lookups += 1)),
+          }),
         log,
       });
     } catch (error) {
@@ -324,17 +321,15 @@ export interface GatewayStartOptions {
   proxyPort: number;
   /** The capture's address (default loopback, where a run's capture listens). */
   proxyHost?: string;
-  journal: GatewayRecorder;
+  /** Where it journals what it sees, as the capture does (lookups, raw chunks, UDP flows). */
+  journal: CaptureRecorder;
   log: (line: string) => void;
 }
 
-let lookups = 0;
-
 /** A DNS query as an exchange of its own: a contact with its name, and the name scanned. */
-function dnsExchange(lookup: DnsLookup): Exchange {
-  lookups += 1;
+function dnsExchange(lookup: DnsLookup, index: number): Exchange {
   return {
-    id: `dns-${lookups}`,
+    id: `dns-${index}`,
     startedAt: lookup.at,
     completedAt: lookup.at,
     protocol: 'dns',
