@@ -180,5 +180,16 @@ describe('the system-CA scripts, run in mount namespaces laid out like Android 1
     ]);
     expect(mounts('removed')).to.equal(0);
     expect(lines).to.include('work left: 0');
+    // One bind over zygote's APEX store, not one more for each child still in its namespace.
+    expect(lines.filter((l) => l.startsWith('stacked in zygote'))).to.deep.equal([
+      'stacked in zygote before: 0',
+      'stacked in zygote installed: 1',
+      'stacked in zygote forked: 1',
+      'stacked in zygote removed: 0',
+    ]);
+    // The scripts ran while zygote's name also named its children of the moment.
+    expect(
+      Number(lines.find((l) => l.startsWith('zygote64 named:'))?.split(': ')[1]),
+    ).to.be.greaterThan(1);
   });
 });

@@ -17,7 +17,9 @@ export const MOUNT_SOURCE = 'phonehome-ca';
  * Shell functions both scripts use (POSIX sh: Android's mksh and toybox, busybox):
  * `same F` — F is our certificate, byte for byte (every phonehome CA has the same subject, so
  * the same file name: the name alone says nothing); `ours P M` — process P's mount namespace
- * has one of phonehome's mounts at M; `children Z` — the processes zygote Z forked.
+ * has one of phonehome's mounts at M; `children Z` — the processes zygote Z forked; `zygotes` —
+ * the zygotes themselves: a child zygote just forked carries its name until it becomes an app
+ * ("zygote64" for a few milliseconds), so a process whose parent is also named zygote is not one.
  */
 function scriptFunctions(fileName: string): string {
   return `STORE=${STORE}
@@ -30,6 +32,13 @@ children() {
   for S in /proc/[0-9]*/stat; do
     read -r C _ _ PP _ < "$S" 2>/dev/null || continue
     [ "$PP" = "$1" ] && echo "$C"
+  done
+}
+zygotes() {
+  NAMED=" $(pidof zygote zygote64 2>/dev/null | tr '\n' ' ') "
+  for Z in $NAMED; do
+    read -r _ _ _ PP _ < "/proc/$Z/stat" 2>/dev/null || continue
+    case "$NAMED" in *" $PP "*) ;; *) echo "$Z" ;; esac
   done
 }
 `;
@@ -64,10 +73,14 @@ chmod 644 "$STORE"/*
 chcon u:object_r:system_file:s0 "$STORE" "$STORE"/* 2>/dev/null || [ ! -e /sys/fs/selinux/enforce ]
 if [ -d "$APEX" ]; then
   mount --bind "$STORE" "$APEX"
-  for Z in $(pidof zygote zygote64 2>/dev/null); do
-    nsenter --mount=/proc/$Z/ns/mnt -- /bin/mount --bind "$STORE" "$APEX"
+  # One bind per namespace: a second over a shared store multiplies through propagation. A
+  # namespace already showing ours (the shell's, zygote's shared by both zygotes or by a child
+  # not yet an app) is left as it is.
+  for Z in $(zygotes); do
+    ours "$Z" "$APEX" || nsenter --mount=/proc/$Z/ns/mnt -- /bin/mount --bind "$STORE" "$APEX"
     if ! ours "$Z" "$APEX"; then echo "phonehome-ca: not visible to zygote $Z"; exit 1; fi
     for P in $(children "$Z"); do
+      ours "$P" "$APEX" && continue
       nsenter --mount=/proc/$P/ns/mnt -- /bin/mount --bind "$STORE" "$APEX" 2>/dev/null || true
     done
   done
