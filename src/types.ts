@@ -137,10 +137,15 @@ export interface Exchange {
    */
   tcp?: TcpChunkInfo;
   /**
-   * Set on a DNS query the phone made (the gateway route): `request.url` is dns://<name>, and
+   * Set on a DNS query the phone made (the gateway and vpn routes): `request.url` is dns://<name>, and
    * the name is all that is scanned. A name looked up is a host contacted.
    */
   dns?: DnsQueryInfo;
+  /**
+   * The app that sent it, where the route says (the vpn route's packet dump names the app of
+   * each DNS query and UDP flow): its package name, or `uid <n>` for a uid without one.
+   */
+  app?: string;
 }
 
 export interface DnsQueryInfo {
@@ -177,13 +182,15 @@ export interface TlsFailure {
    * `tls-…` for TLS the proxy could not open; `not-http` for a tunnelled connection (CONNECT,
    * SOCKS) that spoke another protocol (XMPP, MQTT, a vendor's own); `bad-http:<code>` for one
    * whose HTTP could not be parsed; `udp` for UDP datagrams to a destination (the gateway
-   * route), `udp-quic` for UDP/443, rejected so the phone falls back to TCP.
+   * and vpn routes), `udp-quic` for UDP/443, rejected so the phone falls back to TCP.
    */
   cause: string;
   remoteAddress?: string;
   /** For UDP: IP packets and bytes (headers included) counted when the flow was first seen. */
   packets?: number;
   bytes?: number;
+  /** The app that sent it, where the route says (see `Exchange.app`). */
+  app?: string;
 }
 
 /** A mark on the run's single clock: a scripted step starting, or a consent being given. */
@@ -219,6 +226,8 @@ export interface Finding {
   /** A few characters around the match, with the match between ⟦ and ⟧. */
   fragment: string;
   startedAt: number;
+  /** The app that sent it, where the route says (see `Exchange.app`). */
+  app?: string;
 }
 
 /** A finding placed on the timeline and judged once, by the consent that governs its kind. */
@@ -251,8 +260,10 @@ export interface HostContact {
   at: number;
   /** False for a TLS connection the proxy could not open (or other unreadable traffic). */
   readable: boolean;
-  /** Set when the first contact in this phase was a DNS lookup of the name (gateway route). */
+  /** Set when the first contact in this phase was a DNS lookup of the name (gateway, vpn). */
   lookup?: true;
+  /** The app that made that first contact, where the route says (see `Exchange.app`). */
+  app?: string;
   phase: string;
   step: string;
 }
@@ -349,7 +360,7 @@ export interface RunResult {
   forbiddenHosts: string[];
   /** How many exchanges were captured. */
   exchanges: number;
-  /** How many DNS lookups were recorded (the gateway route). */
+  /** How many DNS lookups were recorded (the gateway and vpn routes). */
   lookups?: number;
   /** How many identifiers (values) the run looked for, canaries included. */
   identifiers: number;

@@ -15,7 +15,12 @@ import { detectRoot } from '../device/android/root.ts';
 import { addReverse, removeReverse } from '../device/android/routing.ts';
 import { androidCaFileName } from '../device/android/subject-hash.ts';
 import { versionLimits } from '../device/android/versions.ts';
-import { PCAPDROID, pcapdroidInstalled } from '../device/android/vpn.ts';
+import {
+  DUMP_MIN_VERSION,
+  PCAPDROID,
+  pcapdroidInstalled,
+  pcapdroidVersion,
+} from '../device/android/vpn.ts';
 import { describeError, EXIT } from '../errors.ts';
 import { onShutdown } from '../shutdown.ts';
 import type { GatewaySettings } from '../config/devices.ts';
@@ -217,22 +222,7 @@ export async function runDoctor(deviceId?: string, devicesFile?: string): Promis
           detail: `${facts.release} (API ${facts.api}): ${limits.reasons.join('; ')}`,
         },
   );
-  if (entry?.android?.route === 'vpn') {
-    checks.push(
-      (await pcapdroidInstalled(adb))
-        ? {
-            name: 'PCAPdroid',
-            status: 'ok',
-            detail: `${PCAPDROID} installed: the vpn route starts it over adb (allow its capture request on the phone, or grant it for good in PCAPdroid › Settings › Control permissions)`,
-          }
-        : {
-            name: 'PCAPdroid',
-            status: 'fail',
-            detail: `${PCAPDROID} is not installed, and this device's route is vpn`,
-            fix: 'install PCAPdroid from F-Droid or Google Play and open it once, or set "route": "proxy"',
-          },
-    );
-  }
+  if (entry?.android?.route === 'vpn') checks.push(await pcapdroidCheck(adb));
   const root = await detectRoot(adb);
   const ca = await loadOrCreateCa(readEnvironment().caDir);
   const fileName = androidCaFileName(ca.certPem);
@@ -311,4 +301,32 @@ async function proxyReachable(adb: Adb): Promise<Check> {
     done();
     await cleanup().catch(() => {}); // best effort: the tunnel points at a closed port anyway
   }
+}
+
+/** The vpn route's PCAPdroid: installed, and new enough to write a packet dump phonehome reads. */
+async function pcapdroidCheck(adb: Adb): Promise<Check> {
+  if (!(await pcapdroidInstalled(adb))) {
+    return {
+      name: 'PCAPdroid',
+      status: 'fail',
+      detail: `${PCAPDROID} is not installed, and this device's route is vpn`,
+      fix: 'install PCAPdroid from F-Droid or Google Play and open it once, or set "route": "proxy"',
+    };
+  }
+  const version = await pcapdroidVersion(adb);
+  const allow =
+    'allow its capture request on the phone, or grant it for good in PCAPdroid › Settings › Control permissions';
+  if (version === undefined || version < DUMP_MIN_VERSION) {
+    return {
+      name: 'PCAPdroid',
+      status: 'warn',
+      detail: `${PCAPDROID} ${version === undefined ? 'did not say its versionCode' : `versionCode ${version}`} installed: it captures TCP, but cannot name a packet dump file (versionCode ${DUMP_MIN_VERSION}+), so DNS lookups and UDP are not seen (${allow})`,
+      fix: 'update PCAPdroid from F-Droid or Google Play',
+    };
+  }
+  return {
+    name: 'PCAPdroid',
+    status: 'ok',
+    detail: `${PCAPDROID} versionCode ${version} installed: the vpn route starts it over adb with a packet dump for DNS and UDP (${allow})`,
+  };
 }

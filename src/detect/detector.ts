@@ -92,6 +92,7 @@ export function createDetector(
           context.offset + match.end,
         ),
         startedAt: exchange.startedAt,
+        ...(exchange.app ? { app: exchange.app } : {}),
       });
     };
     const scanParts = (loaded?: LoadedBodies) => {

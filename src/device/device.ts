@@ -13,6 +13,31 @@ export interface RouteContext {
   /** Folder of the run, for state files a device keeps (e.g. what to restore). */
   runFolder: string;
   log: (message: string) => void;
+  /**
+   * Where a device that streams a packet capture of the phone (the vpn route: PCAPdroid's dump)
+   * sends it: the run records what only packets show (DNS queries, UDP flows, the sending app)
+   * and keeps the capture in the run folder. Absent: the device keeps no dump.
+   */
+  packetDump?: (source: PacketDumpSource) => PacketDumpSink;
+}
+
+/** What a packet dump needs to be read on the run's clock and named by app. */
+export interface PacketDumpSource {
+  /** The phone's clock minus the host's, in ms. */
+  clockOffsetMs: number;
+  /** How far that offset may be off either way: times are taken as early as they can be. */
+  clockUncertaintyMs: number;
+  /** Package names by Linux uid (several sharing one uid are joined with ','). */
+  apps: Record<number, string>;
+  /** Who made the dump, for notes and errors: "PCAPdroid on R58M12345". */
+  label: string;
+}
+
+/** Takes a packet dump's bytes (a pcap stream) as they come. */
+export interface PacketDumpSink {
+  write(chunk: Buffer): void;
+  /** The dump is over: what is pending is recorded. */
+  end(): void;
 }
 
 export interface AfterSessionInfo {

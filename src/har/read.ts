@@ -199,6 +199,8 @@ export function harEntryToExchange(entry: unknown, index: number, file: string):
       ...(typeof dns.answer === 'string' ? { answer: dns.answer } : {}),
     };
   }
+  const app = isObject(entry._phonehome) ? entry._phonehome.app : undefined;
+  if (typeof app === 'string') exchange.app = app;
   if (typeof entry._error === 'string') exchange.error = entry._error;
   return exchange;
 }

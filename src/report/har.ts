@@ -36,6 +36,8 @@ export interface HarEntryExtension {
   websocket?: WebSocketMessageInfo;
   tcp?: TcpChunkInfo;
   dns?: DnsQueryInfo;
+  /** The app that sent it, where the route says (the vpn route's packet dump). */
+  app?: string;
   findings: Pick<
     JudgedFinding,
     'kind' | 'label' | 'form' | 'where' | 'evidence' | 'fragment' | 'beforeConsent' | 'consent'
@@ -177,6 +179,7 @@ export function harEntry(
   if (exchange.websocket) extension.websocket = exchange.websocket;
   if (exchange.tcp) extension.tcp = exchange.tcp;
   if (exchange.dns) extension.dns = exchange.dns;
+  if (exchange.app) extension.app = exchange.app;
   if (Object.keys(unscanned).length > 0) extension.bodyUnscanned = unscanned;
   const requestSize = bodySize(request.body);
   return {

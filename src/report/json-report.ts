@@ -22,6 +22,8 @@ export interface RunRecord {
   findings: number;
   findingsBeforeConsent: number;
   unreadableConnections: number;
+  /** DNS lookups recorded (gateway and vpn routes), absent when there were none. */
+  lookups?: number;
   /** What the capture could see, and a line saying so with the run's counts (src/coverage.ts). */
   coverage: Coverage & { statement: string };
   /** The status as said to people: "PASS (proxy-aware traffic only)" on a partly blind route. */
@@ -57,6 +59,7 @@ export function runRecord(
     findings: result.findings.length,
     findingsBeforeConsent: result.findings.filter((finding) => finding.beforeConsent).length,
     unreadableConnections: result.unreadable.length,
+    ...(result.lookups ? { lookups: result.lookups } : {}),
     coverage: { ...result.coverage, statement: coverageLine(result) },
     statusWord: statusWord(result.status, result.coverage),
     ...(result.notes && result.notes.length > 0 ? { notes: result.notes } : {}),

@@ -3,9 +3,11 @@ import { GATEWAY_COVERAGE, PROXY_COVERAGE } from '../coverage.ts';
 import type { GatewaySettings } from '../config/devices.ts';
 import { Gateway } from '../capture/gateway/gateway.ts';
 import { bodyStore } from '../capture/bodies.ts';
+import { PACKET_DUMP_FILE, PacketDumpRecorder } from '../capture/packet-dump.ts';
 import { CaptureSession, type CaptureOptions } from '../capture/session.ts';
 import type { Device, RouteContext } from '../device/device.ts';
 import { accessSync, constants, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { PhonehomeError, describeError } from '../errors.ts';
 import { openRun, type RunStart } from '../journal/open-run.ts';
 import type { JournalWriter } from '../journal/writer.ts';
@@ -141,6 +143,15 @@ export class RunSession {
       ca: this.ca,
       runFolder: this.folder.path,
       log: this.options.log,
+      // A device that streams a packet dump (the vpn route's PCAPdroid) keeps it in the run
+      // folder, and what only packets show — DNS queries, UDP flows, the app — is journalled.
+      packetDump: (source) =>
+        new PacketDumpRecorder({
+          ...source,
+          journal: this.journal,
+          file: join(this.folder.path, PACKET_DUMP_FILE),
+          note: (text) => this.note(text),
+        }),
     };
     const device = this.options.device;
     const gateway = this.options.gateway ?? device?.entry.gateway;

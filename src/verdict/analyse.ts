@@ -26,7 +26,7 @@ export async function analyseJournal(
   const notes: string[] = [];
   const tlsFailures: TlsFailure[] = [];
   const exchanges: { host: string; startedAt: number }[] = [];
-  const lookups: { name: string; at: number }[] = [];
+  const lookups: { name: string; at: number; app?: string }[] = [];
   const unscanned: NonNullable<Parameters<typeof judge>[0]['unscanned']> = [];
   let endedAt: number | undefined;
   let error: string | undefined;
@@ -56,8 +56,13 @@ export async function analyseJournal(
       case 'exchange': {
         const { exchange } = record;
         // A DNS lookup is a contact (and its name is scanned below), not an exchange counted.
-        if (exchange.dns) lookups.push({ name: exchange.host, at: exchange.startedAt });
-        else exchanges.push({ host: exchange.host, startedAt: exchange.startedAt });
+        if (exchange.dns) {
+          lookups.push({
+            name: exchange.host,
+            at: exchange.startedAt,
+            ...(exchange.app ? { app: exchange.app } : {}),
+          });
+        } else exchanges.push({ host: exchange.host, startedAt: exchange.startedAt });
         lastAt = Math.max(lastAt, exchange.completedAt);
         break;
       }

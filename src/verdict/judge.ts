@@ -103,7 +103,7 @@ export interface JudgeInput {
   /** Host and start time of every exchange. */
   exchanges: { host: string; startedAt: number }[];
   /** Every DNS lookup the phone made (the gateway route): a name looked up is a host contacted. */
-  lookups?: { name: string; at: number }[];
+  lookups?: { name: string; at: number; app?: string }[];
   forbiddenHosts: string[];
   /** Body parts the capture could not record or decode within its budgets. */
   unscanned?: Omit<UnscannedPart, 'phase' | 'step'>[];
@@ -395,7 +395,7 @@ export function describeLeaks(leaks: JudgedFinding[], consent: string): string {
     const first = group[0]!;
     const places = [...new Set(group.map((f) => `${f.where} (${f.form})`))].join(', ');
     const weak = group.every((f) => f.evidence === 'weak') ? ' [weak evidence]' : '';
-    return `${first.label} (${first.kind})${weak} sent to ${first.host} during step '${first.step}' in ${places}: ${maskFragment(first.fragment)}`;
+    return `${first.label} (${first.kind})${weak} sent to ${first.host}${first.app ? ` by ${first.app}` : ''} during step '${first.step}' in ${places}: ${maskFragment(first.fragment)}`;
   });
   return (
     `${groups.size} identifier(s) left the phone before consent '${consent}':\n` +
@@ -439,7 +439,7 @@ export function standing(finding: JudgedFinding): string {
 
 function firstContacts(timeline: Timeline, input: JudgeInput): HostContact[] {
   const seen = new Map<string, HostContact>();
-  const add = (host: string, at: number, readable: boolean, lookup = false) => {
+  const add = (host: string, at: number, readable: boolean, lookup = false, app?: string) => {
     const phase = timeline.phaseAt(at);
     const key = `${host}\u0000${phase}`;
     const existing = seen.get(key);
@@ -449,13 +449,15 @@ function firstContacts(timeline: Timeline, input: JudgeInput): HostContact[] {
         at,
         readable,
         ...(lookup ? { lookup: true as const } : {}),
+        ...(app ? { app } : {}),
         phase,
         step: timeline.stepAt(at),
       });
   };
   for (const exchange of input.exchanges) add(exchange.host, exchange.startedAt, true);
-  for (const failure of input.tlsFailures) add(failure.host ?? '(no SNI)', failure.at, false);
-  for (const lookup of input.lookups ?? []) add(lookup.name, lookup.at, true, true);
+  for (const failure of input.tlsFailures)
+    add(failure.host ?? '(no SNI)', failure.at, false, false, failure.app);
+  for (const lookup of input.lookups ?? []) add(lookup.name, lookup.at, true, true, lookup.app);
   return [...seen.values()].sort((a, b) => a.at - b.at);
 }
 
@@ -477,7 +479,7 @@ export function describeContacts(contacts: HostContact[]): string {
   return contacts
     .map(
       (c) =>
-        `${c.host} ${c.lookup ? 'looked up (DNS)' : 'contacted'}${c.readable ? '' : ' (unreadable TLS)'} during step '${c.step}'`,
+        `${c.host} ${c.lookup ? 'looked up (DNS)' : 'contacted'}${c.app ? ` by ${c.app}` : ''}${c.readable ? '' : ' (unreadable TLS)'} during step '${c.step}'`,
     )
     .join('\n');
 }

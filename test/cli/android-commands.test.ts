@@ -1,9 +1,18 @@
 import { expect } from 'chai';
 import { request } from 'node:http';
-import { readdirSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { FakeAdb, rootedPhone, stockPhone } from '../device/fake-adb.ts';
 import { runCli, spawnCli } from '../support/cli.ts';
+import { dnsQuery, pcapHeader, pcapRecord, udp, withTrailer } from '../support/pcap.ts';
 import { tempDir } from '../support/temp.ts';
 
 // The Android commands through the real `phonehome` binary, with the test-only fake adb first on
@@ -101,6 +110,42 @@ describe('phonehome devices --propose, doctor and capture on a phone over adb', 
     expect(result.stdout).to.match(/install PCAPdroid from F-Droid or Google Play/);
   });
 
+  it('doctor warns when PCAPdroid is too old to write the packet dump DNS and UDP need', async () => {
+    const vpnFile = join(dirs.path, 'devices-vpn-old.json');
+    writeFileSync(
+      vpnFile,
+      JSON.stringify({
+        devices: [
+          {
+            id: 'pixel',
+            kind: 'android',
+            serial: 'R58M12345',
+            capabilities: {},
+            identifiers: {},
+            android: { route: 'vpn' },
+          },
+        ],
+      }),
+    );
+    fake.update((model) => {
+      const phone = model.devices.R58M12345!;
+      phone.packages = [...(phone.packages ?? []), 'com.emanuelef.remote_capture'];
+      phone.pcapdroid = { consent: 'allow', versionCode: 50 };
+    });
+    const result = await runCli(['doctor', '--device', 'pixel', '--devices-file', vpnFile], env());
+    expect(result.stdout).to.match(
+      /PCAPdroid: com\.emanuelef\.remote_capture versionCode 50 installed: it captures TCP, but cannot name a packet dump file \(versionCode 62\+\), so DNS lookups and UDP are not seen/,
+    );
+    expect(result.stdout).to.match(/update PCAPdroid from F-Droid or Google Play/);
+    fake.update((model) => {
+      model.devices.R58M12345!.pcapdroid = { consent: 'allow', versionCode: 79 };
+    });
+    const current = await runCli(['doctor', '--device', 'pixel', '--devices-file', vpnFile], env());
+    expect(current.stdout).to.match(
+      /PCAPdroid: com\.emanuelef\.remote_capture versionCode 79 installed: the vpn route starts it over adb with a packet dump for DNS and UDP/,
+    );
+  });
+
   it('doctor says how to install adb when there is none', async () => {
     const result = await runCli(['doctor', '--device', 'pixel', '--devices-file', devicesFile], {
       ...env(),
@@ -111,6 +156,91 @@ describe('phonehome devices --propose, doctor and capture on a phone over adb', 
     expect(result.stdout).to.match(
       /✗ adb: adb was not found: set ANDROID_HOME .*apt-get install adb/,
     );
+  });
+
+  it('capture on the vpn route records the DNS query PCAPdroid dumped, by app, fails on it, and deletes the dump', async () => {
+    const vpnFile = join(dirs.path, 'devices-vpn-capture.json');
+    writeFileSync(
+      vpnFile,
+      JSON.stringify({
+        devices: [
+          {
+            id: 'pixel',
+            kind: 'android',
+            serial: 'R58M12345',
+            capabilities: {},
+            identifiers: { imei: ['865432101234564'] },
+            android: { route: 'vpn', systemCa: 'never' },
+          },
+        ],
+      }),
+    );
+    fake.update((model) => {
+      const phone = model.devices.R58M12345!;
+      phone.packages = [
+        ...(phone.packages ?? []),
+        'com.emanuelef.remote_capture',
+        'com.vendor.daemon',
+      ];
+      phone.uids = { 'com.vendor.daemon': 1000 };
+    });
+    const child = spawnCli(['capture', '--device', 'pixel', '--devices-file', vpnFile], env());
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 50_000);
+    let dump: string | undefined;
+    for (let i = 0; i < 400 && !dump; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (/capturing pixel/.test(out)) dump = fake.phone('R58M12345').pcapdroid?.dump;
+    }
+    expect(dump, out).to.be.a('string');
+    child.stdin.write('step first boot\n');
+    // Packet times are taken at their earliest: as early as the phone's clock reading allows
+    // (the fake adb's own start-up time, here), so the step is given time to begin first.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The vendor's daemon looks up a name carrying the IMEI: PCAPdroid dumps the query.
+    appendFileSync(
+      fake.dumpFile('R58M12345'),
+      Buffer.concat([
+        pcapHeader(1),
+        pcapRecord(
+          Date.now(),
+          withTrailer(
+            udp(
+              '10.215.173.1',
+              40000,
+              '10.215.173.2',
+              53,
+              dnsQuery('865432101234564.beacon.vendor.example'),
+            ),
+            1000,
+            'com.vendor.daemon',
+          ),
+        ),
+      ]),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.stdin.write('consent cloud\nquit\n');
+    const [code] = await new Promise<[number | null]>((resolve) =>
+      child.on('close', (exitCode) => resolve([exitCode])),
+    );
+    clearTimeout(killer);
+    expect(code, out).to.equal(1);
+    expect(out).to.match(/^FAIL {2}capture on pixel: 0 exchanges, 1 findings$/m);
+    expect(out).to.match(/IMEI #1 +→ 865432101234564\.beacon\.vendor\.example {2}in dns-name/);
+    expect(out).to.match(/1 DNS lookup/);
+    const folder = readdirSync(join(dirs.path, 'reports')).find((name) =>
+      name.includes('pixel-capture'),
+    )!;
+    const run = JSON.parse(readFileSync(join(dirs.path, 'reports', folder, 'run.json'), 'utf8'));
+    expect(run.lookups).to.equal(1);
+    expect(run.verdicts.map((v: { message: string }) => v.message).join('\n')).to.match(
+      /sent to 865432101234564\.beacon\.vendor\.example by com\.vendor\.daemon during step 'first boot'/,
+    );
+    expect(statSync(join(dirs.path, 'reports', folder, 'phone.pcap')).mode & 0o777).to.equal(0o600);
+    expect(existsSync(fake.dumpFile('R58M12345')), 'dump deleted on the phone').to.equal(false);
+    expect(fake.phone('R58M12345').pcapdroid?.running).to.equal(false);
+    rmSync(join(dirs.path, 'reports', folder), { recursive: true });
   });
 
   it('capture journals what the phone sends, judges it by the marks, and restores the phone', async () => {

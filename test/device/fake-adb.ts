@@ -42,8 +42,22 @@ export interface FakePhone {
   contactsKeep?: boolean;
   /** Installed packages (`pm path`). */
   packages?: string[];
-  /** PCAPdroid's capture: whether the user allows it, whether it runs, with which extras. */
-  pcapdroid?: { consent: 'allow' | 'never'; running?: boolean; extras?: Record<string, string> };
+  /**
+   * PCAPdroid's capture: whether the user allows it, whether it runs, with which extras, its
+   * versionCode (default 79), and the phone path of the dump it writes (`pcap_name`), whose bytes
+   * are the host file `FakeAdb.dumpFile(serial)`.
+   */
+  pcapdroid?: {
+    consent: 'allow' | 'never';
+    running?: boolean;
+    extras?: Record<string, string>;
+    versionCode?: number;
+    dump?: string;
+  };
+  /** The phone's clock ahead of the host's, in ms (`date +%s%N`). */
+  clockSkewMs?: number;
+  /** Linux uids of `packages` (`pm list packages -U`); unlisted ones get 10000 + their index. */
+  uids?: Record<string, number>;
   /** A contacts provider whose `content insert` prints this [ERROR] (exit 0) and adds nothing. */
   contactsRefuse?: string;
   callState?: number;
@@ -208,6 +222,11 @@ export class FakeAdb {
 
   model(): FakeModel {
     return JSON.parse(readFileSync(this.statePath, 'utf8')) as FakeModel;
+  }
+
+  /** The host file holding the bytes of the PCAPdroid dump on the phone `serial`. */
+  dumpFile(serial: string): string {
+    return `${this.statePath}.${serial}.dump.pcap`;
   }
 
   phone(serial: string): FakePhone {

@@ -1,9 +1,15 @@
 import { expect } from 'chai';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadOrCreateCa, type CertificateAuthority } from '../../src/capture/ca.ts';
+import { PacketDumpRecorder } from '../../src/capture/packet-dump.ts';
 import { statusWord } from '../../src/coverage.ts';
 import { AndroidDevice } from '../../src/device/android/android-device.ts';
-import type { RouteContext } from '../../src/device/device.ts';
+import { stateFilePath } from '../../src/device/android/restore-state.ts';
+import { restorePhone } from '../../src/device/android/restore.ts';
+import type { PacketDumpSource, RouteContext } from '../../src/device/device.ts';
+import type { Exchange, TlsFailure } from '../../src/types.ts';
+import { dnsQuery, pcapHeader, pcapRecord, udp, withTrailer } from '../support/pcap.ts';
 import { tempDir } from '../support/temp.ts';
 import { androidEntry, FakeAdb, stockPhone, type FakePhone, routeContext } from './fake-adb.ts';
 
@@ -104,5 +110,175 @@ describe('the vpn route (PCAPdroid, fake adb)', function () {
     );
     await phone.restore();
     expect(fake.phone('R58M12345').reverse).to.deep.equal([]);
+  });
+
+  /** A route context whose packet dump goes through the run's real recorder into `records`. */
+  const dumping = (name: string) => {
+    const records: ({ exchange: Exchange } | { failure: TlsFailure })[] = [];
+    const sources: PacketDumpSource[] = [];
+    const file = join(dirs.path, `${name}.pcap`);
+    const ctx: RouteContext = {
+      ...context(),
+      packetDump: (source) => {
+        sources.push(source);
+        return new PacketDumpRecorder({
+          ...source,
+          journal: {
+            append: (record) => {
+              if (record.type === 'exchange') records.push({ exchange: record.exchange });
+              if (record.type === 'tls-failure') records.push({ failure: record.failure });
+            },
+          },
+          file,
+          note: (text) => lines.push(text),
+        });
+      },
+    };
+    return { ctx, records, sources, file };
+  };
+  const waitFor = async (ready: () => boolean) => {
+    for (let i = 0; i < 200 && !ready(); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(ready(), 'waited 5 s').to.equal(true);
+  };
+
+  it("streams PCAPdroid's packet dump off the phone: DNS queries and UDP flows by app, on the run's clock, the dump deleted at restore", async () => {
+    const SKEW = 3_600_000;
+    use(
+      stockPhone({
+        packages: [PCAPDROID, 'com.vendor.daemon'],
+        uids: { 'com.vendor.daemon': 1000 },
+        clockSkewMs: SKEW,
+      }),
+    );
+    const phone = device(vpnEntry(), 'dump');
+    const { ctx, records, sources, file } = dumping('dump');
+    await phone.route(ctx);
+    const commands = fake.commands();
+    const dump = fake.phone('R58M12345').pcapdroid!.dump!;
+    expect(dump).to.match(/^\/sdcard\/Download\/PCAPdroid\/phonehome-\d+\.pcap$/);
+    const name = dump.split('/').at(-1);
+    expect(commands).to.include(
+      `-s R58M12345 shell am start -e action start -e pcap_dump_mode pcap_file -e pcap_name ${name} -e pcapdroid_trailer true -e auto_block_private_dns true -e socks5_enabled true -e socks5_proxy_ip_address 127.0.0.1 -e socks5_proxy_port 8123 -e block_quic true -n ${PCAPDROID}/.activities.CaptureCtrl`,
+    );
+    expect(commands).to.include(`-s R58M12345 exec-out tail -c +1 -f ${dump}`);
+    // The phone's clock is an hour ahead: the offset is measured, to within a few ms.
+    expect(sources).to.have.length(1);
+    expect(Math.abs(sources[0]!.clockOffsetMs - SKEW)).to.be.lessThan(100);
+    expect(sources[0]!.clockUncertaintyMs).to.be.within(1, 100);
+    expect(sources[0]!.apps).to.deep.equal({ 1000: 'com.vendor.daemon', 10000: PCAPDROID });
+    expect(statusWord('pass', phone.coverage)).to.equal('PASS (after the capture started)');
+    expect(phone.coverage.blind.join('; ')).to.not.match(/UDP|DNS/);
+
+    // PCAPdroid writes the daemon's DNS query (its IMEI in the name), then a UDP datagram.
+    const sentAt = Date.now();
+    const dumpFile = fake.dumpFile('R58M12345');
+    const written: Buffer[] = [];
+    const write = (bytes: Buffer) => {
+      written.push(bytes);
+      appendFileSync(dumpFile, bytes);
+    };
+    write(
+      Buffer.concat([
+        pcapHeader(1),
+        pcapRecord(
+          sentAt + SKEW,
+          withTrailer(
+            udp(
+              '10.215.173.1',
+              40000,
+              '10.215.173.2',
+              53,
+              dnsQuery('356938035643809.beacon.vendor.example'),
+            ),
+            1000,
+            'com.vendor.daemon',
+          ),
+        ),
+      ]),
+    );
+    await waitFor(() => records.length === 1);
+    const lookup = (records[0] as { exchange: Exchange }).exchange;
+    expect(lookup.request.url).to.equal('dns://356938035643809.beacon.vendor.example');
+    expect(lookup.app).to.equal('com.vendor.daemon');
+    // On the run's clock, at the earliest it can have been: never after it was sent.
+    expect(lookup.startedAt).to.be.at.most(sentAt);
+    expect(lookup.startedAt).to.be.at.least(sentAt - 200);
+    // Written in the last moment before the capture stops: restore still takes it.
+    write(
+      pcapRecord(
+        sentAt + SKEW + 10,
+        withTrailer(
+          udp('10.215.173.1', 40001, '203.0.113.9', 9999, Buffer.from('ping')),
+          1000,
+          'x',
+        ),
+      ),
+    );
+
+    fake.clearLog();
+    await phone.restore();
+    expect(records.slice(1)).to.deep.equal([
+      {
+        failure: {
+          at: lookup.startedAt + 10,
+          host: '203.0.113.9',
+          port: 9999,
+          cause: 'udp',
+          packets: 1,
+          bytes: 32,
+          app: 'com.vendor.daemon',
+        },
+      },
+    ]);
+    const after = fake.commands();
+    expect(after[0]).to.equal(`-s R58M12345 shell stat -c %s ${dump}`);
+    expect(after.slice(-7, -2)).to.deep.equal([
+      `-s R58M12345 shell am force-stop ${PCAPDROID}`,
+      `-s R58M12345 shell dumpsys activity services ${PCAPDROID}/.CaptureService`,
+      `-s R58M12345 shell rm -f ${dump}`,
+      `-s R58M12345 shell ls ${dump}`,
+      '-s R58M12345 reverse --remove tcp:8123',
+    ]);
+    expect(existsSync(dumpFile)).to.equal(false);
+    // The run keeps the dump as it came, for Wireshark.
+    expect(readFileSync(file).equals(Buffer.concat(written))).to.equal(true);
+  });
+
+  it('deletes the dump of a killed run at `phonehome restore`, and keeps the record until it is gone', async () => {
+    use(stockPhone({ packages: [PCAPDROID] }));
+    const stateDir = join(dirs.path, 'killed');
+    const phone = new AndroidDevice(vpnEntry(), { stateDir, tunnelCheckMs: 0, vpnPollMs: 20 });
+    await phone.route(dumping('killed').ctx);
+    const dump = fake.phone('R58M12345').pcapdroid!.dump!;
+    expect(readFileSync(stateFilePath(stateDir, 'R58M12345'), 'utf8')).to.include(dump);
+    // The run is killed; a file manager holds the dump open, so the first rm does not take.
+    fake.update((model) => {
+      model.failures = [{ match: `shell rm -f ${dump}`, stdout: '', code: 0, times: 1 }];
+    });
+    const error = await restorePhone(vpnEntry(), { stateDir, force: true, log: () => {} }).then(
+      () => new Error('restored'),
+      (thrown: unknown) => thrown as Error,
+    );
+    expect(error.message).to.include(
+      `PCAPdroid's packet dump ${dump} is still on R58M12345 (it holds the phone's traffic): \`adb shell rm ${dump}\``,
+    );
+    expect(existsSync(stateFilePath(stateDir, 'R58M12345'))).to.equal(true);
+    await restorePhone(vpnEntry(), { stateDir, force: true, log: () => {} });
+    expect(existsSync(fake.dumpFile('R58M12345'))).to.equal(false);
+    expect(existsSync(stateFilePath(stateDir, 'R58M12345'))).to.equal(false);
+  });
+
+  it('with a PCAPdroid too old to name its dump, captures TCP only and says to update it', async () => {
+    use(stockPhone({ packages: [PCAPDROID], pcapdroid: { consent: 'allow', versionCode: 50 } }));
+    const phone = device(vpnEntry(), 'old');
+    await phone.route(dumping('old').ctx);
+    expect(fake.commands()).to.include(
+      `-s R58M12345 shell am start -e action start -e pcap_dump_mode none -e socks5_enabled true -e socks5_proxy_ip_address 127.0.0.1 -e socks5_proxy_port 8123 -e block_quic true -n ${PCAPDROID}/.activities.CaptureCtrl`,
+    );
+    expect(phone.notes.join('\n')).to.match(
+      /UDP and DNS are not seen \(PCAPdroid versionCode 50 cannot name its dump file; update it to versionCode 62 or later\)/,
+    );
+    expect(statusWord('pass', phone.coverage)).to.equal('PASS (TCP traffic only)');
+    await phone.restore();
   });
 });

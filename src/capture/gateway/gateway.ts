@@ -3,9 +3,10 @@ import { networkInterfaces } from 'node:os';
 import { SocksClient } from 'socks';
 import type { GatewaySettings } from '../../config/devices.ts';
 import { PhonehomeError, describeError } from '../../errors.ts';
-import type { Exchange, TlsFailure } from '../../types.ts';
+import type { TlsFailure } from '../../types.ts';
+import { lookupExchange } from '../packet-dump.ts';
 import { tcpChunkExchange, type CaptureRecorder } from '../session.ts';
-import { AddressPool, DnsServer, type DnsLookup } from './dns-server.ts';
+import { AddressPool, DnsServer } from './dns-server.ts';
 import {
   checkNftables,
   installRules,
@@ -107,7 +108,13 @@ export class Gateway {
         onQuery: (lookup) =>
           options.journal.append({
             type: 'exchange',
-            exchange: dnsExchange(lookup, (lookups += 1)),
+            exchange: lookupExchange({
+              id: `dns-${(lookups += 1)}`,
+              at: lookup.at,
+              name: lookup.name,
+              type: lookup.type,
+              ...(lookup.answer ? { answer: lookup.answer } : {}),
+            }),
           }),
         log,
       });
@@ -324,25 +331,6 @@ export interface GatewayStartOptions {
   /** Where it journals what it sees, as the capture does (lookups, raw chunks, UDP flows). */
   journal: CaptureRecorder;
   log: (line: string) => void;
-}
-
-/** A DNS query as an exchange of its own: a contact with its name, and the name scanned. */
-function dnsExchange(lookup: DnsLookup, index: number): Exchange {
-  return {
-    id: `dns-${index}`,
-    startedAt: lookup.at,
-    completedAt: lookup.at,
-    protocol: 'dns',
-    host: lookup.name,
-    request: {
-      method: 'DNS',
-      url: `dns://${lookup.name}`,
-      httpVersion: '',
-      headers: [],
-      body: { encoding: 'utf8', data: '' },
-    },
-    dns: { type: lookup.type, ...(lookup.answer ? { answer: lookup.answer } : {}) },
-  };
 }
 
 /** The first bytes the phone sends on a connection, or undefined if it sends none in time. */

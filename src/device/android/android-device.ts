@@ -2,7 +2,16 @@ import type { DeviceEntry } from '../../config/devices.ts';
 import { PROXY_COVERAGE, type Coverage } from '../../coverage.ts';
 import { readMockLocationMode } from './mock-location.ts';
 import { versionLimits } from './versions.ts';
-import { startVpnCapture, vpnCoverage } from './vpn.ts';
+import {
+  DUMP_DIR,
+  DUMP_MIN_VERSION,
+  DumpStream,
+  pcapdroidVersion,
+  readAppUids,
+  readPhoneClock,
+  startVpnCapture,
+  vpnCoverage,
+} from './vpn.ts';
 import { describeError, PhonehomeError } from '../../errors.ts';
 import type { IdentifierValues } from '../../types.ts';
 import type { Device, DriverSession, PhoneActions, RouteContext } from '../device.ts';
@@ -71,7 +80,7 @@ export class AndroidDevice implements Device {
   /** What the route chosen in devices.json (`android.route`) lets the capture see. */
   get coverage(): Coverage {
     const route = this.entry.android?.route;
-    if (route === 'vpn') return vpnCoverage(this.entry.android?.vpn?.appFilter);
+    if (route === 'vpn') return vpnCoverage(this.entry.android?.vpn?.appFilter, this.dumping);
     return route === 'iptables' ? IPTABLES_COVERAGE : PROXY_COVERAGE;
   }
   /** The iptables route redirects connections into the capture: they arrive with no destination. */
@@ -100,6 +109,9 @@ export class AndroidDevice implements Device {
   /** The tunnel keeper's check under way, if any. */
   private checking: Promise<void> = Promise.resolve();
   private rootWhy?: string;
+  /** The vpn route's packet dump, streaming while the run lasts. */
+  private dumpStream?: DumpStream;
+  private dumping = false;
 
   constructor(entry: DeviceEntry, options: AndroidDeviceOptions = {}) {
     this.entry = entry;
@@ -176,18 +188,7 @@ export class AndroidDevice implements Device {
     await addReverse(adb, context.proxyPort);
     if (this.entry.android?.route === 'vpn') {
       // Every TCP connection, by SOCKS5 through the same tunnel: no proxy setting to trust.
-      const vpn = this.entry.android.vpn ?? {};
-      record.add({ kind: 'vpn-capture' });
-      await startVpnCapture(adb, {
-        port: context.proxyPort,
-        ...(vpn.appFilter ? { appFilter: vpn.appFilter } : {}),
-        ...(vpn.consentTimeoutMs !== undefined ? { consentTimeoutMs: vpn.consentTimeoutMs } : {}),
-        ...(this.options.vpnPollMs !== undefined ? { pollMs: this.options.vpnPollMs } : {}),
-        log: context.log,
-      });
-      this.notes.push(
-        `Traffic was captured with PCAPdroid's VPN (every TCP connection${vpn.appFilter ? ` of ${vpn.appFilter}` : ''}, over SOCKS5 through \`adb reverse\`; QUIC blocked): UDP and DNS are not seen.`,
-      );
+      await this.startVpn(adb, context, record);
       await this.recordMockLocation(adb);
       this.keepTunnel(adb);
       return;
@@ -291,6 +292,48 @@ export class AndroidDevice implements Device {
     return actions as unknown as PhoneActions;
   }
 
+  /**
+   * The vpn route: PCAPdroid hands every TCP connection over by SOCKS5; when the run takes a
+   * packet dump (`context.packetDump`) and this PCAPdroid can name its dump file, it also dumps
+   * every packet with the sending app, streamed off the phone as it is written, so DNS queries
+   * and UDP flows are recorded too. The dump on the phone is part of the restore record.
+   */
+  private async startVpn(adb: Adb, context: RouteContext, record: ChangeRecord): Promise<void> {
+    const vpn = this.entry.android?.vpn ?? {};
+    const version = context.packetDump ? await pcapdroidVersion(adb) : undefined;
+    const dumping = version !== undefined && version >= DUMP_MIN_VERSION;
+    const dumpName = dumping ? `phonehome-${Date.now()}.pcap` : undefined;
+    const dump = dumpName ? `${DUMP_DIR}/${dumpName}` : undefined;
+    record.add({ kind: 'vpn-capture', ...(dump ? { dump } : {}) });
+    const source = dump
+      ? {
+          ...(await readPhoneClock(adb)),
+          apps: await readAppUids(adb),
+          label: `PCAPdroid on ${adb.serial}`,
+        }
+      : undefined;
+    await startVpnCapture(adb, {
+      port: context.proxyPort,
+      ...(vpn.appFilter ? { appFilter: vpn.appFilter } : {}),
+      ...(dumpName ? { dumpName } : {}),
+      ...(vpn.consentTimeoutMs !== undefined ? { consentTimeoutMs: vpn.consentTimeoutMs } : {}),
+      ...(this.options.vpnPollMs !== undefined ? { pollMs: this.options.vpnPollMs } : {}),
+      log: context.log,
+    });
+    this.dumping = dumping;
+    const whose = vpn.appFilter ? ` of ${vpn.appFilter}` : '';
+    if (dump && source && context.packetDump) {
+      this.dumpStream = DumpStream.start(adb, dump, context.packetDump(source), context.log);
+      this.notes.push(
+        `Traffic was captured with PCAPdroid's VPN (every TCP connection${whose}, over SOCKS5 through \`adb reverse\`; QUIC and DNS over TLS blocked), with its packet dump streamed off the phone: DNS queries and UDP flows are recorded with the app that sent them, UDP payloads are not read. The phone's clock was ${Math.abs(source.clockOffsetMs)} ms ${source.clockOffsetMs < 0 ? 'behind' : 'ahead of'} the host's (±${source.clockUncertaintyMs} ms); packet times are taken at their earliest.`,
+      );
+      return;
+    }
+    this.notes.push(
+      `Traffic was captured with PCAPdroid's VPN (every TCP connection${whose}, over SOCKS5 through \`adb reverse\`; QUIC blocked): UDP and DNS are not seen${context.packetDump && !dumping ? ` (PCAPdroid ${version === undefined ? 'did not say its version' : `versionCode ${version}`} cannot name its dump file; update it to versionCode ${DUMP_MIN_VERSION} or later)` : ''}.`,
+    );
+  }
+
   async restore(): Promise<void> {
     if (this.keeper) clearInterval(this.keeper);
     this.keeper = undefined;
@@ -298,6 +341,9 @@ export class AndroidDevice implements Device {
     // first, and none comes after.
     this.port = undefined;
     await this.checking;
+    // What PCAPdroid still writes arrives before it is stopped and its dump deleted.
+    await this.dumpStream?.finish();
+    this.dumpStream = undefined;
     const record = this.record;
     if (!record || !this.adb) return;
     await restoreChanges(this.adb, record, this.log);

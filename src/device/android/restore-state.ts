@@ -17,8 +17,8 @@ export type PhoneChange =
   | { kind: 'contact'; rawContactId: number }
   /** phonehome's iptables chains (the iptables route), removed as root with `root`. */
   | { kind: 'iptables'; root: RootMethod; api: number }
-  /** PCAPdroid's VPN capture, started for the run (the vpn route). */
-  | { kind: 'vpn-capture' }
+  /** PCAPdroid's VPN capture, started for the run (the vpn route), and its packet dump's path. */
+  | { kind: 'vpn-capture'; dump?: string }
   /** Appium's settings helper's mock-location app-op, as it was before the session granted it. */
   | { kind: 'mock-location'; previous: string }
   /** Appium's settings helper's LocationService, started by setting a location on a real phone. */

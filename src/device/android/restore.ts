@@ -119,7 +119,7 @@ async function undo(adb: Adb, change: PhoneChange): Promise<void> {
     case 'adbd-root':
       return restartAdbdAsShell(adb);
     case 'vpn-capture':
-      return stopVpnCapture(adb);
+      return stopVpnCapture(adb, change.dump);
     case 'iptables':
       return removeIptables(adb, change.root, change.api);
     case 'mock-location': {
@@ -156,7 +156,7 @@ export function describeChange(change: PhoneChange): string {
     case 'adbd-root':
       return 'adbd running as root';
     case 'vpn-capture':
-      return "PCAPdroid's VPN capture";
+      return `PCAPdroid's VPN capture${change.dump ? ` and its packet dump ${change.dump}` : ''}`;
     case 'iptables':
       return `phonehome's iptables chains (${IPTABLES_CHAIN})`;
     case 'mock-location':

@@ -1,21 +1,47 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Coverage } from '../../coverage.ts';
 import { PhonehomeError } from '../../errors.ts';
-import { shell, type Adb } from './adb-client.ts';
+import type { PacketDumpSink } from '../device.ts';
+import { shell, shellResult, type Adb } from './adb-client.ts';
+import { locateAdb } from './adb-locate.ts';
 
 /** PCAPdroid's package, and the activity its documented control API is (docs/app_api.md). */
 export const PCAPDROID = 'com.emanuelef.remote_capture';
 const CONTROL = `${PCAPDROID}/.activities.CaptureCtrl`;
 const SERVICE = `${PCAPDROID}/.CaptureService`;
 
-/** What the vpn route sees: every TCP connection, by SOCKS5, with its destination. */
-export function vpnCoverage(appFilter: string | undefined): Coverage {
+/** Where PCAPdroid writes a dump named with `pcap_name` (its Download folder, since 1.6.0). */
+export const DUMP_DIR = '/sdcard/Download/PCAPdroid';
+/** The first PCAPdroid (versionCode) that takes `pcap_name`: a dump without a file dialog. */
+export const DUMP_MIN_VERSION = 62;
+
+/**
+ * What the vpn route sees: every TCP connection, by SOCKS5, with its destination; with
+ * PCAPdroid's packet dump (`dumping`) also every DNS query and UDP flow, with the sending app.
+ */
+export function vpnCoverage(appFilter: string | undefined, dumping = false): Coverage {
+  const whose = appFilter ? `of ${appFilter}` : 'of every app and service';
+  const after = 'traffic before the capture started (the first boot, the setup wizard)';
+  const others = appFilter ? [`apps other than ${appFilter}`] : [];
+  if (dumping) {
+    return {
+      route: 'vpn',
+      sees: `every TCP connection ${whose} after the capture started, handed over by PCAPdroid's VPN over SOCKS5 with its destination; every DNS query and UDP flow in PCAPdroid's packet dump, with the app that sent it`,
+      blind: [...others, after],
+      limits: [
+        'UDP recorded by destination and size, unreadable; QUIC blocked so apps fall back to TCP; DNS over TLS blocked so Android falls back to plain DNS where its Private DNS setting allows',
+        'packets PCAPdroid had not yet written to its dump in the second before the capture stopped are not in it',
+      ],
+      qualifier: appFilter ? `${appFilter} only` : 'after the capture started',
+    };
+  }
   return {
     route: 'vpn',
-    sees: `every TCP connection ${appFilter ? `of ${appFilter}` : 'of every app and service'} after the capture started, handed over by PCAPdroid's VPN over SOCKS5 with its destination`,
+    sees: `every TCP connection ${whose} after the capture started, handed over by PCAPdroid's VPN over SOCKS5 with its destination`,
     blind: [
-      'UDP, and DNS lookups (PCAPdroid forwards TCP only; QUIC is blocked, so apps fall back to TCP)',
-      ...(appFilter ? [`apps other than ${appFilter}`] : []),
-      'traffic before the capture started (the first boot, the setup wizard)',
+      `UDP, and DNS lookups (PCAPdroid forwards TCP only, and this PCAPdroid is older than versionCode ${DUMP_MIN_VERSION}, so it writes no packet dump phonehome can read; QUIC is blocked, so apps fall back to TCP)`,
+      ...others,
+      after,
     ],
     qualifier: 'TCP traffic only',
   };
@@ -37,17 +63,73 @@ export interface VpnStart {
   port: number;
   /** Only this app's traffic (PCAPdroid's `app_filter`), or every app's. */
   appFilter?: string;
+  /**
+   * Also write a packet dump with PCAPdroid's trailer (the app of each packet) to
+   * `DUMP_DIR/<dumpName>`, and block DNS over TLS so queries show in it.
+   */
+  dumpName?: string;
   /** How long to wait for the user to allow the capture on the phone. */
   consentTimeoutMs?: number;
   pollMs?: number;
   log: (line: string) => void;
 }
 
+/** PCAPdroid's versionCode (`dumpsys package`), or undefined when it does not say. */
+export async function pcapdroidVersion(adb: Adb): Promise<number | undefined> {
+  const match = /versionCode=(\d+)/.exec(await shell(adb, ['dumpsys', 'package', PCAPDROID]));
+  return match ? Number(match[1]) : undefined;
+}
+
 /**
- * Starts PCAPdroid's VPN capture through its documented control intent: no PCAP dump, every TCP
+ * The phone's clock against the host's: `date +%s%N` between two host readings (toybox's date
+ * prints nanoseconds; one that cannot gives whole seconds, and the uncertainty says so).
+ */
+export async function readPhoneClock(
+  adb: Adb,
+): Promise<{ clockOffsetMs: number; clockUncertaintyMs: number }> {
+  const before = Date.now();
+  const out = (await shell(adb, ['date', '+%s%N'])).trim();
+  const after = Date.now();
+  const middle = (before + after) / 2;
+  const half = (after - before) / 2;
+  if (/^\d{19}$/.test(out)) {
+    return {
+      clockOffsetMs: Math.round(Number(BigInt(out) / 1000n) / 1000 - middle),
+      clockUncertaintyMs: Math.ceil(half) + 1,
+    };
+  }
+  const seconds = /^(\d{10})/.exec(out);
+  if (!seconds) {
+    throw new PhonehomeError(
+      'PHONE_CLOCK',
+      `\`date +%s%N\` on ${adb.serial} printed '${out.slice(0, 40)}', not the time: phonehome cannot put PCAPdroid's packets on the run's clock`,
+    );
+  }
+  // Whole seconds: the phone's time lies anywhere in the second it printed.
+  return {
+    clockOffsetMs: Math.round(Number(seconds[1]) * 1000 + 500 - middle),
+    clockUncertaintyMs: Math.ceil(half) + 500,
+  };
+}
+
+/** The installed packages by Linux uid (`pm list packages -U`), shared uids joined with ','. */
+export async function readAppUids(adb: Adb): Promise<Record<number, string>> {
+  const apps: Record<number, string[]> = {};
+  for (const match of (await shell(adb, ['pm', 'list', 'packages', '-U'])).matchAll(
+    /^package:(\S+) uid:(\d+)/gm,
+  )) {
+    (apps[Number(match[2])] ??= []).push(match[1]!);
+  }
+  return Object.fromEntries(
+    Object.entries(apps).map(([uid, names]) => [uid, names.sort().join(',')]),
+  );
+}
+
+/**
+ * Starts PCAPdroid's VPN capture through its documented control intent: every TCP
  * connection to 127.0.0.1:`port` over SOCKS5 (`adb reverse` takes it to phonehome), QUIC
- * blocked so apps fall back to TCP. PCAPdroid asks the user to allow a capture it was not asked
- * for by a known app (and Android asks once to allow its VPN): phonehome says so and waits, and
+ * blocked so apps fall back to TCP, and a packet dump when asked (`dumpName`). PCAPdroid asks
+ * the user to allow a capture it was not asked for by a known app (and Android asks once to allow its VPN): phonehome says so and waits, and
  * fails naming both dialogs if the capture does not run in time.
  *
  * @example
@@ -68,7 +150,20 @@ export async function startVpnCapture(adb: Adb, options: VpnStart): Promise<void
     'start',
     '-e',
     'pcap_dump_mode',
-    'none',
+    ...(options.dumpName
+      ? [
+          'pcap_file',
+          '-e',
+          'pcap_name',
+          options.dumpName,
+          '-e',
+          'pcapdroid_trailer',
+          'true',
+          '-e',
+          'auto_block_private_dns',
+          'true',
+        ]
+      : ['none']),
     '-e',
     'socks5_enabled',
     'true',
@@ -107,14 +202,117 @@ export async function startVpnCapture(adb: Adb, options: VpnStart): Promise<void
 /**
  * Stops the capture and checks it stopped. A stop through the control intent would ask the user
  * again (the shell is no app PCAPdroid knows), so the app is force-stopped, which ends its VPN.
+ * Its packet dump (`dump`, a path on the phone) holds the phone's traffic: it is deleted, and
+ * checked gone.
  */
-export async function stopVpnCapture(adb: Adb): Promise<void> {
+export async function stopVpnCapture(adb: Adb, dump?: string): Promise<void> {
   await shell(adb, ['am', 'force-stop', PCAPDROID]);
   if (await vpnCaptureRunning(adb)) {
     throw new PhonehomeError(
       'VPN_NOT_STOPPED',
       `PCAPdroid's capture still runs on ${adb.serial} after \`am force-stop ${PCAPDROID}\`: stop it in PCAPdroid`,
     );
+  }
+  if (!dump) return;
+  await shell(adb, ['rm', '-f', dump]);
+  if ((await shellResult(adb, ['ls', dump])).code === 0) {
+    throw new PhonehomeError(
+      'VPN_DUMP_LEFT',
+      `PCAPdroid's packet dump ${dump} is still on ${adb.serial} (it holds the phone's traffic): \`adb shell rm ${dump}\`, or delete it in Files › Download › PCAPdroid`,
+    );
+  }
+}
+
+/**
+ * Streams PCAPdroid's dump off the phone as it is written (`adb exec-out tail -c +N -f`), into
+ * a sink; a stream adb drops (a replugged cable) is picked up again where it stopped.
+ *
+ * @example
+ *   const stream = DumpStream.start(adb, `${DUMP_DIR}/run.pcap`, sink, log);
+ *   …
+ *   await stream.finish();
+ */
+export class DumpStream {
+  private child?: ChildProcess;
+  private received = 0;
+  private finishing = false;
+  private restart?: NodeJS.Timeout;
+
+  private constructor(
+    private readonly adb: Adb,
+    private readonly path: string,
+    private readonly sink: PacketDumpSink,
+    private readonly log: (line: string) => void,
+    private readonly adbPath: string,
+  ) {}
+
+  static start(
+    adb: Adb,
+    path: string,
+    sink: PacketDumpSink,
+    log: (line: string) => void,
+  ): DumpStream {
+    const stream = new DumpStream(adb, path, sink, log, locateAdb().path);
+    stream.follow();
+    return stream;
+  }
+
+  /** Bytes of the dump received so far. */
+  get bytes(): number {
+    return this.received;
+  }
+
+  private follow(): void {
+    const child = spawn(
+      this.adbPath,
+      ['-s', this.adb.serial, 'exec-out', 'tail', '-c', `+${this.received + 1}`, '-f', this.path],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child = child;
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      this.received += chunk.length;
+      this.sink.write(chunk);
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', (error) => (stderr += error.message));
+    child.on('close', (code) => {
+      if (this.finishing || this.child !== child) return;
+      this.log(
+        `  android: the packet dump stream from ${this.adb.serial} stopped (${stderr.trim() || `exit ${code}`}); picking it up again at byte ${this.received}`,
+      );
+      this.restart = setTimeout(() => this.follow(), 1000);
+    });
+  }
+
+  /**
+   * Takes what PCAPdroid still writes (it writes its dump about once a second) until the stream
+   * has the whole file, then stops streaming and ends the sink. Call before stopping PCAPdroid.
+   */
+  async finish(options: { flushMs?: number; timeoutMs?: number } = {}): Promise<void> {
+    await delay(options.flushMs ?? 1500);
+    const deadline = Date.now() + (options.timeoutMs ?? 5000);
+    let size = 0;
+    while (Date.now() < deadline) {
+      const out = await shellResult(this.adb, ['stat', '-c', '%s', this.path]);
+      size = Number(out.stdout.trim());
+      if (out.code === 0 && this.received >= size) break;
+      await delay(100);
+    }
+    this.finishing = true;
+    clearTimeout(this.restart);
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+      child.kill();
+      await closed;
+    }
+    this.sink.end();
+    if (this.received < size) {
+      this.log(
+        `  android: only ${this.received} of the ${size} bytes of PCAPdroid's dump arrived; the rest is not recorded`,
+      );
+    }
   }
 }
 
