@@ -142,10 +142,30 @@ export interface Exchange {
    */
   dns?: DnsQueryInfo;
   /**
+   * The address and port the phone connected to, when the tunnel named an IP address (the vpn
+   * route's SOCKS5): what ties the exchange to the app whose connection it was.
+   */
+  destination?: Destination;
+  /**
    * The app that sent it, where the route says (the vpn route's packet dump names the app of
-   * each DNS query and UDP flow): its package name, or `uid <n>` for a uid without one.
+   * each DNS query, UDP flow and TCP connection): its package name, or `uid <n>` for a uid
+   * without one; "a or b" when two apps connected to the same destination before it.
    */
   app?: string;
+}
+
+export interface Destination {
+  address: string;
+  port: number;
+}
+
+/** A TCP connection the phone opened, as a packet dump saw it: which app, to where, when. */
+export interface PhoneConnection {
+  /** The earliest it can have been opened, on the run's clock. */
+  at: number;
+  address: string;
+  port: number;
+  app: string;
 }
 
 export interface DnsQueryInfo {
@@ -189,6 +209,8 @@ export interface TlsFailure {
   /** For UDP: IP packets and bytes (headers included) counted when the flow was first seen. */
   packets?: number;
   bytes?: number;
+  /** The address the phone connected to, when the tunnel named one (see `Exchange.destination`). */
+  destination?: Destination;
   /** The app that sent it, where the route says (see `Exchange.app`). */
   app?: string;
 }

@@ -33,7 +33,8 @@ interface Flow {
  * Records what a phone's packet dump shows that the capture cannot: every DNS query (an
  * exchange `dns://name`, as on the gateway route) and every UDP flow by destination and size
  * (unreadable), each with the app that sent it when the dump names it (PCAPdroid's trailer). TCP
- * is left to the capture, which has the connections themselves. Times are moved onto the run's
+ * is left to the capture, which has the connections themselves: of each, the dump journals only
+ * which app opened it to where (`connection` records). Times are moved onto the run's
  * clock and taken as early as the clock offset allows, so nothing is judged later than it was.
  *
  * @example
@@ -97,6 +98,23 @@ export class PacketDumpRecorder implements PacketDumpSink {
   }
 
   private take(packet: Packet): void {
+    if (packet.protocol === 'tcp') {
+      // A connection's first packet: which app opened it, to where. The capture has the
+      // connection itself (by SOCKS5, with this address); readers tie the two by destination.
+      const app = this.appOf(packet);
+      if (packet.syn && app) {
+        this.options.journal.append({
+          type: 'connection',
+          connection: {
+            at: this.hostTime(packet.at),
+            address: packet.destination,
+            port: packet.destinationPort!,
+            app,
+          },
+        });
+      }
+      return;
+    }
     if (packet.protocol !== 'udp') return;
     const here = `${packet.source}|${packet.sourcePort}`;
     const there = `${packet.destination}|${packet.destinationPort}`;

@@ -17,6 +17,7 @@ import type {
   InlineBody,
   Exchange,
   HeaderPair,
+  PhoneConnection,
   TlsFailure,
 } from '../types.ts';
 import { bindMockttp, listeningAddress } from './bind.ts';
@@ -55,7 +56,8 @@ export interface CaptureRecorder {
     record:
       | { type: 'request'; id: string; exchange: Exchange }
       | { type: 'exchange'; exchange: Exchange }
-      | { type: 'tls-failure'; failure: TlsFailure },
+      | { type: 'tls-failure'; failure: TlsFailure }
+      | { type: 'connection'; connection: PhoneConnection },
   ): void;
 }
 
@@ -428,6 +430,7 @@ export class CaptureSession {
           host: failure.tlsMetadata.sniHostname,
           cause: `tls-${failure.failureCause}`,
           remoteAddress: failure.remoteIpAddress,
+          ...destinationOf(failure.destination),
         });
       }),
     );
@@ -442,6 +445,7 @@ export class CaptureSession {
         this.writeTlsFailure({
           at: error.request.timingEvents.startTime ?? Date.now(),
           ...(destination ? { host: destination.hostname, port: destination.port } : {}),
+          ...destinationOf(destination),
           cause:
             error.errorCode === 'HPE_INVALID_METHOD'
               ? 'not-http'
@@ -494,6 +498,7 @@ export class CaptureSession {
           host: event.tlsMetadata.sniHostname ?? event.destination.hostname,
           cause: 'tls-passthrough',
           remoteAddress: event.remoteIpAddress,
+          ...destinationOf(event.destination),
         });
       }),
     );
@@ -857,6 +862,7 @@ function headPart(request: InitiatedRequest, body: (headers: HeaderPair[]) => Bo
     completedAt: request.timingEvents.startTime,
     protocol: request.protocol === 'https' ? 'https' : 'http',
     host: hostOf(request),
+    ...destinationOf(request.destination),
     request: {
       method: request.method,
       url: request.url,
@@ -869,6 +875,14 @@ function headPart(request: InitiatedRequest, body: (headers: HeaderPair[]) => Bo
 
 function pairs(raw: [string, string][]): HeaderPair[] {
   return raw.map(([name, value]) => [name, value]);
+}
+
+/** The tunnel's destination, when it named an IP address (SOCKS5 from a VPN app does). */
+function destinationOf(destination: { hostname: string; port: number } | undefined): {
+  destination?: { address: string; port: number };
+} {
+  if (!destination || !isIP(destination.hostname)) return {};
+  return { destination: { address: destination.hostname, port: destination.port } };
 }
 
 function hostOf(request: InitiatedRequest): string {
@@ -998,5 +1012,6 @@ export function tcpChunkExchange(chunk: {
       body: bodyFromBytes(chunk.bytes, []),
     },
     tcp: { stream: chunk.stream, direction: chunk.direction },
+    ...destinationOf({ hostname: chunk.host, port: chunk.port }),
   };
 }

@@ -1,5 +1,5 @@
 import type { Coverage } from '../coverage.ts';
-import type { Exchange, IdentifierValues, Mark, TlsFailure } from '../types.ts';
+import type { Exchange, IdentifierValues, Mark, PhoneConnection, TlsFailure } from '../types.ts';
 
 /**
  * The journal is the run's source of truth: one JSON record a line, appended and flushed as the
@@ -14,6 +14,7 @@ export type JournalRecord =
   | RequestRecord
   | ExchangeRecord
   | TlsFailureRecord
+  | ConnectionRecord
   | RunEndRecord;
 
 /** Always the first line: what ran, on what, looking for which identifiers. */
@@ -103,6 +104,15 @@ export interface ExchangeRecord {
 export interface TlsFailureRecord {
   type: 'tls-failure';
   failure: TlsFailure;
+}
+
+/**
+ * A TCP connection the phone opened, with the app that opened it, from a packet dump (the vpn
+ * route): readers tie exchanges to apps by their destination with it.
+ */
+export interface ConnectionRecord {
+  type: 'connection';
+  connection: PhoneConnection;
 }
 
 /** Written when the run ends normally; a killed run has none. */

@@ -1,4 +1,5 @@
 import { dirname, relative, sep } from 'node:path';
+import { loadAttribution } from '../journal/attribution.ts';
 import { readJournal } from '../journal/reader.ts';
 import { openPrivateFile } from '../journal/private-file.ts';
 import { Timeline } from '../timeline/timeline.ts';
@@ -96,9 +97,11 @@ export async function writeHar(
       `,\n    "_phonehome": ${indent(JSON.stringify(runExtension(result), null, 2), 4)},\n    "entries": [`,
     );
     let index = 0;
+    const attribution = await loadAttribution(journalPath);
     for await (const record of readJournal(journalPath)) {
       if (record.type !== 'exchange') continue;
-      const exchange = options.transform ? options.transform(record.exchange) : record.exchange;
+      const own = attribution.attribute(record.exchange, record.exchange.startedAt);
+      const exchange = options.transform ? options.transform(own) : own;
       const entry = harEntry(exchange, result.runId, {
         phase: timeline.phaseAt(exchange.startedAt),
         step: timeline.stepAt(exchange.startedAt),

@@ -88,6 +88,16 @@ function redactRecord(
             : {}),
         },
       };
+    case 'connection':
+      // Which app connected where: no identifier, unless an app or address were one.
+      return {
+        ...record,
+        connection: {
+          ...record.connection,
+          app: text(record.connection.app),
+          address: text(record.connection.address),
+        },
+      };
     case 'run-end':
       return record.error !== undefined ? { ...record, error: text(record.error) } : record;
     default:

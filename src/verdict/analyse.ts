@@ -3,9 +3,18 @@ import { UNKNOWN_COVERAGE, type Coverage } from '../coverage.ts';
 import { createDetector } from '../detect/detector.ts';
 import { runIdentifiers, type LearntIdentifiers } from '../detect/run-identifiers.ts';
 import { PhonehomeError } from '../errors.ts';
+import { AppAttribution } from '../journal/attribution.ts';
 import { readJournal } from '../journal/reader.ts';
 import type { RunStartRecord } from '../journal/records.ts';
-import type { Finding, Identifier, Mark, RunResult, TlsFailure } from '../types.ts';
+import type {
+  Destination,
+  Exchange,
+  Finding,
+  Identifier,
+  Mark,
+  RunResult,
+  TlsFailure,
+} from '../types.ts';
 import { judge, overallStatus } from './judge.ts';
 
 /**
@@ -25,7 +34,9 @@ export async function analyseJournal(
   const marks: Mark[] = [];
   const notes: string[] = [];
   const tlsFailures: TlsFailure[] = [];
-  const exchanges: { host: string; startedAt: number }[] = [];
+  const exchanges: { host: string; startedAt: number; app?: string; destination?: Destination }[] =
+    [];
+  const attribution = new AppAttribution();
   const lookups: { name: string; at: number; app?: string }[] = [];
   const unscanned: NonNullable<Parameters<typeof judge>[0]['unscanned']> = [];
   let endedAt: number | undefined;
@@ -62,10 +73,20 @@ export async function analyseJournal(
             at: exchange.startedAt,
             ...(exchange.app ? { app: exchange.app } : {}),
           });
-        } else exchanges.push({ host: exchange.host, startedAt: exchange.startedAt });
+        } else {
+          exchanges.push({
+            host: exchange.host,
+            startedAt: exchange.startedAt,
+            ...(exchange.app ? { app: exchange.app } : {}),
+            ...(exchange.destination ? { destination: exchange.destination } : {}),
+          });
+        }
         lastAt = Math.max(lastAt, exchange.completedAt);
         break;
       }
+      case 'connection':
+        attribution.add(record.connection);
+        break;
       case 'tls-failure':
         tlsFailures.push(record.failure);
         lastAt = Math.max(lastAt, record.failure.at);
@@ -86,9 +107,16 @@ export async function analyseJournal(
   const detector = createDetector(identifiers);
   const findings: Finding[] = [];
   let index = 0;
+  // A connection's app (from the packet dump) can be journalled after the exchange over it.
+  const withApp = <T extends { app?: string; destination?: Destination }>(item: T, at: number) =>
+    attribution.attribute(item, at);
+  if (attribution.size > 0) {
+    exchanges.splice(0, exchanges.length, ...exchanges.map((e) => withApp(e, e.startedAt)));
+    tlsFailures.splice(0, tlsFailures.length, ...tlsFailures.map((f) => withApp(f, f.at)));
+  }
   for await (const record of readJournal(journalPath)) {
     if (record.type !== 'exchange') continue;
-    const { exchange } = record;
+    const exchange: Exchange = withApp(record.exchange, record.exchange.startedAt);
     const scanned = await detector.scanAsync(exchange, index);
     findings.push(...scanned.findings);
     for (const { where, reason } of scanned.unscanned) {

@@ -101,7 +101,7 @@ export interface JudgeInput {
   findings: Finding[];
   tlsFailures: TlsFailure[];
   /** Host and start time of every exchange. */
-  exchanges: { host: string; startedAt: number }[];
+  exchanges: { host: string; startedAt: number; app?: string }[];
   /** Every DNS lookup the phone made (the gateway route): a name looked up is a host contacted. */
   lookups?: { name: string; at: number; app?: string }[];
   forbiddenHosts: string[];
@@ -454,7 +454,8 @@ function firstContacts(timeline: Timeline, input: JudgeInput): HostContact[] {
         step: timeline.stepAt(at),
       });
   };
-  for (const exchange of input.exchanges) add(exchange.host, exchange.startedAt, true);
+  for (const exchange of input.exchanges)
+    add(exchange.host, exchange.startedAt, true, false, exchange.app);
   for (const failure of input.tlsFailures)
     add(failure.host ?? '(no SNI)', failure.at, false, false, failure.app);
   for (const lookup of input.lookups ?? []) add(lookup.name, lookup.at, true, true, lookup.app);

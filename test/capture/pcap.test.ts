@@ -146,7 +146,8 @@ describe('packet dumps (pcap, PCAPdroid trailer)', () => {
   });
 
   it("records each DNS query and UDP flow by app, on the run's clock, and keeps the raw dump private", () => {
-    const records: ({ exchange: Exchange } | { failure: TlsFailure })[] = [];
+    const records: ({ exchange: Exchange } | { failure: TlsFailure } | { connection: unknown })[] =
+      [];
     const notes: string[] = [];
     const file = join(dirs.path, 'phone.pcap');
     // The phone's clock is 3 s ahead of the host's, known to within 40 ms.
@@ -159,6 +160,7 @@ describe('packet dumps (pcap, PCAPdroid trailer)', () => {
         append: (record) => {
           if (record.type === 'exchange') records.push({ exchange: record.exchange });
           if (record.type === 'tls-failure') records.push({ failure: record.failure });
+          if (record.type === 'connection') records.push({ connection: record.connection });
         },
       },
       file,
@@ -186,6 +188,16 @@ describe('packet dumps (pcap, PCAPdroid trailer)', () => {
           },
           dns: { type: 'A' },
           app: 'android,com.android.settings',
+        },
+      },
+      // The TCP connection's SYN, at once: only which app opened it, to where (the capture has
+      // the rest). UDP flows follow, each once, with its counts by the next flush.
+      {
+        connection: {
+          at: earliest(T0 + 90),
+          address: '198.51.100.4',
+          port: 443,
+          app: 'com.vendor.app',
         },
       },
       {

@@ -104,12 +104,18 @@ describe('the capture as a SOCKS5 proxy', function () {
       await capture.stop();
       journal.close();
     }
-    const urls = (await readJournalAll(journal.path)).flatMap((record) =>
-      record.type === 'exchange' ? [record.exchange.request.url] : [],
+    const exchanges = (await readJournalAll(journal.path)).flatMap((record) =>
+      record.type === 'exchange' ? [record.exchange] : [],
     );
-    expect(urls).to.deep.equal([
+    expect(exchanges.map((exchange) => exchange.request.url)).to.deep.equal([
       `http://api.vendor.test/register?imei=${IMEI}`,
       'https://api.vendor.test/hello',
+    ]);
+    // The address the phone connected to is kept when the tunnel named one: what ties the
+    // exchange to the app that opened the connection (the vpn route's packet dump).
+    expect(exchanges.map((exchange) => exchange.destination)).to.deep.equal([
+      undefined,
+      { address: '203.0.113.7', port: 443 },
     ]);
   });
 
@@ -140,8 +146,15 @@ describe('the capture as a SOCKS5 proxy', function () {
     const failures = (await readJournalAll(journal.path)).flatMap((record) =>
       record.type === 'tls-failure' ? [record.failure] : [],
     );
-    expect(failures.map(({ host, port, cause }) => ({ host, port, cause }))).to.deep.equal([
-      { host: '203.0.113.7', port: 5222, cause: 'not-http' },
+    expect(
+      failures.map(({ host, port, cause, destination }) => ({ host, port, cause, destination })),
+    ).to.deep.equal([
+      {
+        host: '203.0.113.7',
+        port: 5222,
+        cause: 'not-http',
+        destination: { address: '203.0.113.7', port: 5222 },
+      },
     ]);
     const { result } = await analyseJournal(journal.path);
     const consent = result.verdicts.find((v) => v.rule === 'consent')!;

@@ -26,7 +26,7 @@ export function vpnCoverage(appFilter: string | undefined, dumping = false): Cov
   if (dumping) {
     return {
       route: 'vpn',
-      sees: `every TCP connection ${whose} after the capture started, handed over by PCAPdroid's VPN over SOCKS5 with its destination; every DNS query and UDP flow in PCAPdroid's packet dump, with the app that sent it`,
+      sees: `every TCP connection ${whose} after the capture started, handed over by PCAPdroid's VPN over SOCKS5 with its destination; every DNS query, UDP flow and TCP connection in PCAPdroid's packet dump, with the app that sent it`,
       blind: [...others, after],
       limits: [
         'UDP recorded by destination and size, unreadable; QUIC blocked so apps fall back to TCP; DNS over TLS blocked so Android falls back to plain DNS where its Private DNS setting allows',
