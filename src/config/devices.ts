@@ -62,6 +62,12 @@ export interface AndroidOptions {
   route?: 'proxy' | 'vpn' | 'iptables';
   /** For the vpn route: only this app's traffic, and how long to wait for the user to allow it. */
   vpn?: { appFilter?: string; consentTimeoutMs?: number };
+  /**
+   * 'auto' (default): PCAPdroid's packet dump records DNS queries, UDP flows and each
+   * connection's app where the route allows — in its VPN (vpn route), or in root mode beside the
+   * iptables redirect when PCAPdroid is installed. 'never': no dump.
+   */
+  packetDump?: 'auto' | 'never';
   /** Named UI flows, e.g. "cloud-login"; `${account}` in a typed text is filled in. */
   flows?: Record<string, UiStep[]>;
   /** Consent settings by name (e.g. "cloud-messaging"): the steps that switch each on and off. */

@@ -1,9 +1,11 @@
 import { expect } from 'chai';
+import { appendFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { bodyStore } from '../../src/capture/bodies.ts';
 import { loadOrCreateCa, type CertificateAuthority } from '../../src/capture/ca.ts';
+import { PacketDumpRecorder } from '../../src/capture/packet-dump.ts';
 import { CaptureSession } from '../../src/capture/session.ts';
 import { statusWord } from '../../src/coverage.ts';
 import { AndroidDevice } from '../../src/device/android/android-device.ts';
@@ -11,6 +13,7 @@ import { restorePhone } from '../../src/device/android/restore.ts';
 import type { RouteContext } from '../../src/device/device.ts';
 import { readJournalAll } from '../../src/journal/reader.ts';
 import { JournalWriter } from '../../src/journal/writer.ts';
+import { dnsQuery, pcapHeader, pcapRecord, udp, withTrailer } from '../support/pcap.ts';
 import { tempDir } from '../support/temp.ts';
 import {
   androidEntry,
@@ -203,5 +206,79 @@ describe('the iptables route (rooted phone, fake adb)', function () {
         r.type === 'tls-failure' ? [[r.failure.host ?? 'none', r.failure.cause]] : [],
       ),
     ).to.deep.equal([['none', 'not-http']]);
+  });
+
+  it('with PCAPdroid installed, dumps DNS and UDP in its root mode beside the redirect, and stops it before the chains go', async () => {
+    const PCAPDROID = 'com.emanuelef.remote_capture';
+    use(rootedPhone({ packages: [PCAPDROID] }));
+    const phone = device('dump');
+    const records: { type: string }[] = [];
+    const ctx: RouteContext = {
+      ...context(),
+      packetDump: (source) =>
+        new PacketDumpRecorder({
+          ...source,
+          journal: { append: (record) => records.push(record) },
+          file: join(dirs.path, 'iptables-dump.pcap'),
+          note: () => undefined,
+        }),
+    };
+    await phone.route(ctx);
+    const dump = fake.phone(SERIAL).pcapdroid!.dump!;
+    const name = dump.split('/').at(-1);
+    expect(fake.commands()).to.include(
+      `-s ${SERIAL} shell am start -e action start -e pcap_dump_mode pcap_file -e pcap_name ${name} -e pcapdroid_trailer true -e root_capture true -e capture_interface @inet -n ${PCAPDROID}/.activities.CaptureCtrl`,
+    );
+    expect(statusWord('pass', phone.coverage)).to.equal('PASS (after the capture started)');
+    expect(phone.coverage.sees).to.match(/every DNS query and UDP flow/);
+    expect(phone.notes.join('\n')).to.match(/PCAPdroid in root mode dumped the packets/);
+    appendFileSync(
+      fake.dumpFile(SERIAL),
+      Buffer.concat([
+        pcapHeader(1),
+        pcapRecord(
+          Date.now(),
+          withTrailer(
+            udp('192.168.1.23', 40000, '192.168.1.1', 53, dnsQuery('beacon.vendor.example')),
+            1000,
+            'x',
+          ),
+        ),
+      ]),
+    );
+    fake.clearLog();
+    await phone.restore();
+    expect(records.map((record) => record.type)).to.deep.equal(['exchange']);
+    const after = fake.commands();
+    const at = (command: string) => after.indexOf(command);
+    expect(at(`-s ${SERIAL} shell am force-stop ${PCAPDROID}`)).to.be.greaterThan(-1);
+    expect(at(`-s ${SERIAL} shell rm -f ${dump}`)).to.be.greaterThan(
+      at(`-s ${SERIAL} shell am force-stop ${PCAPDROID}`),
+    );
+    expect(at(SU('iptables -w -t nat -D OUTPUT -j PHONEHOME'))).to.be.greaterThan(
+      at(`-s ${SERIAL} shell rm -f ${dump}`),
+    );
+    expect(existsSync(fake.dumpFile(SERIAL))).to.equal(false);
+  });
+
+  it('with "packetDump": "never", leaves PCAPdroid alone and says DNS and UDP are not seen', async () => {
+    use(rootedPhone({ packages: ['com.emanuelef.remote_capture'] }));
+    const never = androidEntry({
+      android: { route: 'iptables', systemCa: 'never', packetDump: 'never' },
+    });
+    const phone = new AndroidDevice(never, {
+      stateDir: join(dirs.path, 'never'),
+      tunnelCheckMs: 0,
+    });
+    await phone.route({
+      ...context(),
+      packetDump: () => {
+        throw new Error('no dump was asked for');
+      },
+    });
+    expect(fake.commands().some((line) => /remote_capture/.test(line))).to.equal(false);
+    expect(statusWord('pass', phone.coverage)).to.equal('PASS (TCP traffic only)');
+    expect(phone.notes.join('\n')).to.match(/DNS and UDP are not seen \(QUIC is rejected\)\.$/);
+    await phone.restore();
   });
 });

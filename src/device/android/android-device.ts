@@ -6,6 +6,7 @@ import {
   DUMP_DIR,
   DUMP_MIN_VERSION,
   DumpStream,
+  pcapdroidInstalled,
   pcapdroidVersion,
   readAppUids,
   readPhoneClock,
@@ -23,7 +24,7 @@ import { describeIdentifierMerge, readPhoneIdentifiers } from './read-identifier
 import { restoreChanges } from './restore.ts';
 import { ChangeRecord, defaultStateDir, processAlive, stateFilePath } from './restore-state.ts';
 import { detectRoot, restartAdbdAsRoot, type RootMethod } from './root.ts';
-import { installIptables, IPTABLES_COVERAGE } from './iptables.ts';
+import { installIptables, IPTABLES_COVERAGE, IPTABLES_DUMP_COVERAGE } from './iptables.ts';
 import {
   addReverse,
   isProxyUnset,
@@ -81,7 +82,8 @@ export class AndroidDevice implements Device {
   get coverage(): Coverage {
     const route = this.entry.android?.route;
     if (route === 'vpn') return vpnCoverage(this.entry.android?.vpn?.appFilter, this.dumping);
-    return route === 'iptables' ? IPTABLES_COVERAGE : PROXY_COVERAGE;
+    if (route === 'iptables') return this.dumping ? IPTABLES_DUMP_COVERAGE : IPTABLES_COVERAGE;
+    return PROXY_COVERAGE;
   }
   /** The iptables route redirects connections into the capture: they arrive with no destination. */
   get arrivesRedirected(): boolean {
@@ -112,6 +114,7 @@ export class AndroidDevice implements Device {
   /** The vpn route's packet dump, streaming while the run lasts. */
   private dumpStream?: DumpStream;
   private dumping = false;
+  private clockNote = '';
 
   constructor(entry: DeviceEntry, options: AndroidDeviceOptions = {}) {
     this.entry = entry;
@@ -204,8 +207,12 @@ export class AndroidDevice implements Device {
       }
       record.add({ kind: 'iptables', root, api: facts.api });
       await installIptables(adb, root, context.proxyPort, facts.api);
+      const redirected =
+        'Traffic was redirected on the phone with iptables into `adb reverse`: every TCP connection of every app, named by its Host header or SNI';
       this.notes.push(
-        'Traffic was redirected on the phone with iptables into `adb reverse`: every TCP connection of every app, named by its Host header or SNI; DNS and UDP are not seen (QUIC is rejected).',
+        (await this.startRootDump(adb, context, record))
+          ? `${redirected}; PCAPdroid in root mode dumped the packets of the phone's internet interfaces, streamed off the phone: DNS queries and UDP flows are recorded, UDP payloads are not read (QUIC is rejected).${this.clockNote}`
+          : `${redirected}; DNS and UDP are not seen (QUIC is rejected)${this.wantsDump(context) ? '; install PCAPdroid (versionCode 62+) to record them' : ''}.`,
       );
       await this.recordMockLocation(adb);
       this.keepTunnel(adb);
@@ -300,9 +307,57 @@ export class AndroidDevice implements Device {
    */
   private async startVpn(adb: Adb, context: RouteContext, record: ChangeRecord): Promise<void> {
     const vpn = this.entry.android?.vpn ?? {};
-    const version = context.packetDump ? await pcapdroidVersion(adb) : undefined;
+    const version = this.wantsDump(context) ? await pcapdroidVersion(adb) : undefined;
     const dumping = version !== undefined && version >= DUMP_MIN_VERSION;
-    const dumpName = dumping ? `phonehome-${Date.now()}.pcap` : undefined;
+    await this.startPcapdroid(adb, context, record, { dumping, root: false });
+    const whose = vpn.appFilter ? ` of ${vpn.appFilter}` : '';
+    if (dumping) {
+      this.notes.push(
+        `Traffic was captured with PCAPdroid's VPN (every TCP connection${whose}, over SOCKS5 through \`adb reverse\`; QUIC and DNS over TLS blocked), with its packet dump streamed off the phone: DNS queries, UDP flows and TCP connections are recorded with the app that sent them, UDP payloads are not read.${this.clockNote}`,
+      );
+      return;
+    }
+    this.notes.push(
+      `Traffic was captured with PCAPdroid's VPN (every TCP connection${whose}, over SOCKS5 through \`adb reverse\`; QUIC blocked): UDP and DNS are not seen${this.wantsDump(context) ? ` (PCAPdroid ${version === undefined ? 'did not say its version' : `versionCode ${version}`} cannot name its dump file; update it to versionCode ${DUMP_MIN_VERSION} or later)` : ''}.`,
+    );
+  }
+
+  /**
+   * Beside the iptables redirect: PCAPdroid in root mode, when it is installed and can name its
+   * dump file, dumps the packets of the phone's internet interfaces (DNS and UDP: TCP goes into
+   * the tunnel), streamed off the phone as on the vpn route. Returns whether it does.
+   */
+  private async startRootDump(
+    adb: Adb,
+    context: RouteContext,
+    record: ChangeRecord,
+  ): Promise<boolean> {
+    if (!this.wantsDump(context) || !(await pcapdroidInstalled(adb))) return false;
+    const version = await pcapdroidVersion(adb);
+    if (version === undefined || version < DUMP_MIN_VERSION) {
+      context.log(
+        `  android: PCAPdroid ${version === undefined ? 'did not say its version' : `versionCode ${version}`} cannot name its dump file (versionCode ${DUMP_MIN_VERSION}+): DNS and UDP are not recorded`,
+      );
+      return false;
+    }
+    await this.startPcapdroid(adb, context, record, { dumping: true, root: true });
+    return true;
+  }
+
+  /** The run takes a packet dump, and devices.json does not say `"packetDump": "never"`. */
+  private wantsDump(context: RouteContext): boolean {
+    return context.packetDump !== undefined && this.entry.android?.packetDump !== 'never';
+  }
+
+  /** Starts PCAPdroid (in its VPN, or in root mode), with its packet dump streaming if asked. */
+  private async startPcapdroid(
+    adb: Adb,
+    context: RouteContext,
+    record: ChangeRecord,
+    how: { dumping: boolean; root: boolean },
+  ): Promise<void> {
+    const vpn = this.entry.android?.vpn ?? {};
+    const dumpName = how.dumping ? `phonehome-${Date.now()}.pcap` : undefined;
     const dump = dumpName ? `${DUMP_DIR}/${dumpName}` : undefined;
     record.add({ kind: 'vpn-capture', ...(dump ? { dump } : {}) });
     const source = dump
@@ -313,25 +368,18 @@ export class AndroidDevice implements Device {
         }
       : undefined;
     await startVpnCapture(adb, {
-      port: context.proxyPort,
-      ...(vpn.appFilter ? { appFilter: vpn.appFilter } : {}),
+      ...(how.root ? { root: true } : { port: context.proxyPort }),
+      ...(vpn.appFilter && !how.root ? { appFilter: vpn.appFilter } : {}),
       ...(dumpName ? { dumpName } : {}),
       ...(vpn.consentTimeoutMs !== undefined ? { consentTimeoutMs: vpn.consentTimeoutMs } : {}),
       ...(this.options.vpnPollMs !== undefined ? { pollMs: this.options.vpnPollMs } : {}),
       log: context.log,
     });
-    this.dumping = dumping;
-    const whose = vpn.appFilter ? ` of ${vpn.appFilter}` : '';
+    this.dumping = how.dumping;
     if (dump && source && context.packetDump) {
+      this.clockNote = ` The phone's clock was ${Math.abs(source.clockOffsetMs)} ms ${source.clockOffsetMs < 0 ? 'behind' : 'ahead of'} the host's (±${source.clockUncertaintyMs} ms); packet times are taken at their earliest.`;
       this.dumpStream = DumpStream.start(adb, dump, context.packetDump(source), context.log);
-      this.notes.push(
-        `Traffic was captured with PCAPdroid's VPN (every TCP connection${whose}, over SOCKS5 through \`adb reverse\`; QUIC and DNS over TLS blocked), with its packet dump streamed off the phone: DNS queries and UDP flows are recorded with the app that sent them, UDP payloads are not read. The phone's clock was ${Math.abs(source.clockOffsetMs)} ms ${source.clockOffsetMs < 0 ? 'behind' : 'ahead of'} the host's (±${source.clockUncertaintyMs} ms); packet times are taken at their earliest.`,
-      );
-      return;
     }
-    this.notes.push(
-      `Traffic was captured with PCAPdroid's VPN (every TCP connection${whose}, over SOCKS5 through \`adb reverse\`; QUIC blocked): UDP and DNS are not seen${context.packetDump && !dumping ? ` (PCAPdroid ${version === undefined ? 'did not say its version' : `versionCode ${version}`} cannot name its dump file; update it to versionCode ${DUMP_MIN_VERSION} or later)` : ''}.`,
-    );
   }
 
   async restore(): Promise<void> {

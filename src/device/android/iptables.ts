@@ -15,6 +15,24 @@ export const IPTABLES_COVERAGE: Coverage = {
   qualifier: 'TCP traffic only',
 };
 
+/**
+ * The iptables route with PCAPdroid's root-mode packet dump beside it: DNS queries and UDP flows
+ * are recorded too, read off the phone's internet interfaces.
+ */
+export const IPTABLES_DUMP_COVERAGE: Coverage = {
+  route: 'iptables',
+  sees: `${IPTABLES_COVERAGE.sees}; every DNS query and UDP flow on the phone's internet interfaces, from PCAPdroid's packet dump (root mode)`,
+  blind: [
+    'the destination of TCP that is neither HTTP nor TLS (recorded unreadable, without it)',
+    'traffic before the rules were installed (the first boot, the setup wizard)',
+  ],
+  limits: [
+    'UDP recorded by destination and size, unreadable; QUIC rejected so apps fall back to TCP',
+    'packets PCAPdroid had not yet written to its dump in the second before the capture stopped are not in it',
+  ],
+  qualifier: 'after the capture started',
+};
+
 /** The chain phonehome adds to each table it changes, and jumps to first from OUTPUT. */
 export const IPTABLES_CHAIN = 'PHONEHOME';
 

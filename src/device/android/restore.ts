@@ -156,7 +156,7 @@ export function describeChange(change: PhoneChange): string {
     case 'adbd-root':
       return 'adbd running as root';
     case 'vpn-capture':
-      return `PCAPdroid's VPN capture${change.dump ? ` and its packet dump ${change.dump}` : ''}`;
+      return `PCAPdroid's capture${change.dump ? ` and its packet dump ${change.dump}` : ''}`;
     case 'iptables':
       return `phonehome's iptables chains (${IPTABLES_CHAIN})`;
     case 'mock-location':

@@ -59,19 +59,45 @@ export async function vpnCaptureRunning(adb: Adb): Promise<boolean> {
 }
 
 export interface VpnStart {
-  /** The phone port that `adb reverse` takes to the capture (its SOCKS5 listener). */
-  port: number;
+  /**
+   * The phone port that `adb reverse` takes to the capture (its SOCKS5 listener): PCAPdroid's
+   * VPN hands every TCP connection over there. Absent with `root`.
+   */
+  port?: number;
+  /**
+   * PCAPdroid's root mode instead of its VPN (the iptables route: TCP is redirected by iptables):
+   * packets read off the phone's internet interfaces for the dump only, nothing handed over.
+   */
+  root?: boolean;
   /** Only this app's traffic (PCAPdroid's `app_filter`), or every app's. */
   appFilter?: string;
   /**
    * Also write a packet dump with PCAPdroid's trailer (the app of each packet) to
-   * `DUMP_DIR/<dumpName>`, and block DNS over TLS so queries show in it.
+   * `DUMP_DIR/<dumpName>`; in the VPN, DNS over TLS is blocked so queries show in it.
    */
   dumpName?: string;
   /** How long to wait for the user to allow the capture on the phone. */
   consentTimeoutMs?: number;
   pollMs?: number;
   log: (line: string) => void;
+}
+
+/** The control intent's extras (`-e name value`) for a start with these options. */
+function startExtras(options: VpnStart): string[][] {
+  const extras: string[][] = [['action', 'start']];
+  if (options.dumpName) {
+    extras.push(['pcap_dump_mode', 'pcap_file'], ['pcap_name', options.dumpName]);
+    extras.push(['pcapdroid_trailer', 'true']);
+    if (!options.root) extras.push(['auto_block_private_dns', 'true']);
+  } else extras.push(['pcap_dump_mode', 'none']);
+  if (options.root) {
+    extras.push(['root_capture', 'true'], ['capture_interface', '@inet']);
+  } else {
+    extras.push(['socks5_enabled', 'true'], ['socks5_proxy_ip_address', '127.0.0.1']);
+    extras.push(['socks5_proxy_port', String(options.port)], ['block_quic', 'true']);
+  }
+  if (options.appFilter) extras.push(['app_filter', options.appFilter]);
+  return extras;
 }
 
 /** PCAPdroid's versionCode (`dumpsys package`), or undefined when it does not say. */
@@ -145,38 +171,7 @@ export async function startVpnCapture(adb: Adb, options: VpnStart): Promise<void
   await shell(adb, [
     'am',
     'start',
-    '-e',
-    'action',
-    'start',
-    '-e',
-    'pcap_dump_mode',
-    ...(options.dumpName
-      ? [
-          'pcap_file',
-          '-e',
-          'pcap_name',
-          options.dumpName,
-          '-e',
-          'pcapdroid_trailer',
-          'true',
-          '-e',
-          'auto_block_private_dns',
-          'true',
-        ]
-      : ['none']),
-    '-e',
-    'socks5_enabled',
-    'true',
-    '-e',
-    'socks5_proxy_ip_address',
-    '127.0.0.1',
-    '-e',
-    'socks5_proxy_port',
-    String(options.port),
-    '-e',
-    'block_quic',
-    'true',
-    ...(options.appFilter ? ['-e', 'app_filter', options.appFilter] : []),
+    ...startExtras(options).flatMap(([name, value]) => ['-e', name!, value!]),
     '-n',
     CONTROL,
   ]);
