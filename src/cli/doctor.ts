@@ -222,7 +222,21 @@ export async function runDoctor(deviceId?: string, devicesFile?: string): Promis
           detail: `${facts.release} (API ${facts.api}): ${limits.reasons.join('; ')}`,
         },
   );
-  if (entry?.android?.route === 'vpn') checks.push(await pcapdroidCheck(adb));
+  if (entry?.android?.route === 'vpn') checks.push(await pcapdroidCheck(adb, 'vpn'));
+  if (entry?.android?.route === 'iptables' && entry.android.packetDump !== 'never') {
+    // Beside the redirect PCAPdroid is optional: it adds DNS and UDP.
+    const check = await pcapdroidCheck(adb, 'iptables');
+    checks.push(
+      check.status === 'fail'
+        ? {
+            name: 'PCAPdroid',
+            status: 'warn',
+            detail: `${PCAPDROID} is not installed: the iptables route redirects TCP only, so DNS lookups and UDP are not seen`,
+            fix: 'install PCAPdroid (F-Droid or Google Play) to record them in its root mode, or set "packetDump": "never" to silence this',
+          }
+        : check,
+    );
+  }
   const root = await detectRoot(adb);
   const ca = await loadOrCreateCa(readEnvironment().caDir);
   const fileName = androidCaFileName(ca.certPem);
@@ -303,8 +317,8 @@ async function proxyReachable(adb: Adb): Promise<Check> {
   }
 }
 
-/** The vpn route's PCAPdroid: installed, and new enough to write a packet dump phonehome reads. */
-async function pcapdroidCheck(adb: Adb): Promise<Check> {
+/** PCAPdroid for a route that uses it: installed, and new enough to write a packet dump phonehome reads. */
+async function pcapdroidCheck(adb: Adb, route: 'vpn' | 'iptables'): Promise<Check> {
   if (!(await pcapdroidInstalled(adb))) {
     return {
       name: 'PCAPdroid',
@@ -327,6 +341,6 @@ async function pcapdroidCheck(adb: Adb): Promise<Check> {
   return {
     name: 'PCAPdroid',
     status: 'ok',
-    detail: `${PCAPDROID} versionCode ${version} installed: the vpn route starts it over adb with a packet dump for DNS and UDP (${allow})`,
+    detail: `${PCAPDROID} versionCode ${version} installed: the ${route} route starts it over adb${route === 'iptables' ? ' in root mode' : ''} with a packet dump for DNS and UDP (${allow})`,
   };
 }

@@ -146,6 +146,30 @@ describe('phonehome devices --propose, doctor and capture on a phone over adb', 
     );
   });
 
+  it('doctor on the iptables route warns that DNS and UDP need PCAPdroid', async () => {
+    const file = join(dirs.path, 'devices-iptables.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        devices: [
+          {
+            id: 'pixel',
+            kind: 'android',
+            serial: 'R58M12345',
+            capabilities: {},
+            identifiers: {},
+            android: { route: 'iptables' },
+          },
+        ],
+      }),
+    );
+    const result = await runCli(['doctor', '--device', 'pixel', '--devices-file', file], env());
+    expect(result.stdout).to.match(
+      /PCAPdroid: com\.emanuelef\.remote_capture is not installed: the iptables route redirects TCP only, so DNS lookups and UDP are not seen/,
+    );
+    expect(result.stdout).to.match(/install PCAPdroid .* to record them in its root mode/);
+  });
+
   it('doctor says how to install adb when there is none', async () => {
     const result = await runCli(['doctor', '--device', 'pixel', '--devices-file', devicesFile], {
       ...env(),
