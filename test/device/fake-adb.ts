@@ -53,6 +53,9 @@ export interface FakePhone {
     extras?: Record<string, string>;
     versionCode?: number;
     dump?: string;
+    /** The first `exec-out tail` of the dump ends after this many bytes (a cable pulled). */
+    dropAfter?: number;
+    dropped?: boolean;
   };
   /** The phone's clock ahead of the host's, in ms (`date +%s%N`). */
   clockSkewMs?: number;

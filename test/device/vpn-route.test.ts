@@ -244,6 +244,44 @@ describe('the vpn route (PCAPdroid, fake adb)', function () {
     expect(readFileSync(file).equals(Buffer.concat(written))).to.equal(true);
   });
 
+  it('picks the dump stream up again at the byte it stopped when adb drops it, with nothing lost or doubled', async () => {
+    const query = (i: number) =>
+      pcapRecord(
+        Date.now(),
+        withTrailer(
+          udp('10.215.173.1', 40000 + i, '10.215.173.2', 53, dnsQuery(`q${i}.vendor.example`, i)),
+          1000,
+          'x',
+        ),
+      );
+    const bytes = Buffer.concat([pcapHeader(1), query(1), query(2), query(3)]);
+    // The cable is pulled in the middle of the second record.
+    const dropAfter = 24 + query(1).length + 20;
+    use(stockPhone({ packages: [PCAPDROID], pcapdroid: { consent: 'allow', dropAfter } }));
+    const phone = device(vpnEntry(), 'dropped');
+    const { ctx, records, file } = dumping('dropped');
+    await phone.route(ctx);
+    appendFileSync(fake.dumpFile('R58M12345'), bytes);
+    await waitFor(() => records.length === 3);
+    expect(lines.join('\n')).to.match(
+      /the packet dump stream from R58M12345 stopped \(error: closed\); picking it up again at byte \d+/,
+    );
+    expect(
+      records.map((record) => (record as { exchange: Exchange }).exchange.request.url),
+    ).to.deep.equal([
+      'dns://q1.vendor.example',
+      'dns://q2.vendor.example',
+      'dns://q3.vendor.example',
+    ]);
+    const tails = fake.commands().filter((line) => / exec-out tail /.test(line));
+    expect(tails).to.deep.equal([
+      `-s R58M12345 exec-out tail -c +1 -f ${fake.phone('R58M12345').pcapdroid!.dump}`,
+      `-s R58M12345 exec-out tail -c +${dropAfter + 1} -f ${fake.phone('R58M12345').pcapdroid!.dump}`,
+    ]);
+    await phone.restore();
+    expect(readFileSync(file).equals(bytes)).to.equal(true);
+  });
+
   it('deletes the dump of a killed run at `phonehome restore`, and keeps the record until it is gone', async () => {
     use(stockPhone({ packages: [PCAPDROID] }));
     const stateDir = join(dirs.path, 'killed');
