@@ -1,4 +1,5 @@
 import type { Body, Exchange, HeaderPair, InlineBody } from '../types.ts';
+import { dohQuestions } from './doh.ts';
 import type { Part } from './part.ts';
 
 /**
@@ -55,6 +56,9 @@ export function exchangeParts(exchange: Exchange, loaded: LoadedBodies = {}): Pa
     );
     if (responseBody) parts.push(responseBody);
   }
+  // DNS over HTTPS: the names asked for, as a plain DNS query's (base64url in a GET hides them).
+  for (const name of dohQuestions(exchange) ?? [])
+    parts.push({ where: 'dns-name', bytes: Buffer.from(name, 'utf8'), depth: 0 });
   return parts;
 }
 

@@ -1,6 +1,7 @@
 import { basename, dirname, join } from 'node:path';
 import { UNKNOWN_COVERAGE, type Coverage } from '../coverage.ts';
 import { createDetector } from '../detect/detector.ts';
+import { dohQuestions } from '../detect/doh.ts';
 import { runIdentifiers, type LearntIdentifiers } from '../detect/run-identifiers.ts';
 import { PhonehomeError } from '../errors.ts';
 import { AppAttribution } from '../journal/attribution.ts';
@@ -74,6 +75,14 @@ export async function analyseJournal(
             ...(exchange.app ? { app: exchange.app } : {}),
           });
         } else {
+          // A DNS-over-HTTPS request is an exchange with its resolver and a lookup of each name.
+          for (const name of dohQuestions(exchange) ?? []) {
+            lookups.push({
+              name,
+              at: exchange.startedAt,
+              ...(exchange.app ? { app: exchange.app } : {}),
+            });
+          }
           exchanges.push({
             host: exchange.host,
             startedAt: exchange.startedAt,
