@@ -46,6 +46,31 @@ describe('phonehome devices --propose, doctor and capture on a phone over adb', 
   afterEach(() => fake.remove());
   after(() => dirs.remove());
 
+  /** A devices file with the phone R58M12345 as 'pixel', with these android settings. */
+  const pixelDevices = (
+    name: string,
+    android: Record<string, unknown>,
+    identifiers: Record<string, string[]> = {},
+  ) => {
+    const file = join(dirs.path, name);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        devices: [
+          {
+            id: 'pixel',
+            kind: 'android',
+            serial: 'R58M12345',
+            capabilities: {},
+            identifiers,
+            android,
+          },
+        ],
+      }),
+    );
+    return file;
+  };
+
   const env = () => ({
     ...fake.env,
     PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
@@ -86,22 +111,7 @@ describe('phonehome devices --propose, doctor and capture on a phone over adb', 
   });
 
   it('doctor checks PCAPdroid for the vpn route, and says how to install it', async () => {
-    const vpnFile = join(dirs.path, 'devices-vpn.json');
-    writeFileSync(
-      vpnFile,
-      JSON.stringify({
-        devices: [
-          {
-            id: 'pixel',
-            kind: 'android',
-            serial: 'R58M12345',
-            capabilities: {},
-            identifiers: {},
-            android: { route: 'vpn' },
-          },
-        ],
-      }),
-    );
+    const vpnFile = pixelDevices('devices-vpn.json', { route: 'vpn' });
     const result = await runCli(['doctor', '--device', 'pixel', '--devices-file', vpnFile], env());
     expect(result.code).to.equal(1);
     expect(result.stdout).to.match(
@@ -111,22 +121,7 @@ describe('phonehome devices --propose, doctor and capture on a phone over adb', 
   });
 
   it('doctor warns when PCAPdroid is too old to write the packet dump DNS and UDP need', async () => {
-    const vpnFile = join(dirs.path, 'devices-vpn-old.json');
-    writeFileSync(
-      vpnFile,
-      JSON.stringify({
-        devices: [
-          {
-            id: 'pixel',
-            kind: 'android',
-            serial: 'R58M12345',
-            capabilities: {},
-            identifiers: {},
-            android: { route: 'vpn' },
-          },
-        ],
-      }),
-    );
+    const vpnFile = pixelDevices('devices-vpn-old.json', { route: 'vpn' });
     fake.update((model) => {
       const phone = model.devices.R58M12345!;
       phone.packages = [...(phone.packages ?? []), 'com.emanuelef.remote_capture'];
@@ -147,22 +142,7 @@ describe('phonehome devices --propose, doctor and capture on a phone over adb', 
   });
 
   it('doctor on the iptables route warns that DNS and UDP need PCAPdroid', async () => {
-    const file = join(dirs.path, 'devices-iptables.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        devices: [
-          {
-            id: 'pixel',
-            kind: 'android',
-            serial: 'R58M12345',
-            capabilities: {},
-            identifiers: {},
-            android: { route: 'iptables' },
-          },
-        ],
-      }),
-    );
+    const file = pixelDevices('devices-iptables.json', { route: 'iptables' });
     const result = await runCli(['doctor', '--device', 'pixel', '--devices-file', file], env());
     expect(result.stdout).to.match(
       /PCAPdroid: com\.emanuelef\.remote_capture is not installed: the iptables route redirects TCP only, so DNS lookups and UDP are not seen/,
@@ -183,21 +163,10 @@ describe('phonehome devices --propose, doctor and capture on a phone over adb', 
   });
 
   it('capture on the vpn route records the DNS query PCAPdroid dumped, by app, fails on it, and deletes the dump', async () => {
-    const vpnFile = join(dirs.path, 'devices-vpn-capture.json');
-    writeFileSync(
-      vpnFile,
-      JSON.stringify({
-        devices: [
-          {
-            id: 'pixel',
-            kind: 'android',
-            serial: 'R58M12345',
-            capabilities: {},
-            identifiers: { imei: ['865432101234564'] },
-            android: { route: 'vpn', systemCa: 'never' },
-          },
-        ],
-      }),
+    const vpnFile = pixelDevices(
+      'devices-vpn-capture.json',
+      { route: 'vpn', systemCa: 'never' },
+      { imei: ['865432101234564'] },
     );
     fake.update((model) => {
       const phone = model.devices.R58M12345!;

@@ -1,11 +1,12 @@
 import { expect } from 'chai';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppAttribution } from '../../src/journal/attribution.ts';
 import type { JournalRecord } from '../../src/journal/records.ts';
 import { writeHar } from '../../src/report/har.ts';
 import type { Exchange } from '../../src/types.ts';
 import { analyseJournal } from '../../src/verdict/analyse.ts';
+import { runStart, writeJournal } from '../support/journal.ts';
 import { tempDir } from '../support/temp.ts';
 
 const T0 = Date.UTC(2026, 11, 3, 12, 0, 0);
@@ -66,19 +67,7 @@ describe('which app sent it (vpn route: connections from the packet dump)', () =
   it('puts the app in the finding, the failure and the contacts, from a connection journalled after the exchange', async () => {
     const journal = join(dirs.path, 'journal.ndjson');
     const records: JournalRecord[] = [
-      {
-        type: 'run-start',
-        version: 1,
-        at: T0,
-        runId: 'attribution',
-        scenario: 'capture',
-        scenarioTitle: 'capture',
-        device: { id: 'pixel', kind: 'android' },
-        identifiers: { imei: [IMEI] },
-        consents: [{ name: 'cloud', covers: 'all' }],
-        forbiddenHosts: [],
-        versions: { phonehome: '0.1.0' },
-      },
+      runStart(T0, { runId: 'attribution', identifiers: { imei: [IMEI] } }),
       { type: 'mark', mark: { type: 'step', name: 'first boot', at: T0 + 10 } },
       { type: 'exchange', exchange: exchange('ex-1', T0 + 100, '203.0.113.9') },
       { type: 'exchange', exchange: exchange('ex-2', T0 + 120, '198.51.100.4', 'cdn.example') },
@@ -111,7 +100,7 @@ describe('which app sent it (vpn route: connections from the packet dump)', () =
       { type: 'mark', mark: { type: 'consent', name: 'cloud', covers: 'all', at: T0 + 500 } },
       { type: 'run-end', at: T0 + 600 },
     ];
-    writeFileSync(journal, records.map((record) => JSON.stringify(record)).join('\n') + '\n');
+    writeJournal(journal, records);
     const { result } = await analyseJournal(journal);
     expect(result.findings.map((f) => [f.exchangeId, f.app])).to.deep.equal([
       ['ex-1', 'com.vendor.daemon'],

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import dnsPacket from 'dns-packet';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bodyFromBytes } from '../../src/capture/session.ts';
 import { dohQuestions } from '../../src/detect/doh.ts';
 import type { JournalRecord } from '../../src/journal/records.ts';
 import type { Exchange, HeaderPair } from '../../src/types.ts';
 import { analyseJournal } from '../../src/verdict/analyse.ts';
+import { runStart, writeJournal } from '../support/journal.ts';
 import { tempDir } from '../support/temp.ts';
 
 const T0 = Date.UTC(2026, 11, 3, 12, 0, 0);
@@ -69,25 +69,17 @@ describe('DNS over HTTPS: the names asked for are lookups', () => {
   it('fails the forbidden-host verdict on a name looked up over HTTPS before consent, and finds the IMEI in it', async () => {
     const journal = join(dirs.path, 'journal.ndjson');
     const records: JournalRecord[] = [
-      {
-        type: 'run-start',
-        version: 1,
-        at: T0,
+      runStart(T0, {
         runId: 'doh',
-        scenario: 'capture',
-        scenarioTitle: 'capture',
-        device: { id: 'pixel', kind: 'android' },
         identifiers: { imei: [IMEI] },
-        consents: [{ name: 'cloud', covers: 'all' }],
         forbiddenHosts: ['beacon.vendor.example'],
-        versions: { phonehome: '0.1.0' },
-      },
+      }),
       { type: 'mark', mark: { type: 'step', name: 'first boot', at: T0 + 10 } },
       { type: 'exchange', exchange: doh('ex-1', T0 + 100, 'GET', NAME) },
       { type: 'mark', mark: { type: 'consent', name: 'cloud', covers: 'all', at: T0 + 500 } },
       { type: 'run-end', at: T0 + 600 },
     ];
-    writeFileSync(journal, records.map((record) => JSON.stringify(record)).join('\n') + '\n');
+    writeJournal(journal, records);
     const { result } = await analyseJournal(journal);
     expect(result.lookups).to.equal(1);
     expect(result.exchanges).to.equal(1);
