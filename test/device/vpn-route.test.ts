@@ -282,6 +282,27 @@ describe('the vpn route (PCAPdroid, fake adb)', function () {
     expect(readFileSync(file).equals(bytes)).to.equal(true);
   });
 
+  it('restores the phone even when adb fails while the last of the dump is read', async () => {
+    use(stockPhone({ packages: [PCAPDROID] }));
+    const phone = device(vpnEntry(), 'offline');
+    const { ctx, file } = dumping('offline');
+    await phone.route(ctx);
+    const dump = fake.phone('R58M12345').pcapdroid!.dump!;
+    appendFileSync(fake.dumpFile('R58M12345'), pcapHeader(1));
+    fake.update((model) => {
+      model.failures = [
+        { match: 'shell stat', stderr: 'adb: device offline\n', code: 1, times: 1 },
+      ];
+    });
+    fake.clearLog();
+    await phone.restore();
+    expect(lines.join('\n')).to.match(/the rest of PCAPdroid's dump could not be read: .*offline/);
+    expect(fake.commands()).to.include(`-s R58M12345 shell rm -f ${dump}`);
+    expect(fake.phone('R58M12345').pcapdroid?.running).to.equal(false);
+    // What had arrived is on disk, and the recorder was closed.
+    expect(readFileSync(file).equals(pcapHeader(1))).to.equal(true);
+  });
+
   it('deletes the dump of a killed run at `phonehome restore`, and keeps the record until it is gone', async () => {
     use(stockPhone({ packages: [PCAPDROID] }));
     const stateDir = join(dirs.path, 'killed');

@@ -389,8 +389,15 @@ export class AndroidDevice implements Device {
     // first, and none comes after.
     this.port = undefined;
     await this.checking;
-    // What PCAPdroid still writes arrives before it is stopped and its dump deleted.
-    await this.dumpStream?.finish();
+    // What PCAPdroid still writes arrives before it is stopped and its dump deleted; a phone
+    // that stopped answering still gets the rest of its restore.
+    try {
+      await this.dumpStream?.finish();
+    } catch (error) {
+      this.log(
+        `  android: the rest of PCAPdroid's dump could not be read: ${describeError(error)}`,
+      );
+    }
     this.dumpStream = undefined;
     const record = this.record;
     if (!record || !this.adb) return;

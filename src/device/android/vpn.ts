@@ -285,24 +285,30 @@ export class DumpStream {
    * has the whole file, then stops streaming and ends the sink. Call before stopping PCAPdroid.
    */
   async finish(options: { flushMs?: number; timeoutMs?: number } = {}): Promise<void> {
-    await delay(options.flushMs ?? 1500);
-    const deadline = Date.now() + (options.timeoutMs ?? 5000);
     let size = 0;
-    while (Date.now() < deadline) {
-      const out = await shellResult(this.adb, ['stat', '-c', '%s', this.path]);
-      size = Number(out.stdout.trim());
-      if (out.code === 0 && this.received >= size) break;
-      await delay(100);
+    try {
+      await delay(options.flushMs ?? 1500);
+      const deadline = Date.now() + (options.timeoutMs ?? 5000);
+      while (Date.now() < deadline) {
+        const out = await shellResult(this.adb, ['stat', '-c', '%s', this.path]);
+        // No file: PCAPdroid wrote nothing, so there is nothing to wait for.
+        if (out.code !== 0) break;
+        size = Number(out.stdout.trim());
+        if (this.received >= size) break;
+        await delay(100);
+      }
+    } finally {
+      // Whatever happened on the phone, the stream stops and what arrived is recorded.
+      this.finishing = true;
+      clearTimeout(this.restart);
+      const child = this.child;
+      if (child && child.exitCode === null && child.signalCode === null) {
+        const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+        child.kill();
+        await closed;
+      }
+      this.sink.end();
     }
-    this.finishing = true;
-    clearTimeout(this.restart);
-    const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-      child.kill();
-      await closed;
-    }
-    this.sink.end();
     if (this.received < size) {
       this.log(
         `  android: only ${this.received} of the ${size} bytes of PCAPdroid's dump arrived; the rest is not recorded`,
