@@ -55,7 +55,6 @@ export interface FakePhone {
     dump?: string;
     /** The first `exec-out tail` of the dump ends after this many bytes (a cable pulled). */
     dropAfter?: number;
-    dropped?: boolean;
   };
   /** The phone's clock ahead of the host's, in ms (`date +%s%N`). */
   clockSkewMs?: number;
