@@ -2,6 +2,7 @@ import { appendFileSync, closeSync, openSync } from 'node:fs';
 import dnsPacket from 'dns-packet';
 import type { PacketDumpSink, PacketDumpSource } from '../device/device.ts';
 import type { Exchange, TlsFailure } from '../types.ts';
+import { describeError } from '../errors.ts';
 import { PcapFormatError, PcapReader, type Packet } from './pcap.ts';
 import type { CaptureRecorder } from './session.ts';
 
@@ -52,6 +53,7 @@ export class PacketDumpRecorder implements PacketDumpSink {
   private readonly timer: NodeJS.Timeout;
   private lookups = 0;
   private broken = false;
+  private unsaved = false;
   private ended = false;
 
   constructor(private readonly options: PacketDumpOptions) {
@@ -63,20 +65,31 @@ export class PacketDumpRecorder implements PacketDumpSink {
   write(chunk: Buffer): void {
     if (this.ended) return;
     // The raw dump first: whatever happens next, what the phone sent is on disk.
-    appendFileSync(this.fd, chunk);
+    if (!this.unsaved) {
+      try {
+        appendFileSync(this.fd, chunk);
+      } catch (error) {
+        this.unsaved = true;
+        this.note(
+          `${this.options.label}: its packet dump could not be written to ${this.options.file} (${describeError(error)}); what follows is still read, but not kept`,
+        );
+      }
+    }
     if (this.broken) return;
-    let packets: Packet[];
+    // A dump phonehome cannot read never stops the run: it is said, and the rest is skipped.
     try {
-      packets = this.reader.push(chunk);
+      for (const packet of this.reader.push(chunk)) this.take(packet);
     } catch (error) {
       this.broken = true;
-      const why = error instanceof PcapFormatError ? error.message : String(error);
-      this.options.note(
+      const why = error instanceof PcapFormatError ? error.message : describeError(error);
+      this.note(
         `${this.options.label}: its packet dump could not be read from byte ${this.reader.read} on (${why}); DNS lookups and UDP flows after that are not recorded, the raw dump is kept in ${this.options.file}`,
       );
-      return;
     }
-    for (const packet of packets) this.take(packet);
+  }
+
+  note(text: string): void {
+    this.options.note(text);
   }
 
   end(): void {

@@ -195,22 +195,22 @@ export function decodeIp(ip: Buffer, at: number): Packet | undefined {
 function ipv6(bytes: Buffer): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-  // The longest run of zero groups (two or more) becomes '::', as RFC 5952 writes it.
-  let best = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLength) {
-      best = i;
-      bestLength = j - i;
-    }
-    i = j;
+  return canonicalAddress(groups.join(':'));
+}
+
+/**
+ * An IP address as one text, whoever wrote it: IPv6 compressed and lower-cased as WHATWG URLs
+ * write it (mockttp's SOCKS5 side writes every group), IPv4 as it is. Destinations are matched
+ * by this text, so both sides must agree.
+ *
+ * @example
+ *   canonicalAddress('2001:DB8:0:0:0:0:0:1') // → '2001:db8::1'
+ */
+export function canonicalAddress(address: string): string {
+  if (!address.includes(':')) return address;
+  try {
+    return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return address;
   }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLength).join(':')}`;
 }

@@ -21,6 +21,7 @@ import type {
   TlsFailure,
 } from '../types.ts';
 import { bindMockttp, listeningAddress } from './bind.ts';
+import { canonicalAddress } from './pcap.ts';
 import {
   BodySink,
   INLINE_BODY_LIMIT,
@@ -882,7 +883,9 @@ function destinationOf(destination: { hostname: string; port: number } | undefin
   destination?: { address: string; port: number };
 } {
   if (!destination || !isIP(destination.hostname)) return {};
-  return { destination: { address: destination.hostname, port: destination.port } };
+  return {
+    destination: { address: canonicalAddress(destination.hostname), port: destination.port },
+  };
 }
 
 function hostOf(request: InitiatedRequest): string {

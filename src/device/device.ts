@@ -38,6 +38,8 @@ export interface PacketDumpSink {
   write(chunk: Buffer): void;
   /** The dump is over: what is pending is recorded. */
   end(): void;
+  /** Something the run's report must say about the dump (bytes that never arrived). */
+  note(text: string): void;
 }
 
 export interface AfterSessionInfo {

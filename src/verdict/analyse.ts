@@ -120,8 +120,9 @@ export async function analyseJournal(
   const withApp = <T extends { app?: string; destination?: Destination }>(item: T, at: number) =>
     attribution.attribute(item, at);
   if (attribution.size > 0) {
-    exchanges.splice(0, exchanges.length, ...exchanges.map((e) => withApp(e, e.startedAt)));
-    tlsFailures.splice(0, tlsFailures.length, ...tlsFailures.map((f) => withApp(f, f.at)));
+    // In place, one by one: a spread of a whole run's records would overflow the stack.
+    exchanges.forEach((e, i) => (exchanges[i] = withApp(e, e.startedAt)));
+    tlsFailures.forEach((f, i) => (tlsFailures[i] = withApp(f, f.at)));
   }
   for await (const record of readJournal(journalPath)) {
     if (record.type !== 'exchange') continue;

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PacketDumpRecorder } from '../../src/capture/packet-dump.ts';
-import { PcapReader } from '../../src/capture/pcap.ts';
+import { canonicalAddress, decodeIp, PcapReader } from '../../src/capture/pcap.ts';
 import type { Exchange, TlsFailure } from '../../src/types.ts';
 import {
   dnsAnswer,
@@ -249,5 +249,25 @@ describe('packet dumps (pcap, PCAPdroid trailer)', () => {
       /^PCAPdroid on R58M12345: its packet dump could not be read from byte 0 on \(the stream starts with 0x.*not a pcap header.*\); DNS lookups and UDP flows after that are not recorded, the raw dump is kept in .*broken\.pcap$/,
     );
     expect(readFileSync(file, 'utf8')).to.equal(`${garbage.toString()}more`);
+  });
+
+  it('writes IPv6 addresses as the SOCKS5 side does, so connections and exchanges meet', () => {
+    const ip = Buffer.alloc(48);
+    ip[0] = 0x60;
+    ip.writeUInt16BE(8, 4);
+    ip[6] = 17;
+    Buffer.from('fd000002fd000001fd000001fd000001', 'hex').copy(ip, 8);
+    Buffer.from('20010db8000000000000000000000001', 'hex').copy(ip, 24);
+    ip.writeUInt16BE(40000, 40);
+    ip.writeUInt16BE(443, 42);
+    ip.writeUInt16BE(8, 44);
+    const packet = decodeIp(ip, 0)!;
+    expect([packet.source, packet.destination]).to.deep.equal([
+      'fd00:2:fd00:1:fd00:1:fd00:1',
+      '2001:db8::1',
+    ]);
+    // mockttp names a SOCKS5 IPv6 destination with every group written out.
+    expect(canonicalAddress('2001:DB8:0:0:0:0:0:1')).to.equal('2001:db8::1');
+    expect(canonicalAddress('203.0.113.9')).to.equal('203.0.113.9');
   });
 });

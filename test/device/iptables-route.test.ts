@@ -261,6 +261,36 @@ describe('the iptables route (rooted phone, fake adb)', function () {
     expect(existsSync(fake.dumpFile(SERIAL))).to.equal(false);
   });
 
+  it("goes on without DNS and UDP when PCAPdroid's root-mode capture is not allowed, saying so", async () => {
+    use(
+      rootedPhone({
+        packages: ['com.emanuelef.remote_capture'],
+        pcapdroid: { consent: 'never' },
+      }),
+    );
+    const quick = androidEntry({
+      android: { route: 'iptables', systemCa: 'never', vpn: { consentTimeoutMs: 1000 } },
+    });
+    const phone = new AndroidDevice(quick, {
+      stateDir: join(dirs.path, 'refused'),
+      tunnelCheckMs: 0,
+      vpnPollMs: 20,
+    });
+    await phone.route({
+      ...context(),
+      packetDump: () => {
+        throw new Error('no dump was started');
+      },
+    });
+    expect(phone.notes.join('\n')).to.match(
+      /PCAPdroid's root-mode packet dump could not be started \(.*did not start on R58M12345 within 1 s.*\): DNS and UDP are not seen\./,
+    );
+    expect(statusWord('pass', phone.coverage)).to.equal('PASS (TCP traffic only)');
+    expect(chains()['iptables nat']?.PHONEHOME).to.have.length(3);
+    await phone.restore();
+    expect(chains()['iptables nat']?.PHONEHOME).to.equal(undefined);
+  });
+
   it('with "packetDump": "never", leaves PCAPdroid alone and says DNS and UDP are not seen', async () => {
     use(rootedPhone({ packages: ['com.emanuelef.remote_capture'] }));
     const never = androidEntry({

@@ -60,7 +60,7 @@ describe('the vpn route (PCAPdroid, fake adb)', function () {
     const commands = fake.commands();
     expect(commands).to.include('-s R58M12345 reverse tcp:8123 tcp:8123');
     expect(commands).to.include(
-      `-s R58M12345 shell am start -e action start -e pcap_dump_mode none -e socks5_enabled true -e socks5_proxy_ip_address 127.0.0.1 -e socks5_proxy_port 8123 -e block_quic true -e app_filter com.vendor.app -n ${PCAPDROID}/.activities.CaptureCtrl`,
+      `-s R58M12345 shell am start -e action start -e pcap_dump_mode none -e socks5_enabled true -e socks5_proxy_ip_address 127.0.0.1 -e socks5_proxy_port 8123 -e block_quic always -e app_filter com.vendor.app -n ${PCAPDROID}/.activities.CaptureCtrl`,
     );
     expect(commands.some((line) => /settings put global http_proxy/.test(line))).to.equal(false);
     expect(fake.phone('R58M12345').pcapdroid?.running).to.equal(true);
@@ -158,7 +158,7 @@ describe('the vpn route (PCAPdroid, fake adb)', function () {
     expect(dump).to.match(/^\/sdcard\/Download\/PCAPdroid\/phonehome-\d+\.pcap$/);
     const name = dump.split('/').at(-1);
     expect(commands).to.include(
-      `-s R58M12345 shell am start -e action start -e pcap_dump_mode pcap_file -e pcap_name ${name} -e pcapdroid_trailer true -e auto_block_private_dns true -e socks5_enabled true -e socks5_proxy_ip_address 127.0.0.1 -e socks5_proxy_port 8123 -e block_quic true -n ${PCAPDROID}/.activities.CaptureCtrl`,
+      `-s R58M12345 shell am start -e action start -e pcap_dump_mode pcap_file -e pcap_name ${name} -e pcapdroid_trailer true -e auto_block_private_dns true -e socks5_enabled true -e socks5_proxy_ip_address 127.0.0.1 -e socks5_proxy_port 8123 -e block_quic always -n ${PCAPDROID}/.activities.CaptureCtrl`,
     );
     // The stream is a process of its own: it is under way once adb was asked for it.
     const tail = `-s R58M12345 exec-out tail -c +1 -f ${dump}`;
@@ -305,6 +305,16 @@ describe('the vpn route (PCAPdroid, fake adb)', function () {
     expect(fake.phone('R58M12345').pcapdroid?.running).to.equal(false);
     // What had arrived is on disk, and the recorder was closed.
     expect(readFileSync(file).equals(pcapHeader(1))).to.equal(true);
+  });
+
+  it("says in the run's notes when PCAPdroid wrote no packet at all", async () => {
+    use(stockPhone({ packages: [PCAPDROID] }));
+    const phone = device(vpnEntry(), 'empty');
+    await phone.route(dumping('empty').ctx);
+    await phone.restore();
+    expect(lines.join('\n')).to.match(
+      /PCAPdroid's packet dump on R58M12345: PCAPdroid wrote no packet, so no DNS query or UDP flow could be recorded/,
+    );
   });
 
   it('deletes the dump of a killed run at `phonehome restore`, and keeps the record until it is gone', async () => {

@@ -15,7 +15,13 @@ import {
 } from './vpn.ts';
 import { describeError, PhonehomeError } from '../../errors.ts';
 import type { IdentifierValues } from '../../types.ts';
-import type { Device, DriverSession, PhoneActions, RouteContext } from '../device.ts';
+import type {
+  Device,
+  DriverSession,
+  PacketDumpSource,
+  PhoneActions,
+  RouteContext,
+} from '../device.ts';
 import { androidActions } from './actions.ts';
 import { adbFor, createAdbExecutor, type Adb, type AdbExecutor } from './adb-client.ts';
 import { listAttachedDevices, selectDevice } from './device-list.ts';
@@ -307,9 +313,13 @@ export class AndroidDevice implements Device {
    */
   private async startVpn(adb: Adb, context: RouteContext, record: ChangeRecord): Promise<void> {
     const vpn = this.entry.android?.vpn ?? {};
-    const version = this.wantsDump(context) ? await pcapdroidVersion(adb) : undefined;
-    const dumping = version !== undefined && version >= DUMP_MIN_VERSION;
-    await this.startPcapdroid(adb, context, record, { dumping, root: false });
+    const version = await pcapdroidVersion(adb);
+    const canDump = version !== undefined && version >= DUMP_MIN_VERSION;
+    const dumping = await this.startPcapdroid(adb, context, record, {
+      dumping: this.wantsDump(context) && canDump,
+      root: false,
+      ...(version !== undefined ? { version } : {}),
+    });
     const whose = vpn.appFilter ? ` of ${vpn.appFilter}` : '';
     if (dumping) {
       this.notes.push(
@@ -318,7 +328,7 @@ export class AndroidDevice implements Device {
       return;
     }
     this.notes.push(
-      `Traffic was captured with PCAPdroid's VPN (every TCP connection${whose}, over SOCKS5 through \`adb reverse\`; QUIC blocked): UDP and DNS are not seen${this.wantsDump(context) ? ` (PCAPdroid ${version === undefined ? 'did not say its version' : `versionCode ${version}`} cannot name its dump file; update it to versionCode ${DUMP_MIN_VERSION} or later)` : ''}.`,
+      `Traffic was captured with PCAPdroid's VPN (every TCP connection${whose}, over SOCKS5 through \`adb reverse\`; QUIC blocked): UDP and DNS are not seen${this.wantsDump(context) && !canDump ? ` (PCAPdroid ${version === undefined ? 'did not say its version' : `versionCode ${version}`} cannot name its dump file; update it to versionCode ${DUMP_MIN_VERSION} or later)` : ''}.`,
     );
   }
 
@@ -340,8 +350,20 @@ export class AndroidDevice implements Device {
       );
       return false;
     }
-    await this.startPcapdroid(adb, context, record, { dumping: true, root: true });
-    return true;
+    // Beside the redirect the dump is extra: a PCAPdroid that will not start (its request not
+    // allowed, root mode refused) leaves the run as it would be without it, and says so.
+    try {
+      return await this.startPcapdroid(adb, context, record, {
+        dumping: true,
+        root: true,
+        version,
+      });
+    } catch (error) {
+      this.notes.push(
+        `PCAPdroid's root-mode packet dump could not be started (${describeError(error)}): DNS and UDP are not seen.`,
+      );
+      return false;
+    }
   }
 
   /** The run takes a packet dump, and devices.json does not say `"packetDump": "never"`. */
@@ -349,37 +371,47 @@ export class AndroidDevice implements Device {
     return context.packetDump !== undefined && this.entry.android?.packetDump !== 'never';
   }
 
-  /** Starts PCAPdroid (in its VPN, or in root mode), with its packet dump streaming if asked. */
+  /**
+   * Starts PCAPdroid (in its VPN, or in root mode), with its packet dump streaming if asked and
+   * the phone's clock can be read; returns whether it dumps.
+   */
   private async startPcapdroid(
     adb: Adb,
     context: RouteContext,
     record: ChangeRecord,
-    how: { dumping: boolean; root: boolean },
-  ): Promise<void> {
+    how: { dumping: boolean; root: boolean; version?: number },
+  ): Promise<boolean> {
     const vpn = this.entry.android?.vpn ?? {};
-    const dumpName = how.dumping ? `phonehome-${Date.now()}.pcap` : undefined;
-    const dump = dumpName ? `${DUMP_DIR}/${dumpName}` : undefined;
-    record.add({ kind: 'vpn-capture', ...(dump ? { dump } : {}) });
-    const source = dump
-      ? {
+    let source: PacketDumpSource | undefined;
+    if (how.dumping) {
+      try {
+        source = {
           ...(await readPhoneClock(adb)),
           apps: await readAppUids(adb),
           label: `PCAPdroid on ${adb.serial}`,
-        }
-      : undefined;
+        };
+      } catch (error) {
+        // Packets that cannot be put on the run's clock cannot be judged: no dump, and said.
+        this.notes.push(`No packet dump: ${describeError(error)}.`);
+      }
+    }
+    const dumpName = source ? `phonehome-${Date.now()}.pcap` : undefined;
+    const dump = dumpName ? `${DUMP_DIR}/${dumpName}` : undefined;
+    record.add({ kind: 'vpn-capture', ...(dump ? { dump } : {}) });
     await startVpnCapture(adb, {
       ...(how.root ? { root: true } : { port: context.proxyPort }),
+      ...(how.version !== undefined ? { version: how.version } : {}),
       ...(vpn.appFilter && !how.root ? { appFilter: vpn.appFilter } : {}),
       ...(dumpName ? { dumpName } : {}),
       ...(vpn.consentTimeoutMs !== undefined ? { consentTimeoutMs: vpn.consentTimeoutMs } : {}),
       ...(this.options.vpnPollMs !== undefined ? { pollMs: this.options.vpnPollMs } : {}),
       log: context.log,
     });
-    this.dumping = how.dumping;
-    if (dump && source && context.packetDump) {
-      this.clockNote = ` The phone's clock was ${Math.abs(source.clockOffsetMs)} ms ${source.clockOffsetMs < 0 ? 'behind' : 'ahead of'} the host's (±${source.clockUncertaintyMs} ms); packet times are taken at their earliest.`;
-      this.dumpStream = DumpStream.start(adb, dump, context.packetDump(source), context.log);
-    }
+    if (!dump || !source || !context.packetDump) return false;
+    this.dumping = true;
+    this.clockNote = ` The phone's clock was ${Math.abs(source.clockOffsetMs)} ms ${source.clockOffsetMs < 0 ? 'behind' : 'ahead of'} the host's (±${source.clockUncertaintyMs} ms); packet times are taken at their earliest.`;
+    this.dumpStream = DumpStream.start(adb, dump, context.packetDump(source), context.log);
+    return true;
   }
 
   async restore(): Promise<void> {

@@ -17,7 +17,8 @@ export const MOUNT_SOURCE = 'phonehome-ca';
  * Shell functions both scripts use (POSIX sh: Android's mksh and toybox, busybox):
  * `same F` — F is our certificate, byte for byte (every phonehome CA has the same subject, so
  * the same file name: the name alone says nothing); `ours P M` — process P's mount namespace
- * has one of phonehome's mounts at M; `children Z` — the processes zygote Z forked; `zygotes` —
+ * has one of phonehome's mounts at M; `shows P` — process P's namespace shows our certificate in
+ * the APEX store; `children Z` — the processes zygote Z forked; `zygotes` —
  * the zygotes themselves: a child zygote just forked carries its name until it becomes an app
  * ("zygote64" for a few milliseconds), so a process whose parent is also named zygote is not one.
  */
@@ -27,6 +28,7 @@ APEX=${APEX_STORE}
 WORK=${PHONE_WORK_DIR}
 MINE="$WORK/${fileName}"
 same() { [ -f "$1" ] && cmp -s "$1" "$MINE"; }
+shows() { nsenter --mount=/proc/$1/ns/mnt -- cmp -s "$APEX/${fileName}" "$MINE" 2>/dev/null; }
 ours() { grep -qE "^[^ ]+ [^ ]+ [^ ]+ [^ ]+ $2 .* - tmpfs ${MOUNT_SOURCE} " "/proc/$1/mountinfo" 2>/dev/null; }
 children() {
   for S in /proc/[0-9]*/stat; do
@@ -74,13 +76,13 @@ chcon u:object_r:system_file:s0 "$STORE" "$STORE"/* 2>/dev/null || [ ! -e /sys/f
 if [ -d "$APEX" ]; then
   mount --bind "$STORE" "$APEX"
   # One bind per namespace: a second over a shared store multiplies through propagation. A
-  # namespace already showing ours (the shell's, zygote's shared by both zygotes or by a child
-  # not yet an app) is left as it is.
+  # namespace already showing our certificate (the shell's, zygote's shared by both zygotes or by
+  # a child not yet an app) is left as it is; one showing an older run's is bound over.
   for Z in $(zygotes); do
-    ours "$Z" "$APEX" || nsenter --mount=/proc/$Z/ns/mnt -- /bin/mount --bind "$STORE" "$APEX"
-    if ! ours "$Z" "$APEX"; then echo "phonehome-ca: not visible to zygote $Z"; exit 1; fi
+    shows "$Z" || nsenter --mount=/proc/$Z/ns/mnt -- /bin/mount --bind "$STORE" "$APEX"
+    if ! shows "$Z"; then echo "phonehome-ca: not visible to zygote $Z"; exit 1; fi
     for P in $(children "$Z"); do
-      ours "$P" "$APEX" && continue
+      shows "$P" && continue
       nsenter --mount=/proc/$P/ns/mnt -- /bin/mount --bind "$STORE" "$APEX" 2>/dev/null || true
     done
   done

@@ -14,6 +14,8 @@ const SERVICE = `${PCAPDROID}/.CaptureService`;
 export const DUMP_DIR = '/sdcard/Download/PCAPdroid';
 /** The first PCAPdroid (versionCode) that takes `pcap_name`: a dump without a file dialog. */
 export const DUMP_MIN_VERSION = 62;
+/** From this versionCode `block_quic` is a mode (`always`); before, a boolean (`true`). */
+const BLOCK_QUIC_MODE_VERSION = 73;
 
 /**
  * What the vpn route sees: every TCP connection, by SOCKS5, with its destination; with
@@ -71,6 +73,8 @@ export interface VpnStart {
   root?: boolean;
   /** Only this app's traffic (PCAPdroid's `app_filter`), or every app's. */
   appFilter?: string;
+  /** PCAPdroid's versionCode, which decides how some extras are spelt (unknown: the newest). */
+  version?: number;
   /**
    * Also write a packet dump with PCAPdroid's trailer (the app of each packet) to
    * `DUMP_DIR/<dumpName>`; in the VPN, DNS over TLS is blocked so queries show in it.
@@ -94,7 +98,12 @@ function startExtras(options: VpnStart): string[][] {
     extras.push(['root_capture', 'true'], ['capture_interface', '@inet']);
   } else {
     extras.push(['socks5_enabled', 'true'], ['socks5_proxy_ip_address', '127.0.0.1']);
-    extras.push(['socks5_proxy_port', String(options.port)], ['block_quic', 'true']);
+    // A version that reads `block_quic` as a mode takes anything but `always` for "never".
+    const quic =
+      options.version !== undefined && options.version < BLOCK_QUIC_MODE_VERSION
+        ? 'true'
+        : 'always';
+    extras.push(['socks5_proxy_port', String(options.port)], ['block_quic', quic]);
   }
   if (options.appFilter) extras.push(['app_filter', options.appFilter]);
   return extras;
@@ -201,14 +210,21 @@ export async function startVpnCapture(adb: Adb, options: VpnStart): Promise<void
  * checked gone.
  */
 export async function stopVpnCapture(adb: Adb, dump?: string): Promise<void> {
-  await shell(adb, ['am', 'force-stop', PCAPDROID]);
-  if (await vpnCaptureRunning(adb)) {
-    throw new PhonehomeError(
-      'VPN_NOT_STOPPED',
-      `PCAPdroid's capture still runs on ${adb.serial} after \`am force-stop ${PCAPDROID}\`: stop it in PCAPdroid`,
-    );
+  try {
+    await shell(adb, ['am', 'force-stop', PCAPDROID]);
+    if (await vpnCaptureRunning(adb)) {
+      throw new PhonehomeError(
+        'VPN_NOT_STOPPED',
+        `PCAPdroid's capture still runs on ${adb.serial} after \`am force-stop ${PCAPDROID}\`: stop it in PCAPdroid`,
+      );
+    }
+  } finally {
+    // The dump holds the phone's traffic: it goes even when PCAPdroid would not stop.
+    if (dump) await removeDump(adb, dump);
   }
-  if (!dump) return;
+}
+
+async function removeDump(adb: Adb, dump: string): Promise<void> {
   await shell(adb, ['rm', '-f', dump]);
   if ((await shellResult(adb, ['ls', dump])).code === 0) {
     throw new PhonehomeError(
@@ -229,6 +245,8 @@ export async function stopVpnCapture(adb: Adb, dump?: string): Promise<void> {
  */
 export class DumpStream {
   private child?: ChildProcess;
+  /** Resolves when the current child has closed (its stdout fully read). */
+  private closed: Promise<void> = Promise.resolve();
   private received = 0;
   private finishing = false;
   private restart?: NodeJS.Timeout;
@@ -264,6 +282,7 @@ export class DumpStream {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
+    this.closed = new Promise((resolve) => child.once('close', () => resolve()));
     let stderr = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       this.received += chunk.length;
@@ -301,17 +320,22 @@ export class DumpStream {
       // Whatever happened on the phone, the stream stops and what arrived is recorded.
       this.finishing = true;
       clearTimeout(this.restart);
-      const child = this.child;
-      if (child && child.exitCode === null && child.signalCode === null) {
-        const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-        child.kill();
-        await closed;
-      }
+      // 'close' comes once stdout is read to its end: only then is every byte in the sink. An
+      // adb that does not go on SIGTERM gets SIGKILL; restore never waits on it for long.
+      this.child?.kill();
+      const kill = setTimeout(() => this.child?.kill('SIGKILL'), 3000);
+      await this.closed;
+      clearTimeout(kill);
       this.sink.end();
     }
+    const label = `PCAPdroid's packet dump on ${this.adb.serial}`;
     if (this.received < size) {
-      this.log(
-        `  android: only ${this.received} of the ${size} bytes of PCAPdroid's dump arrived; the rest is not recorded`,
+      this.sink.note(
+        `${label}: only ${this.received} of its ${size} bytes arrived before the capture stopped; the packets in the rest (the last moments of the run) are not recorded`,
+      );
+    } else if (this.received === 0) {
+      this.sink.note(
+        `${label}: PCAPdroid wrote no packet, so no DNS query or UDP flow could be recorded; check that its capture ran (the notification) and that the dump mode is PCAP file`,
       );
     }
   }
