@@ -38,7 +38,7 @@ export async function analyseJournal(
   const exchanges: { host: string; startedAt: number; app?: string; destination?: Destination }[] =
     [];
   const attribution = new AppAttribution();
-  const lookups: { name: string; at: number; app?: string }[] = [];
+  const lookups: { name: string; at: number; app?: string; destination?: Destination }[] = [];
   const unscanned: NonNullable<Parameters<typeof judge>[0]['unscanned']> = [];
   let endedAt: number | undefined;
   let error: string | undefined;
@@ -81,6 +81,7 @@ export async function analyseJournal(
               name,
               at: exchange.startedAt,
               ...(exchange.app ? { app: exchange.app } : {}),
+              ...(exchange.destination ? { destination: exchange.destination } : {}),
             });
           }
           exchanges.push({
@@ -123,6 +124,7 @@ export async function analyseJournal(
     // In place, one by one: a spread of a whole run's records would overflow the stack.
     exchanges.forEach((e, i) => (exchanges[i] = withApp(e, e.startedAt)));
     tlsFailures.forEach((f, i) => (tlsFailures[i] = withApp(f, f.at)));
+    lookups.forEach((l, i) => (lookups[i] = withApp(l, l.at)));
   }
   for await (const record of readJournal(journalPath)) {
     if (record.type !== 'exchange') continue;

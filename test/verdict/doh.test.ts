@@ -12,6 +12,7 @@ import { tempDir } from '../support/temp.ts';
 const T0 = Date.UTC(2026, 11, 3, 12, 0, 0);
 const IMEI = '865432101234564';
 const NAME = `${IMEI}.beacon.vendor.example`;
+const DOH_SERVER = { address: '192.0.2.53', port: 443 };
 
 function query(name: string): Buffer {
   return dnsPacket.encode({ type: 'query', id: 0, questions: [{ type: 'A', name }] });
@@ -75,7 +76,15 @@ describe('DNS over HTTPS: the names asked for are lookups', () => {
         forbiddenHosts: ['beacon.vendor.example'],
       }),
       { type: 'mark', mark: { type: 'step', name: 'first boot', at: T0 + 10 } },
-      { type: 'exchange', exchange: doh('ex-1', T0 + 100, 'GET', NAME) },
+      {
+        type: 'exchange',
+        exchange: { ...doh('ex-1', T0 + 100, 'GET', NAME), destination: DOH_SERVER },
+      },
+      // The vpn route's dump: which app opened the connection to the resolver.
+      {
+        type: 'connection',
+        connection: { at: T0 + 90, ...DOH_SERVER, app: 'com.vendor.browser' },
+      },
       { type: 'mark', mark: { type: 'consent', name: 'cloud', covers: 'all', at: T0 + 500 } },
       { type: 'run-end', at: T0 + 600 },
     ];
@@ -90,6 +99,8 @@ describe('DNS over HTTPS: the names asked for are lookups', () => {
     ]);
     const forbidden = result.verdicts.find((verdict) => verdict.rule === 'forbidden-hosts')!;
     expect(forbidden.status).to.equal('fail');
-    expect(forbidden.message).to.include(`${NAME} looked up (DNS) during step 'first boot'`);
+    expect(forbidden.message).to.include(
+      `${NAME} looked up (DNS) by com.vendor.browser during step 'first boot'`,
+    );
   });
 });
