@@ -2,9 +2,8 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { AndroidDevice } from '../../src/device/android/android-device.ts';
 import { parseSsaids } from '../../src/device/android/read-identifiers.ts';
-import { loadOrCreateCa } from '../../src/capture/ca.ts';
-import { tempDir } from '../support/temp.ts';
 import {
+  fakeAdbSuite,
   androidEntry,
   FakeAdb,
   rootedPhone,
@@ -31,26 +30,19 @@ const SSAID_XML = `<?xml version='1.0' encoding='utf-8' standalone='yes' ?>
 // unreadable, never searched for with a value no app sends. Fake adb; no phone ran it here.
 describe('the Android ID: the values apps send', function () {
   this.timeout(30_000);
-  const dirs = tempDir();
+  const suite = fakeAdbSuite();
+  const dirs = suite.dirs;
   let fake: FakeAdb;
-  let undo: () => void;
   let lines: string[];
-  after(() => dirs.remove());
-  afterEach(() => {
-    undo?.();
-    fake?.remove();
-  });
 
   const read = async (phone: FakePhone, name: string) => {
-    fake = FakeAdb.create({ [SERIAL]: { ...phone, ssaid: SSAID_XML } });
-    undo = fake.install();
+    fake = suite.use({ [SERIAL]: { ...phone, ssaid: SSAID_XML } });
     lines = [];
     const device = new AndroidDevice(androidEntry({ android: { systemCa: 'never' } }), {
       stateDir: join(dirs.path, name),
       tunnelCheckMs: 0,
     });
-    const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
-    const context = routeContext(ca, dirs.path, (line) => lines.push(line));
+    const context = routeContext(suite.ca(), dirs.path, (line) => lines.push(line));
     await device.route(context);
     try {
       return await device.readIdentifiers({ execute: async () => undefined });

@@ -1,12 +1,10 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadOrCreateCa } from '../../src/capture/ca.ts';
 import { AndroidDevice } from '../../src/device/android/android-device.ts';
 import { stateFilePath } from '../../src/device/android/restore-state.ts';
 import { restorePhone } from '../../src/device/android/restore.ts';
-import { tempDir } from '../support/temp.ts';
-import { androidEntry, FakeAdb, rootedPhone, routeContext } from './fake-adb.ts';
+import { fakeAdbSuite, androidEntry, FakeAdb, rootedPhone, routeContext } from './fake-adb.ts';
 
 const SERIAL = 'R58M12345';
 
@@ -16,21 +14,14 @@ const SERIAL = 'R58M12345';
 // never stuck waiting for an su that will not come back. Fake adb; no phone ran it here.
 describe('removing the system CA when root went away (fake adb)', function () {
   this.timeout(60_000);
-  const dirs = tempDir();
+  const suite = fakeAdbSuite();
+  const dirs = suite.dirs;
   let fake: FakeAdb;
-  let undo: () => void;
-  after(() => dirs.remove());
-  afterEach(() => {
-    undo?.();
-    fake?.remove();
-  });
 
   const routed = async (name: string) => {
-    fake = FakeAdb.create({ [SERIAL]: rootedPhone() });
-    undo = fake.install();
+    fake = suite.use({ [SERIAL]: rootedPhone() });
     const stateDir = join(dirs.path, name);
-    const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
-    const context = routeContext(ca, dirs.path);
+    const context = routeContext(suite.ca(), dirs.path);
     await new AndroidDevice(androidEntry(), { stateDir, tunnelCheckMs: 0 }).route(context);
     expect(fake.phone(SERIAL).mounts).to.have.length.greaterThan(0);
     // The run is killed; then su goes away.

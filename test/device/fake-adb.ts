@@ -3,6 +3,7 @@ import { delimiter, join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.ts';
 import type { DeviceEntry } from '../../src/config/devices.ts';
 import type { RouteContext } from '../../src/device/device.ts';
+import { loadOrCreateCa } from '../../src/capture/ca.ts';
 import type { CertificateAuthority } from '../../src/types.ts';
 import { tempDir } from '../support/temp.ts';
 import { REPLY } from './parcel-replies.ts';
@@ -274,4 +275,49 @@ export function routeContext(
   port = 8123,
 ): RouteContext {
   return { proxyPort: port, proxyUrl: `http://127.0.0.1:${port}`, ca, runFolder, log };
+}
+
+/**
+ * The fake adb for one describe block's tests (call it in the block): `use(phones, failures)`
+ * makes a fake with these phones and puts it first on PATH until the test ends; `ca()` is a CA
+ * made once in the suite's folder `dirs`, which goes when the block is done.
+ *
+ * @example
+ *   const suite = fakeAdbSuite();
+ *   it('…', async () => { const fake = suite.use({ R58M12345: stockPhone() }); … });
+ */
+export function fakeAdbSuite(): {
+  dirs: { path: string };
+  ca: () => CertificateAuthority;
+  use: (
+    phones: Record<string, FakePhone>,
+    failures?: Parameters<typeof FakeAdb.create>[1],
+  ) => FakeAdb;
+} {
+  const dirs = tempDir();
+  let ca: CertificateAuthority | undefined;
+  let current: { fake: FakeAdb; undo: () => void } | undefined;
+  const drop = () => {
+    current?.undo();
+    current?.fake.remove();
+    current = undefined;
+  };
+  before(async () => {
+    ca = await loadOrCreateCa(join(dirs.path, 'ca'));
+  });
+  afterEach(drop);
+  after(() => dirs.remove());
+  return {
+    dirs,
+    ca: () => {
+      if (!ca) throw new Error('fakeAdbSuite: the CA is made in a before hook; use it in tests');
+      return ca;
+    },
+    use: (phones, failures = []) => {
+      drop();
+      const fake = FakeAdb.create(phones, failures);
+      current = { fake, undo: fake.install() };
+      return fake;
+    },
+  };
 }

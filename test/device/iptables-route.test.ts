@@ -4,7 +4,6 @@ import { dirname, join } from 'node:path';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { bodyStore } from '../../src/capture/bodies.ts';
-import { loadOrCreateCa, type CertificateAuthority } from '../../src/capture/ca.ts';
 import { PacketDumpRecorder } from '../../src/capture/packet-dump.ts';
 import { CaptureSession } from '../../src/capture/session.ts';
 import { statusWord } from '../../src/coverage.ts';
@@ -14,8 +13,8 @@ import type { RouteContext } from '../../src/device/device.ts';
 import { readJournalAll } from '../../src/journal/reader.ts';
 import { JournalWriter } from '../../src/journal/writer.ts';
 import { dnsQuery, pcapHeader, pcapRecord, udp, withTrailer } from '../support/pcap.ts';
-import { tempDir } from '../support/temp.ts';
 import {
+  fakeAdbSuite,
   androidEntry,
   FakeAdb,
   rootedPhone,
@@ -34,28 +33,17 @@ const SU = (command: string) => `-s ${SERIAL} shell su -c '${command}'`;
 // and what they leave in its iptables model); the capture's side with real connections.
 describe('the iptables route (rooted phone, fake adb)', function () {
   this.timeout(60_000);
-  const dirs = tempDir();
-  let ca: CertificateAuthority;
+  const suite = fakeAdbSuite();
+  const dirs = suite.dirs;
   let fake: FakeAdb;
-  let undo: () => void;
-  const context = (): RouteContext => routeContext(ca, dirs.path, () => {}, PORT);
+  const context = (): RouteContext => routeContext(suite.ca(), dirs.path, () => {}, PORT);
   const entry = androidEntry({ android: { route: 'iptables', systemCa: 'never' } });
   const device = (name: string) =>
     new AndroidDevice(entry, { stateDir: join(dirs.path, name), tunnelCheckMs: 0 });
   const use = (phone: FakePhone, failures: Parameters<typeof FakeAdb.create>[1] = []) => {
-    fake = FakeAdb.create({ [SERIAL]: phone }, failures);
-    undo = fake.install();
+    fake = suite.use({ [SERIAL]: phone }, failures);
   };
   const chains = () => fake.phone(SERIAL).iptables ?? {};
-
-  before(async () => {
-    ca = await loadOrCreateCa(join(dirs.path, 'ca'));
-  });
-  afterEach(() => {
-    undo?.();
-    fake?.remove();
-  });
-  after(() => dirs.remove());
 
   it('redirects every TCP connection into the tunnel, sets no proxy, and removes every chain at restore', async () => {
     use(rootedPhone());
@@ -148,6 +136,7 @@ describe('the iptables route (rooted phone, fake adb)', function () {
 
   it('the capture reads what the redirect hands it: HTTPS by its SNI, and other protocols without a destination', async () => {
     const journal = JournalWriter.open(join(dirs.path, 'journal.ndjson'));
+    const ca = suite.ca();
     const capture = await CaptureSession.start({
       ca,
       journal,

@@ -1,10 +1,15 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { loadOrCreateCa, type CertificateAuthority } from '../../src/capture/ca.ts';
 import { AndroidDevice } from '../../src/device/android/android-device.ts';
 import type { RouteContext } from '../../src/device/device.ts';
-import { tempDir } from '../support/temp.ts';
-import { androidEntry, emulatorPhone, FakeAdb, stockPhone, routeContext } from './fake-adb.ts';
+import {
+  fakeAdbSuite,
+  androidEntry,
+  emulatorPhone,
+  FakeAdb,
+  stockPhone,
+  routeContext,
+} from './fake-adb.ts';
 import { RecordingSession } from './recording-session.ts';
 
 const OP = 'io.appium.settings android:mock_location';
@@ -16,23 +21,13 @@ const SERVICE = 'io.appium.settings/.LocationService';
 // the restore record and undone (fake adb; the grant is made by hand here, as Appium would).
 describe('mock location is undone (fake adb)', function () {
   this.timeout(60_000);
-  const dirs = tempDir();
-  let ca: CertificateAuthority;
+  const suite = fakeAdbSuite();
+  const dirs = suite.dirs;
   let fake: FakeAdb;
-  let undo: () => void;
-  const context = (): RouteContext => routeContext(ca, dirs.path);
-  before(async () => {
-    ca = await loadOrCreateCa(join(dirs.path, 'ca'));
-  });
-  afterEach(() => {
-    undo?.();
-    fake?.remove();
-  });
-  after(() => dirs.remove());
+  const context = (): RouteContext => routeContext(suite.ca(), dirs.path);
 
   it("puts the helper's mock-location grant back as it was, and stops its LocationService", async () => {
-    fake = FakeAdb.create({ R58M12345: stockPhone({ appops: { [OP]: 'deny' } }) });
-    undo = fake.install();
+    fake = suite.use({ R58M12345: stockPhone({ appops: { [OP]: 'deny' } }) });
     const device = new AndroidDevice(androidEntry({ android: { systemCa: 'never' } }), {
       stateDir: join(dirs.path, 'real'),
       tunnelCheckMs: 0,
@@ -60,8 +55,7 @@ describe('mock location is undone (fake adb)', function () {
   });
 
   it('on an emulator Appium mocks through its console: no service to stop', async () => {
-    fake = FakeAdb.create({ 'emulator-5554': emulatorPhone() });
-    undo = fake.install();
+    fake = suite.use({ 'emulator-5554': emulatorPhone() });
     const device = new AndroidDevice(androidEntry({ android: { systemCa: 'never' } }), {
       stateDir: join(dirs.path, 'emulator'),
       tunnelCheckMs: 0,

@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { loadOrCreateCa, type CertificateAuthority } from '../../src/capture/ca.ts';
 import { AndroidDevice } from '../../src/device/android/android-device.ts';
 import type { RouteContext } from '../../src/device/device.ts';
-import { tempDir } from '../support/temp.ts';
 import {
+  fakeAdbSuite,
   androidEntry,
   FakeAdb,
   rootedPhone,
@@ -20,24 +19,15 @@ const SERIAL = 'R58M12345';
 // nobody accepts; `adb root` returns before the old adbd has gone. Fake adb; no phone ran these.
 describe('phones as they are (a strict fake adb)', function () {
   this.timeout(60_000);
-  const dirs = tempDir();
-  let ca: CertificateAuthority;
+  const suite = fakeAdbSuite();
+  const dirs = suite.dirs;
   let fake: FakeAdb;
-  let undo: () => void;
   let lines: string[];
-  before(async () => {
-    ca = await loadOrCreateCa(join(dirs.path, 'ca'));
-  });
-  afterEach(() => {
-    undo?.();
-    fake?.remove();
-  });
-  after(() => dirs.remove());
 
-  const context = (): RouteContext => routeContext(ca, dirs.path, (line) => lines.push(line));
+  const context = (): RouteContext =>
+    routeContext(suite.ca(), dirs.path, (line) => lines.push(line));
   const use = (phone: FakePhone) => {
-    fake = FakeAdb.create({ [SERIAL]: phone });
-    undo = fake.install();
+    fake = suite.use({ [SERIAL]: phone });
     lines = [];
   };
   const version = (phone: FakePhone, sdk: string, release: string): FakePhone => ({
@@ -104,10 +94,9 @@ describe('phones as they are (a strict fake adb)', function () {
 
   it('refuses to switch Wi-Fi off on a phone on wireless adb, which would cut adb and leave it unrestored', async () => {
     const serial = '192.168.1.57:5555';
-    fake = FakeAdb.create({
+    fake = suite.use({
       [serial]: rootedPhone({ props: { ...rootedPhone().props, 'ro.serialno': serial } }),
     });
-    undo = fake.install();
     lines = [];
     const device = new AndroidDevice(androidEntry({ serial, android: { systemCa: 'never' } }), {
       stateDir: join(dirs.path, 'wireless'),

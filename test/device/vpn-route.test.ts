@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadOrCreateCa, type CertificateAuthority } from '../../src/capture/ca.ts';
 import { PacketDumpRecorder } from '../../src/capture/packet-dump.ts';
 import { statusWord } from '../../src/coverage.ts';
 import { AndroidDevice } from '../../src/device/android/android-device.ts';
@@ -10,8 +9,14 @@ import { restorePhone } from '../../src/device/android/restore.ts';
 import type { PacketDumpSource, RouteContext } from '../../src/device/device.ts';
 import type { Exchange, TlsFailure } from '../../src/types.ts';
 import { dnsQuery, pcapHeader, pcapRecord, udp, withTrailer } from '../support/pcap.ts';
-import { tempDir } from '../support/temp.ts';
-import { androidEntry, FakeAdb, stockPhone, type FakePhone, routeContext } from './fake-adb.ts';
+import {
+  fakeAdbSuite,
+  androidEntry,
+  FakeAdb,
+  stockPhone,
+  type FakePhone,
+  routeContext,
+} from './fake-adb.ts';
 
 const PORT = 8123;
 const PCAPDROID = 'com.emanuelef.remote_capture';
@@ -22,12 +27,12 @@ const PCAPDROID = 'com.emanuelef.remote_capture';
 // adb (the SOCKS side is test/capture/socks.test.ts); no phone ran it here.
 describe('the vpn route (PCAPdroid, fake adb)', function () {
   this.timeout(60_000);
-  const dirs = tempDir();
-  let ca: CertificateAuthority;
+  const suite = fakeAdbSuite();
+  const dirs = suite.dirs;
   let fake: FakeAdb;
-  let undo: () => void;
   let lines: string[];
-  const context = (): RouteContext => routeContext(ca, dirs.path, (line) => lines.push(line), PORT);
+  const context = (): RouteContext =>
+    routeContext(suite.ca(), dirs.path, (line) => lines.push(line), PORT);
   const vpnEntry = (vpn: Record<string, unknown> = {}) =>
     androidEntry({ android: { route: 'vpn', systemCa: 'never', vpn } });
   const device = (entry = vpnEntry(), name = 'state') =>
@@ -37,21 +42,12 @@ describe('the vpn route (PCAPdroid, fake adb)', function () {
       vpnPollMs: 20,
     });
   const use = (phone: FakePhone) => {
-    fake = FakeAdb.create({ R58M12345: phone });
-    undo = fake.install();
+    fake = suite.use({ R58M12345: phone });
   };
 
-  before(async () => {
-    ca = await loadOrCreateCa(join(dirs.path, 'ca'));
-  });
   beforeEach(() => {
     lines = [];
   });
-  afterEach(() => {
-    undo?.();
-    fake?.remove();
-  });
-  after(() => dirs.remove());
 
   it('starts PCAPdroid into the SOCKS5 tunnel, sets no proxy, and stops it at restore', async () => {
     use(stockPhone({ packages: [PCAPDROID] }));
