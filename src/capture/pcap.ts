@@ -52,8 +52,6 @@ export class PcapReader {
   private linktype = -1;
   /** Bytes taken in so far, header included. */
   bytes = 0;
-  /** Records that were not IP packets phonehome can decode (other link types, fragments). */
-  skipped = 0;
 
   push(chunk: Buffer): Packet[] {
     this.bytes += chunk.length;
@@ -78,9 +76,10 @@ export class PcapReader {
         if (this.pending.length - offset - 16 < included) break;
         const frame = this.pending.subarray(offset + 16, offset + 16 + included);
         const at = seconds * 1000 + (this.nanoseconds ? fraction / 1e6 : fraction / 1e3);
+        // Records that are no IP packet phonehome can decode (other link types, later
+        // fragments) are passed over.
         const packet = this.decode(frame, at);
         if (packet) packets.push(packet);
-        else this.skipped++;
         offset += 16 + included;
       }
     } finally {

@@ -270,11 +270,6 @@ export class DumpStream {
     return stream;
   }
 
-  /** Bytes of the dump received so far. */
-  get bytes(): number {
-    return this.received;
-  }
-
   private follow(): void {
     const child = spawn(
       this.adbPath,
