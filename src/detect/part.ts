@@ -47,4 +47,10 @@ export interface Child extends Part {
   start: number;
   end: number;
   slice: boolean;
+  /**
+   * Set when the child is exactly one value of a structure (a protobuf string field, a msgpack or
+   * CBOR string): the bytes around it are framing (a tag, a length header), so a match that fills
+   * the value, or is delimited within it, stands alone whatever those bytes look like.
+   */
+  field?: boolean;
 }
