@@ -1,5 +1,6 @@
 import type { Exchange, FileBody, Finding, HeaderPair, Identifier } from '../types.ts';
-import { childrenOf, decodeScope } from './children.ts';
+import { childrenOf } from './children.ts';
+import { decodeScope } from './decode-budget.ts';
 import { exchangeParts, headerValue, type LoadedBodies } from './exchange-parts.ts';
 import { DEFAULT_WINDOWING, loadFileBody, type LoadedBody, type Windowing } from './file-body.ts';
 import { fragmentOf } from './fragment.ts';

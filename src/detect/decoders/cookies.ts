@@ -1,4 +1,18 @@
+import type { Decoder } from '../decoder.ts';
 import type { Child, Part } from '../part.ts';
+
+/**
+ * The Cookie header, one slice per cookie. Every cookie header is opened, with no children when
+ * it holds no name=value pair.
+ *
+ * @example
+ *   cookiesDecoder.open({ where: 'header:cookie', bytes: Buffer.from('deviceId=42'), depth: 0 }, scope)?.[0]?.where
+ *   // → 'cookie:deviceId'
+ */
+export const cookiesDecoder: Decoder = {
+  name: 'cookies',
+  open: (part) => (part.where === 'header:cookie' ? cookieSlices(part) : undefined),
+};
 
 /**
  * Splits a Cookie header into one slice per cookie, so a finding says `cookie:deviceId` rather

@@ -1,3 +1,6 @@
+import type { Decoder } from '../decoder.ts';
+import { decodedFrom, sliceOf } from './make-child.ts';
+
 /** One part of a multipart body: where its body lies, and its own headers. */
 export interface MultipartSection {
   name: string;
@@ -42,3 +45,37 @@ export function multipartSections(bytes: Uint8Array, boundary: string): Multipar
   }
   return sections;
 }
+
+/**
+ * A multipart body declared with its boundary, one child per section named by its form field
+ * ("request-body>multipart:imei"); a section sent as base64 is decoded.
+ *
+ * @example
+ *   multipartDecoder.open({ where: 'request-body', contentType: 'multipart/form-data', contentTypeParams: { boundary: 'xyz' }, bytes, depth: 0 }, scope)
+ *   // → [{ where: 'request-body>multipart:imei', slice: true, … }]
+ */
+export const multipartDecoder: Decoder = {
+  name: 'multipart',
+  open(part) {
+    const boundary = part.contentTypeParams?.boundary;
+    if (!part.contentType?.startsWith('multipart/') || !boundary) return undefined;
+    return multipartSections(part.bytes, boundary).map((section) => {
+      if (section.transferEncoding === 'base64') {
+        const text = Buffer.from(part.bytes.subarray(section.start, section.end)).toString(
+          'latin1',
+        );
+        return decodedFrom(
+          part,
+          `>multipart:${section.name}>base64`,
+          Buffer.from(text.replace(/\s+/g, ''), 'base64'),
+          section.start,
+          section.end,
+          section.contentType,
+        );
+      }
+      return sliceOf(part, `${part.where}>multipart:${section.name}`, section.start, section.end, {
+        contentType: section.contentType,
+      });
+    });
+  },
+};

@@ -1,3 +1,16 @@
+import type { Decoder } from '../decoder.ts';
+import type { Child, Part } from '../part.ts';
+import { sliceOf } from './make-child.ts';
+
+/** The media type a nested message or a gRPC message is given, so the protobuf decoder opens it. */
+export const PROTOBUF_TYPE = 'application/x-protobuf';
+
+/**
+ * Undeclared binary larger than this is not walked as protobuf: a decoded base64 blob or an app's
+ * octet-stream body is often protobuf, large binary is media, where a walk only finds noise.
+ */
+const MAX_UNDECLARED = 64 * 1024;
+
 /** A length-delimited field of a protobuf message: a string, bytes, or a nested message. */
 export interface ProtobufField {
   /** Field numbers from the outer message in, e.g. "1.3". */
@@ -9,6 +22,50 @@ export interface ProtobufField {
 }
 
 const MAX_DEPTH = 8;
+
+/**
+ * A part declared as protobuf, one child per length-delimited field, named by its field numbers
+ * from the outer message in ("request-body>protobuf:1.3"). A nested message is a slice its
+ * matches move into; any other field (a string, bytes) is one value, `field`, judged on its own.
+ *
+ * @example
+ *   protobufDecoder.open({ where: 'request-body', contentType: 'application/x-protobuf', bytes: Buffer.from([0x0a, 0x03, 0x61, 0x62, 0x63]), depth: 0 }, scope)
+ *   // → [{ where: 'request-body>protobuf:1', start: 2, end: 5, slice: true, field: true, … }]
+ */
+export const protobufDecoder: Decoder = {
+  name: 'protobuf',
+  open: (part) => (part.contentType?.includes('protobuf') ? protobufChildren(part) : undefined),
+};
+
+/**
+ * Small binary that declares nothing and that no decoder before opened, walked as protobuf when
+ * it parses as a message.
+ *
+ * @example
+ *   sniffedProtobufDecoder.open({ where: 'request-body>base64', bytes: Buffer.from([0x0a, 0x03, 0x61, 0x62, 0x63]), depth: 1 }, scope)
+ *   // → [{ where: 'request-body>base64>protobuf:1', … }]
+ */
+export const sniffedProtobufDecoder: Decoder = {
+  name: 'protobuf (sniffed)',
+  open: (part) => (part.bytes.length <= MAX_UNDECLARED ? protobufChildren(part) : undefined),
+};
+
+function protobufChildren(part: Part): Child[] | undefined {
+  const fields = protobufFields(part.bytes);
+  if (!fields || fields.length === 0) return undefined;
+  // A field of a field is named "protobuf:1.3", not "protobuf:1>protobuf:3".
+  const base = /^(.*)>protobuf:([\d.]+)$/.exec(part.where);
+  return fields
+    .filter((field) => !field.path.includes('.'))
+    .map((field) => {
+      const where = base
+        ? `${base[1]}>protobuf:${base[2]}.${field.path}`
+        : `${part.where}>protobuf:${field.path}`;
+      return field.nested
+        ? sliceOf(part, where, field.start, field.end, { contentType: PROTOBUF_TYPE })
+        : sliceOf(part, where, field.start, field.end, { field: true });
+    });
+}
 
 /**
  * The length-delimited fields of a protobuf message, nested ones included, without a schema.
