@@ -13,6 +13,13 @@ import { loadOrCreateCa } from '../../src/capture/ca.ts';
 import { androidCaFileName } from '../../src/device/android/subject-hash.ts';
 import { installScript, removeScript } from '../../src/device/android/system-ca.ts';
 import { PROJECT_ROOT } from '../../src/paths.ts';
+import {
+  command,
+  missingNeed,
+  ROOT,
+  skipForSystem,
+  type SystemNeed,
+} from '../support/system-tools.ts';
 import { tempDir } from '../support/temp.ts';
 
 const FIXTURE = join(PROJECT_ROOT, 'test', 'fixtures', 'android-root');
@@ -57,18 +64,24 @@ function hasInterpreter(elf: Buffer): boolean {
 
 /** Why the scripts cannot run for real here, or undefined. */
 function blocked(): string | undefined {
-  if (process.env.PHONEHOME_SKIP_NAMESPACE_TESTS === '1' && !process.env.CI) return 'skip';
-  if (process.getuid?.() !== 0)
-    return 'the CA scripts run for real in mount namespaces, which needs root: run npm test as root, or set PHONEHOME_SKIP_NAMESPACE_TESTS=1 to skip them on this machine';
-  try {
-    execFileSync(BUSYBOX, ['true'], { stdio: 'ignore' });
-    // A dynamic busybox (Debian's busybox, not busybox-static) cannot run in the bare root.
-    if (hasInterpreter(readFileSync(BUSYBOX))) throw new Error('dynamic');
-    execFileSync('unshare', ['--version'], { stdio: 'ignore' });
-  } catch {
-    return 'the CA script tests need busybox-static (a static busybox at /bin/busybox) and unshare: apt-get install busybox-static util-linux';
-  }
-  return undefined;
+  const staticBusybox: SystemNeed = {
+    what: 'a static busybox at /bin/busybox',
+    fix: 'apt-get install busybox-static',
+    present: () => {
+      try {
+        execFileSync(BUSYBOX, ['true'], { stdio: 'ignore' });
+        // A dynamic busybox (Debian's busybox, not busybox-static) cannot run in the bare root.
+        return !hasInterpreter(readFileSync(BUSYBOX));
+      } catch {
+        return false;
+      }
+    },
+  };
+  return missingNeed('the CA script tests (mount namespaces laid out like Android)', [
+    ROOT,
+    staticBusybox,
+    command('unshare', ['--version'], 'apt-get install util-linux'),
+  ]);
 }
 
 // The system-CA scripts phonehome pushes to a rooted phone, run for real: busybox's sh, mount,
@@ -80,12 +93,11 @@ function blocked(): string | undefined {
 describe('the system-CA scripts, run in mount namespaces laid out like Android 14', function () {
   this.timeout(60_000);
   const why = blocked();
-  if (why === 'skip') return;
   const dirs = tempDir();
   after(() => dirs.remove());
 
-  it('installs over an older phonehome CA of the same name, for zygote and every app, and removes it from every namespace, even an app forked in between', async () => {
-    if (why) throw new Error(why);
+  it('installs over an older phonehome CA of the same name, for zygote and every app, and removes it from every namespace, even an app forked in between', async function () {
+    if (why) skipForSystem(this, why);
     const ours = (await loadOrCreateCa(join(dirs.path, 'ca-ours'))).certPem;
     const older = (await loadOrCreateCa(join(dirs.path, 'ca-older'))).certPem;
     const name = androidCaFileName(ours);

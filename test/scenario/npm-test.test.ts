@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.ts';
 import { runNode } from '../support/cli.ts';
@@ -13,6 +13,43 @@ describe('npm test', function () {
   after(() => dirs.remove());
   const test = (env: Record<string, string>) =>
     runNode(join(PROJECT_ROOT, 'bin', 'test.js'), ['--dry-run'], env);
+
+  // A machine with none of Debian's tools: PATH holds node and nothing else.
+  const bareEnv = () => {
+    const bin = join(dirs.path, 'bare-bin');
+    mkdirSync(bin, { recursive: true });
+    try {
+      symlinkSync(process.execPath, join(bin, 'node'));
+    } catch {
+      // Made by the other test of the pair.
+    }
+    return { PATH: bin, PHONEHOME_STRICT_TESTS: '' };
+  };
+  const pcapChecks = join(PROJECT_ROOT, 'test', 'capture', 'pcap.test.ts');
+
+  it('without a system tool, skips the tests that need it and names it with its install command last', async () => {
+    const result = await runNode(join(PROJECT_ROOT, 'bin', 'test.js'), [pcapChecks], bareEnv());
+    expect(result.code, result.stdout + result.stderr).to.equal(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines.slice(-3)).to.deep.equal([
+      'Skipped, because this machine lacks what they need (CI runs them all):',
+      '  - the pcap layout checks need tcpdump: apt-get install tcpdump',
+      lines.at(-1),
+    ]);
+    expect(lines.at(-1)).to.match(/^\d+ passed, 0 failed, 1 skipped$/);
+  });
+
+  it('in strict mode (CI), fails a test whose system tool is missing instead of skipping it', async () => {
+    const result = await runNode(join(PROJECT_ROOT, 'bin', 'test.js'), [pcapChecks], {
+      ...bareEnv(),
+      PHONEHOME_STRICT_TESTS: '1',
+    });
+    expect(result.code).to.not.equal(0);
+    expect(result.stdout).to.include(
+      'the pcap layout checks need tcpdump: apt-get install tcpdump (PHONEHOME_STRICT_TESTS=1: a skip fails)',
+    );
+    expect(result.stdout.trim().split('\n').at(-1)).to.match(/^\d+ passed, 1 failed$/);
+  });
 
   it('with a real phone chosen, runs the audit suites on it and not the harness tests', async () => {
     const devices = join(dirs.path, 'devices.json');

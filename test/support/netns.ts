@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:c
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/paths.ts';
 import type { CliResult } from './cli.ts';
+import { command, missingNeed, ROOT } from './system-tools.ts';
 
 /**
  * A small network of the test's own, in Linux network namespaces (iproute2, veth pairs):
@@ -25,25 +26,15 @@ export interface TestNetwork {
 }
 
 /**
- * Why the namespace tests cannot run here, or undefined when they can. They need root (network
- * namespaces and nftables); PHONEHOME_SKIP_NAMESPACE_TESTS=1 skips them on purpose, never CI.
+ * Why the namespace tests cannot run here, or undefined when they can: they make network
+ * namespaces and nftables rules, which needs root, iproute2 and nftables.
  */
 export function namespaceTestsBlocked(): string | undefined {
-  if (process.env.PHONEHOME_SKIP_NAMESPACE_TESTS === '1' && !process.env.CI) return 'skip';
-  if (process.getuid?.() !== 0) {
-    return 'the gateway tests need root (they make network namespaces and nftables rules): run npm test as root, or set PHONEHOME_SKIP_NAMESPACE_TESTS=1 to skip them on this machine';
-  }
-  for (const [command, args, fix] of [
-    ['ip', ['-V'], 'apt-get install iproute2'],
-    ['nft', ['--version'], 'apt-get install nftables'],
-  ] as const) {
-    try {
-      execFileSync(command, args, { stdio: 'ignore' });
-    } catch {
-      return `the gateway tests need ${command}: ${fix}`;
-    }
-  }
-  return undefined;
+  return missingNeed('the gateway tests (network namespaces, nftables)', [
+    ROOT,
+    command('ip', ['-V'], 'apt-get install iproute2', 'ip (iproute2)'),
+    command('nft', ['--version'], 'apt-get install nftables', 'nft (nftables)'),
+  ]);
 }
 
 export function createTestNetwork(): TestNetwork {
