@@ -111,7 +111,7 @@ function verify(
   }
   if (!boundaryHolds(variant.boundary, bytes[start - 1], bytes[end])) return undefined;
   const match: RawMatch = { variant: index, start, end };
-  if (!exact) match.caseForm = upper ? 'upper' : lower ? 'lower' : 'mixed-case';
+  if (!exact && !variant.caseless) match.caseForm = upper ? 'upper' : lower ? 'lower' : 'mixed-case';
   return match;
 }
 

@@ -14,6 +14,11 @@ export interface Variant {
   bytes: Uint8Array;
   /** ASCII letters match in any case (hex, text); never for base64, where case is data. */
   anyCase: boolean;
+  /**
+   * The letters' case belongs to the encoding, not to the value (the hex digits of `\u00e9`):
+   * any case matches and the finding does not name one.
+   */
+  caseless?: boolean;
   boundary: Boundary;
   /** Digits that must follow the bytes, of any value: the software version of an IMEISV. */
   trailingDigits?: number;

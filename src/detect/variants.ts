@@ -99,8 +99,10 @@ export function variantsOf(identifier: Identifier, options: VariantOptions = {})
     if (double) text(name('double-url-encoded'), double, 'none', true);
     const escaped = jsonEscapedNonAscii(written.text);
     if (escaped) text(name('json-escaped'), escaped, 'none', true);
+    // Escaped, a letter's case is in the escape's digits (\u0041, \u0061), out of the matcher's
+    // case folding: each spelling (upper-case, without dashes) needs its own.
+    text(name('json-escaped-all'), jsonEscapedAll(written.text), 'none', true, { caseless: true });
     if (written.encode === 'escapes') continue;
-    text(name('json-escaped-all'), jsonEscapedAll(written.text), 'none', true);
     text(name('hex'), hexOf(written.text), 'none', true);
     base64Windows(Buffer.from(written.text, 'utf8')).forEach((window, offset) => {
       if (window.length < MIN_BASE64_WINDOW) return;
@@ -191,22 +193,29 @@ function writtenForms(identifier: Identifier, options: VariantOptions): WrittenF
         plain('dashed', pairs.join('-'), 'hex', { encode: 'escapes', hashed: false }),
         plain('bare', hex, 'hex', { encode: 'escapes' }),
         // Hash inputs are case-sensitive: the upper-case spelling is hashed too.
-        plain('upper', pairs.join(':').toUpperCase(), 'hex', { encode: 'none' }),
+        plain('upper', pairs.join(':').toUpperCase(), 'hex', { encode: 'escapes' }),
+        plain('upper-bare', hex.toUpperCase(), 'hex', { encode: 'escapes', hashed: false }),
       ];
     }
     case 'android_id':
       return [
         plain('plain', value.toLowerCase(), 'hex'),
-        plain('upper', value.toUpperCase(), 'hex', { encode: 'none' }),
+        plain('upper', value.toUpperCase(), 'hex', { encode: 'escapes' }),
       ];
     case 'ad_id': {
+      // iOS writes the advertising ID in upper case, Android in lower; SDKs strip the dashes
+      // and hash either spelling (MD5 of the upper-case IDFA without dashes, …).
       const lower = value.toLowerCase();
+      const upper = value.toUpperCase();
       const forms = [
         plain('plain', lower, 'hex'),
-        plain('upper', value.toUpperCase(), 'hex', { encode: 'none' }),
+        plain('upper', upper, 'hex', { encode: 'escapes' }),
       ];
       if (lower.includes('-'))
-        forms.push(plain('without-dashes', lower.replace(/-/g, ''), 'hex', { encode: 'escapes' }));
+        forms.push(
+          plain('without-dashes', lower.replace(/-/g, ''), 'hex', { encode: 'escapes' }),
+          plain('upper-without-dashes', upper.replace(/-/g, ''), 'hex', { encode: 'escapes' }),
+        );
       return forms;
     }
     case 'email':

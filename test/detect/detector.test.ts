@@ -61,6 +61,14 @@ const varint = (value: bigint) => {
     out.push(low | 0x80);
   }
 };
+/** Every character as a JSON \\u escape, as some encoders write strings. */
+const escapeAll = (text: string, upperHex = false) =>
+  [...text]
+    .map((c) => {
+      const hex = c.charCodeAt(0).toString(16).padStart(4, '0');
+      return `\\u${upperHex ? hex.toUpperCase() : hex}`;
+    })
+    .join('');
 const multipart = (name: string, content: string) =>
   `--xyz\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${content}\r\n--xyz--\r\n`;
 
@@ -349,6 +357,54 @@ const FOUND: Row[] = [
     { requestBody: 'gaid=38400000-8CF0-11BD-B23E-10B96E40000D' },
     [['ad_id', 'upper-case', 'request-body']],
   ],
+  // Misses measured before (issue 21): every character \u-escaped in a spelling other than the
+  // canonical one, an upper-case UUID without dashes, a redirect's Location header.
+  [
+    'Android ID upper case, every character \\u-escaped',
+    { requestBody: `{"aid":"${escapeAll('9774D56D682E549C')}"}` },
+    [['android_id', 'json-escaped-all upper', 'request-body']],
+  ],
+  [
+    'Wi-Fi MAC upper case, every character \\u-escaped in upper-case hex (\\u003A)',
+    { requestBody: `{"m":"${escapeAll('A4:50:46:12:34:56', true)}"}` },
+    [['wifi_mac', 'json-escaped-all upper', 'request-body']],
+  ],
+  [
+    'phone number as written nationally, every character \\u-escaped',
+    { requestBody: `{"p":"${escapeAll('06 12 34 56 78')}"}` },
+    [['msisdn', 'json-escaped-all national-formatted', 'request-body']],
+  ],
+  [
+    'advertising ID upper case without dashes',
+    json({ idfa: '384000008CF011BDB23E10B96E40000D' }),
+    [['ad_id', 'upper-case without-dashes', 'request-body']],
+  ],
+  [
+    'advertising ID upper case without dashes, every character \\u-escaped',
+    { requestBody: `{"idfa":"${escapeAll('384000008CF011BDB23E10B96E40000D')}"}` },
+    [['ad_id', 'json-escaped-all upper-without-dashes', 'request-body']],
+  ],
+  [
+    'advertising ID upper case without dashes, MD5',
+    json({ h: hash('md5', '384000008CF011BDB23E10B96E40000D').toString('hex') }),
+    [['ad_id', 'md5-hex upper-without-dashes', 'request-body']],
+  ],
+  [
+    "identifiers in a redirect's Location header",
+    {
+      responseHeaders: [
+        [
+          'Location',
+          `https://sso.example.test/login?next=${encodeURIComponent(`https://app.example.test/cb?imei=${IMEI}&e=ana.canary@example.com`)}&gaid=384000008CF011BDB23E10B96E40000D`,
+        ],
+      ],
+    },
+    [
+      ['imei', 'plain', 'response-header:location'],
+      ['email', 'url-encoded', 'response-header:location'],
+      ['ad_id', 'upper-case without-dashes', 'response-header:location'],
+    ],
+  ],
   [
     'operator name: weak evidence',
     json({ carrier: 'Orange F' }),
@@ -430,6 +486,14 @@ const NOTHING: [name: string, spec: ExchangeSpec][] = [
     json({ h: hash('sha256', IMEI).toString('hex').slice(0, 12) }),
   ],
   ['MAC one nibble off', { requestBody: 'mac=a4:50:46:12:34:58' }],
+  [
+    'Android ID one digit off, upper case, \\u-escaped',
+    { requestBody: `{"aid":"${escapeAll('9774D56D682E549D')}"}` },
+  ],
+  [
+    'advertising ID one digit off, upper case without dashes',
+    json({ idfa: '384000008CF011BDB23E10B96E40000E' }),
+  ],
   [
     'base64 of an IMEI one digit off',
     json({ d: Buffer.from('356938035643808').toString('base64') }),
