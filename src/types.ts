@@ -28,8 +28,12 @@ export function isIdentifierKind(value: string): value is IdentifierKind {
   return (IDENTIFIER_KINDS as readonly string[]).includes(value);
 }
 
-/** Where an identifier's value came from. Canaries are planted by the scenario, unique per run. */
-export type IdentifierSource = 'devices.json' | 'device' | 'canary' | 'file';
+/**
+ * Where an identifier's value came from. Canaries are made up by the scenario, unique per run;
+ * `planted` values are what a step showed the phone that no canary covers (a number the scenario
+ * wrote itself, a peer phone's real number).
+ */
+export type IdentifierSource = 'devices.json' | 'device' | 'canary' | 'planted' | 'file';
 
 /** One thing the phone must not send before consent: a kind and one value of it. */
 export interface Identifier {

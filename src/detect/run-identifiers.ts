@@ -8,7 +8,7 @@ import {
 } from '../types.ts';
 import { kindName } from './identifiers.ts';
 
-/** Identifier values a run learnt as it went: read from the phone, or planted as canaries. */
+/** Identifier values a run learnt as it went: read from the phone, canaries, values shown to it. */
 export interface LearntIdentifiers {
   source: IdentifierSource;
   values: IdentifierValues;
@@ -42,14 +42,16 @@ export function mergeIdentifiers(sources: LearntIdentifiers[]): Identifier[] {
 
 /**
  * Every identifier a run looked for: those it started with (devices.json or an identifiers
- * file), those read from the phone, and the canaries it planted — labelled as the run labelled
- * them, so a later scan of the run finds exactly the run's findings.
+ * file), those read from the phone, the canaries it made up and the values its steps showed the
+ * phone — labelled as the run labelled them, so a later scan of the run finds exactly the run's
+ * findings.
  */
 export function runIdentifiers(start: RunStartRecord, learnt: LearntIdentifiers[]): Identifier[] {
   return mergeIdentifiers([
     { source: start.identifierSource ?? 'devices.json', values: start.identifiers },
     ...learnt.filter((l) => l.source === 'device'),
     ...learnt.filter((l) => l.source === 'canary'),
+    ...learnt.filter((l) => l.source === 'planted'),
   ]);
 }
 

@@ -1,7 +1,7 @@
 import type { CertificateAuthority } from '../types.ts';
 import type { Coverage } from '../coverage.ts';
 import type { DeviceEntry } from '../config/devices.ts';
-import type { Exchange, IdentifierValues } from '../types.ts';
+import type { Exchange, IdentifierKind, IdentifierValues } from '../types.ts';
 
 /** What a device is given to route its traffic to the run's proxy. */
 export interface RouteContext {
@@ -56,28 +56,45 @@ export interface DriverSession {
 }
 
 /**
+ * What an action did besides its effect, when that is not what the scenario asked for: the
+ * values it made the phone see that the scenario did not choose (a real phone gets an SMS from the
+ * peer's real number, not the scenario's made-up one), or that it did nothing at all and why. The
+ * run journals both: the values become identifiers of the run, the skip is shown beside the step.
+ */
+export interface ActionOutcome {
+  /** Values the phone now holds or has seen, each searched for like the phone's own identifiers. */
+  planted?: { kind: IdentifierKind; value: string }[];
+  /** Set when the device did not perform the action: why, and how to have it performed. */
+  skipped?: string;
+}
+
+/** What every action resolves to: nothing to add, or an outcome to journal. */
+export type ActionResult = Promise<ActionOutcome | void>;
+
+/**
  * The user actions a scenario can take. Each device kind implements them the way that kind can
  * (the virtual phone through its `mobile:` commands; a phone on USB through UiAutomator2 and adb).
  * An action a device cannot do throws a PhonehomeError('STEP_UNSUPPORTED') that says why and what
- * would make it possible: never a silent skip.
+ * would make it possible; one whose effect is already there and cannot be repeated (a SIM that
+ * is in) resolves to `{ skipped }`: never a silent skip.
  */
 export interface PhoneActions {
-  insertSim(): Promise<void>;
-  setWifi(on: boolean): Promise<void>;
+  insertSim(): ActionResult;
+  setWifi(on: boolean): ActionResult;
   /** Switches location services on (idempotent). */
-  allowLocation(): Promise<void>;
-  setLocation(latitude: number, longitude: number): Promise<void>;
-  addContact(name: string, phoneNumber: string): Promise<void>;
-  receiveSms(from: string, text: string): Promise<void>;
-  sendSms(to: string, text: string): Promise<void>;
-  receiveMms(from: string, text: string): Promise<void>;
-  sendMms(to: string, text: string): Promise<void>;
-  receiveCall(from: string): Promise<void>;
-  makeCall(to: string): Promise<void>;
+  allowLocation(): ActionResult;
+  setLocation(latitude: number, longitude: number): ActionResult;
+  addContact(name: string, phoneNumber: string): ActionResult;
+  receiveSms(from: string, text: string): ActionResult;
+  sendSms(to: string, text: string): ActionResult;
+  receiveMms(from: string, text: string): ActionResult;
+  sendMms(to: string, text: string): ActionResult;
+  receiveCall(from: string): ActionResult;
+  makeCall(to: string): ActionResult;
   /** Logs into the vendor's cloud account. */
-  cloudLogin(account: string): Promise<void>;
+  cloudLogin(account: string): ActionResult;
   /** Flips a named consent setting (e.g. 'cloud-messaging') in the vendor's settings. */
-  setSetting(name: string, on: boolean): Promise<void>;
+  setSetting(name: string, on: boolean): ActionResult;
 }
 
 /**

@@ -43,12 +43,14 @@ export interface RunStartRecord {
 }
 
 /**
- * Identifier values learnt during the run: read from the phone (source "device") or planted by the
- * scenario (source "canary"). devices.json values (in run-start) win over the phone's.
+ * Identifier values learnt during the run: read from the phone (source "device"), made up by the
+ * scenario (source "canary"), or shown to the phone by a step (source "planted": every value
+ * given to a user action, and what the device showed instead, such as a peer's real number).
+ * devices.json values (in run-start) win over the phone's.
  */
 export interface IdentifiersRecord {
   type: 'identifiers';
-  source: 'device' | 'canary';
+  source: 'device' | 'canary' | 'planted';
   values: IdentifierValues;
 }
 

@@ -1,13 +1,19 @@
-import type { PhoneActions } from '../device/device.ts';
+import type { ActionResult, PhoneActions } from '../device/device.ts';
 import { PhonehomeError } from '../errors.ts';
-import type { ConsentDeclaration, Mark } from '../types.ts';
+import type { ConsentDeclaration, IdentifierKind, IdentifierValues, Mark } from '../types.ts';
 import type { CanaryMaker } from './canary.ts';
+
+/** A value an action shows the phone, as an identifier kind and the value. */
+type Shown = [kind: IdentifierKind, value: string];
 
 /**
  * What a scenario's `steps` receive: the user actions of the device, plus `step` and `consent`
  * to put marks on the timeline, and `canary` to plant unique values. After every step and consent
  * the harness waits for the phone's traffic to go quiet, so each exchange lands in the phase of
- * the action that caused it.
+ * the action that caused it. Every value an action shows the phone — the numbers, names, texts,
+ * account and location given to it, and what the device says the phone saw instead (a peer's
+ * real number) — is journalled as an identifier of the run before it can leave the phone, canary
+ * or not: what the phone was shown is what it must not send.
  *
  * @example
  *   await phone.step('add a contact', () => phone.addContact(phone.canary.name(), phone.canary.phoneNumber()));
@@ -25,6 +31,7 @@ export class ScenarioPhone implements PhoneActions {
   private readonly actions: PhoneActions;
   private readonly consents: ConsentDeclaration[];
   private readonly mark: (mark: Mark) => void;
+  private readonly plant: (values: IdentifierValues) => void;
   private readonly settle: () => Promise<void>;
   private readonly onStep: (name: string, consent: boolean) => void;
   private readonly waitFor: (options: {
@@ -42,6 +49,8 @@ export class ScenarioPhone implements PhoneActions {
     consents: ConsentDeclaration[];
     canary: CanaryMaker;
     mark: (mark: Mark) => void;
+    /** Journals values the phone was shown as identifiers of the run (source `planted`). */
+    plant: (values: IdentifierValues) => void;
     settle: () => Promise<void>;
     onStep?: (name: string, consent: boolean) => void;
   }) {
@@ -51,6 +60,7 @@ export class ScenarioPhone implements PhoneActions {
     this.consents = options.consents;
     this.canary = options.canary;
     this.mark = options.mark;
+    this.plant = options.plant;
     this.settle = options.settle;
     this.onStep = options.onStep ?? (() => {});
   }
@@ -102,18 +112,57 @@ export class ScenarioPhone implements PhoneActions {
     });
   }
 
-  insertSim = () => this.actions.insertSim();
-  setWifi = (on: boolean) => this.actions.setWifi(on);
-  allowLocation = () => this.actions.allowLocation();
+  insertSim = () => this.act([], () => this.actions.insertSim());
+  setWifi = (on: boolean) => this.act([], () => this.actions.setWifi(on));
+  allowLocation = () => this.act([], () => this.actions.allowLocation());
   setLocation = (latitude: number, longitude: number) =>
-    this.actions.setLocation(latitude, longitude);
-  addContact = (name: string, phoneNumber: string) => this.actions.addContact(name, phoneNumber);
-  receiveSms = (from: string, text: string) => this.actions.receiveSms(from, text);
-  sendSms = (to: string, text: string) => this.actions.sendSms(to, text);
-  receiveMms = (from: string, text: string) => this.actions.receiveMms(from, text);
-  sendMms = (to: string, text: string) => this.actions.sendMms(to, text);
-  receiveCall = (from: string) => this.actions.receiveCall(from);
-  makeCall = (to: string) => this.actions.makeCall(to);
-  cloudLogin = (account: string) => this.actions.cloudLogin(account);
-  setSetting = (name: string, on: boolean) => this.actions.setSetting(name, on);
+    this.act([['location', `${latitude},${longitude}`]], () =>
+      this.actions.setLocation(latitude, longitude),
+    );
+  addContact = (name: string, phoneNumber: string) =>
+    this.act(
+      [
+        ['contact_name', name],
+        ['contact_number', phoneNumber],
+      ],
+      () => this.actions.addContact(name, phoneNumber),
+    );
+  receiveSms = (from: string, text: string) =>
+    this.act(message(from, text), () => this.actions.receiveSms(from, text));
+  sendSms = (to: string, text: string) =>
+    this.act(message(to, text), () => this.actions.sendSms(to, text));
+  receiveMms = (from: string, text: string) =>
+    this.act(message(from, text), () => this.actions.receiveMms(from, text));
+  sendMms = (to: string, text: string) =>
+    this.act(message(to, text), () => this.actions.sendMms(to, text));
+  receiveCall = (from: string) =>
+    this.act([['contact_number', from]], () => this.actions.receiveCall(from));
+  makeCall = (to: string) => this.act([['contact_number', to]], () => this.actions.makeCall(to));
+  cloudLogin = (account: string) =>
+    this.act([['email', account]], () => this.actions.cloudLogin(account));
+  setSetting = (name: string, on: boolean) => this.act([], () => this.actions.setSetting(name, on));
+
+  /**
+   * Runs one action: what it is given is journalled first (a run killed mid-action still searches
+   * it), then what the device says the phone saw instead.
+   */
+  private async act(shown: Shown[], action: () => ActionResult): Promise<void> {
+    this.plant(values(shown));
+    const outcome = await action();
+    if (!outcome) return;
+    this.plant(values((outcome.planted ?? []).map(({ kind, value }): Shown => [kind, value])));
+  }
+}
+
+function message(number: string, text: string): Shown[] {
+  return [
+    ['contact_number', number],
+    ['sms_text', text],
+  ];
+}
+
+function values(shown: Shown[]): IdentifierValues {
+  const grouped: IdentifierValues = {};
+  for (const [kind, value] of shown) if (value !== '') (grouped[kind] ??= []).push(value);
+  return grouped;
 }

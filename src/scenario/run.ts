@@ -92,6 +92,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       consents: scenario.consents,
       canary,
       mark: (mark) => run.mark(mark),
+      plant: (values) => run.identifiers('planted', values),
       settle,
       onStep: (name, consent) => {
         // Canaries are journalled before the step that uses them, so a kill mid-step keeps them.

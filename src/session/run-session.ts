@@ -185,7 +185,7 @@ export class RunSession {
   }
 
   /** Identifier values learnt during the run: journalled at once, so a kill keeps them. */
-  identifiers(source: 'device' | 'canary', values: IdentifierValues): void {
+  identifiers(source: 'device' | 'canary' | 'planted', values: IdentifierValues): void {
     if (Object.keys(values).length > 0)
       this.journal.append({ type: 'identifiers', source, values });
   }

@@ -25,7 +25,8 @@ describe('android actions (fake adb, recorded UiAutomator2 session)', function (
       tunnelCheckMs: 0,
     });
     const actions = device.actions(session);
-    await actions.receiveSms('+358401234567', 'hello');
+    // The emulator's console fakes the scenario's own number: nothing else to search for.
+    expect(await actions.receiveSms('+358401234567', 'hello')).to.equal(undefined);
     await actions.receiveCall('+358401234567');
     expect(session.calls).to.deep.equal([
       'mobile: sendSms {"phoneNumber":"+358401234567","message":"hello"}',
@@ -73,9 +74,14 @@ describe('android actions (fake adb, recorded UiAutomator2 session)', function (
     });
     const device = new AndroidDevice(entry, { stateDir: join(dirs.path, 's2'), tunnelCheckMs: 0 });
     const actions = device.actions(new RecordingSession());
-    await actions.receiveSms('+358401234567', 'canary in');
-    await actions.sendSms('+358401234567', "canary 'out'");
-    await actions.receiveCall('+358401234567');
+    // Each says the phone saw the peer's real number: the run searches for that, not the made-up one.
+    const outcomes = [
+      await actions.receiveSms('+358401234567', 'canary in'),
+      await actions.sendSms('+358401234567', "canary 'out'"),
+      await actions.receiveCall('+358401234567'),
+    ];
+    const peer = { planted: [{ kind: 'contact_number', value: '+8613900000001' }] };
+    expect(outcomes).to.deep.equal([peer, peer, peer]);
     expect(fake.commands().slice(2)).to.deep.equal([
       "-s PEER0001 shell am start -W -a android.intent.action.SENDTO -d sms:+8613912345678 --es sms_body 'canary in' --ez exit_on_sent true",
       '-s PEER0001 shell input keyevent 22',

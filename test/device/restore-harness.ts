@@ -12,7 +12,7 @@ import { RecordingSession } from './recording-session.ts';
 export async function routeThenRestore(
   phone: FakePhone,
   folder: string,
-  steps: (device: AndroidDevice, session: RecordingSession) => Promise<void>,
+  steps: (device: AndroidDevice, session: RecordingSession) => Promise<unknown>,
   meanwhile: (model: FakeModel) => void,
 ): Promise<{ error?: Error; commands: string[]; phone: FakePhone }> {
   const fake = FakeAdb.create({ R58M12345: phone });

@@ -36,7 +36,7 @@ describe('UiAutomator2 actions on a farm device (no adb)', () => {
 
   const refusals: [
     string,
-    (a: ReturnType<typeof uiautomator2FarmActions>) => Promise<void>,
+    (a: ReturnType<typeof uiautomator2FarmActions>) => Promise<unknown>,
     RegExp,
   ][] = [
     ['insert SIM', (a) => a.insertSim(), /comes with its SIM/],

@@ -2,7 +2,7 @@ import type { AndroidOptions } from '../../config/devices.ts';
 import { isWirelessAdb } from './versions.ts';
 import { PhonehomeError } from '../../errors.ts';
 import { wifiIsOn } from './wifi.ts';
-import type { DriverSession, PhoneActions } from '../device.ts';
+import type { ActionOutcome, DriverSession, PhoneActions } from '../device.ts';
 import { shell, type Adb } from './adb-client.ts';
 import type { PhoneFacts } from './getprop.ts';
 import type { ChangeRecord } from './restore-state.ts';
@@ -97,24 +97,46 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
     );
   };
 
+  /**
+   * The peer's own number: what this phone sees as the sender or caller (and keeps in its
+   * messages and call log), so it is searched for like the scenario's own numbers.
+   */
+  const peerNumber = (step: string, peer: Adb, why: string) => {
+    const number = options.peer?.phoneNumber;
+    if (number) return number;
+    throw unsupported(
+      step,
+      `the peer ${peer.serial} has no phone number in devices.json, and ${why}`,
+      'add "phoneNumber" to "android.peer" in devices.json',
+    );
+  };
+
+  /** The peer's number, planted: the phone under test now holds it. */
+  const sawPeer = (number: string): ActionOutcome => ({
+    planted: [{ kind: 'contact_number', value: number }],
+  });
+
   /** On a real phone, outgoing messages and calls go to the peer only. */
   const outgoingTarget = (step: string, to: string) => {
-    if (facts.console) return to;
+    if (facts.console) return { number: to };
     const peer = needPeer(
       step,
       `a real phone would send to the scenario's made-up number ${to}, which may belong to a stranger`,
     );
-    const number = options.peer?.phoneNumber;
-    if (!number) {
-      throw unsupported(
-        step,
-        `the peer ${peer.serial} has no phone number`,
-        'add "phoneNumber" to "android.peer" in devices.json',
-      );
-    }
+    const number = peerNumber(step, peer, 'a real phone sends to the peer only');
     log(`  ${step}: a real phone sends to the peer ${number} instead of ${to}`);
-    return number;
+    return { number, outcome: sawPeer(number) };
   };
+
+  /** The peer's number for a message or call it makes to this phone. */
+  const incomingFrom = (step: string, peer: Adb) =>
+    sawPeer(
+      peerNumber(
+        step,
+        peer,
+        "this phone sees the peer's number, not the scenario's, which phonehome must search for",
+      ),
+    );
 
   const compose = async (on: Adb, kind: 'sms' | 'mms', to: string, text: string) => {
     const extras =
@@ -255,11 +277,15 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
         'receive an SMS',
         'a real phone can only get an SMS from another phone',
       );
+      const outcome = incomingFrom('receive an SMS', peer);
       await compose(peer, 'sms', await needOwnNumber('receive an SMS'), text);
+      return outcome;
     },
 
     async sendSms(to, text) {
-      await compose(adb, 'sms', outgoingTarget('send an SMS', to), text);
+      const target = outgoingTarget('send an SMS', to);
+      await compose(adb, 'sms', target.number, text);
+      return target.outcome;
     },
 
     async receiveMms(_from, text) {
@@ -269,11 +295,15 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
           ? "the emulator's console can inject SMS but not MMS"
           : 'a real phone can only get an MMS from another phone',
       );
+      const outcome = incomingFrom('receive an MMS', peer);
       await compose(peer, 'mms', await needOwnNumber('receive an MMS'), text);
+      return outcome;
     },
 
     async sendMms(to, text) {
-      await compose(adb, 'mms', outgoingTarget('send an MMS', to), text);
+      const target = outgoingTarget('send an MMS', to);
+      await compose(adb, 'mms', target.number, text);
+      return target.outcome;
     },
 
     async receiveCall(from) {
@@ -285,18 +315,22 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
         return;
       }
       const peer = needPeer('receive a call', 'a real phone can only be called by another phone');
+      const outcome = incomingFrom('receive a call', peer);
       await dial(peer, await needOwnNumber('receive a call'));
       await waitRinging();
       await shell(adb, ['input', 'keyevent', '5']); // KEYCODE_CALL answers a ringing call
       await hold();
       await shell(adb, ['input', 'keyevent', '6']); // KEYCODE_ENDCALL
       await shell(peer, ['input', 'keyevent', '6']);
+      return outcome;
     },
 
     async makeCall(to) {
-      await dial(adb, outgoingTarget('make a call', to));
+      const target = outgoingTarget('make a call', to);
+      await dial(adb, target.number);
       await hold();
       await shell(adb, ['input', 'keyevent', '6']);
+      return target.outcome;
     },
 
     async cloudLogin(account) {

@@ -20,6 +20,7 @@ import type {
   DriverSession,
   PacketDumpSource,
   PhoneActions,
+  ActionResult,
   RouteContext,
 } from '../device.ts';
 import { androidActions } from './actions.ts';
@@ -295,10 +296,10 @@ export class AndroidDevice implements Device {
     })();
     // Each action waits for the phone to be found; a failure to find it surfaces in the step.
     ready.catch(() => {});
-    const actions = {} as Record<keyof PhoneActions, (...args: never[]) => Promise<void>>;
+    const actions = {} as Record<keyof PhoneActions, (...args: never[]) => ActionResult>;
     for (const name of ACTION_NAMES) {
       actions[name] = async (...args: never[]) => {
-        const inner = (await ready) as unknown as Record<string, (...a: never[]) => Promise<void>>;
+        const inner = (await ready) as unknown as Record<string, (...a: never[]) => ActionResult>;
         return inner[name]!(...args);
       };
     }
