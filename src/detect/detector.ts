@@ -6,8 +6,8 @@ import { DEFAULT_WINDOWING, loadFileBody, type LoadedBody, type Windowing } from
 import { fragmentOf } from './fragment.ts';
 import { countryOf } from './phone-formats.ts';
 import { pairLocations } from './location-pairs.ts';
-import { createMatcher, type Matcher, type RawMatch } from './matcher.ts';
-import type { DecodeScope, Part } from './part.ts';
+import { actsAsNothing, createMatcher, type Matcher, type RawMatch } from './matcher.ts';
+import type { Child, DecodeScope, Part } from './part.ts';
 import type { Variant } from './variant.ts';
 import { variantsOf } from './variants.ts';
 
@@ -178,22 +178,28 @@ function scanPart(
   const found = new Set<Identifier>();
   for (const child of childrenOf(part, scope)) {
     if (child.slice) {
-      // A slice is the same bytes under a more precise name: its matches move to it.
+      // A slice is the same bytes under a more precise name: its matches move to it. One value
+      // of a structure whose framing looks like text (a tag '2' after a string) is scanned on its
+      // own bytes instead, where the tag and length around it are nothing. Either way, a match
+      // that runs across the slice's edge mixes framing with value (an IMEI and the next tag
+      // '2' read as an IMEISV) and is dropped.
+      const own = child.field === true && framingCounts(child);
       const moved: RawMatch[] = [];
       if (matches.length > 0) {
         const kept: RawMatch[] = [];
         for (const match of matches) {
-          if (match.start >= child.start && match.end <= child.end) {
+          if (match.end <= child.start || match.start >= child.end) kept.push(match);
+          else if (!own && match.start >= child.start && match.end <= child.end) {
             moved.push({
               ...match,
               start: match.start - child.start,
               end: match.end - child.start,
             });
-          } else kept.push(match);
+          }
         }
         matches = kept;
       }
-      for (const identifier of scanPart(matcher, child, moved, report, scope))
+      for (const identifier of scanPart(matcher, child, own ? undefined : moved, report, scope))
         found.add(identifier);
     } else {
       const childFound = scanPart(matcher, child, undefined, report, scope);
@@ -215,6 +221,17 @@ function scanPart(
     found.add(identifierOf(matcher, match));
   }
   return found;
+}
+
+/**
+ * Whether the bytes just outside a structure's value (its length header, the next field's tag)
+ * could have changed a match's boundary in the bytes the value was scanned in. Most framing bytes
+ * are control bytes and count as nothing: the matches inside then move into the value as they
+ * are, and only the others cost a scan of the value's bytes.
+ */
+function framingCounts(child: Child): boolean {
+  const { bytes, offset } = child.context ?? { bytes: child.bytes, offset: 0 };
+  return !actsAsNothing(bytes[offset - 1]) || !actsAsNothing(bytes[offset + child.bytes.length]);
 }
 
 /**

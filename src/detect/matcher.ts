@@ -115,6 +115,19 @@ function verify(
   return match;
 }
 
+/**
+ * Whether a byte next to a match counts as nothing for every boundary rule: then a match beside
+ * it holds exactly as it would at the edge of the bytes. A value in a structure (a protobuf
+ * string) whose framing bytes are all such needs no scan of its own.
+ *
+ * @example
+ *   actsAsNothing(0x12) // → true (protobuf tag of field 2)
+ *   actsAsNothing(0x32) // → false ('2': a digit to the digit rule)
+ */
+export function actsAsNothing(byte: number | undefined): boolean {
+  return !isWordByte(byte) && byte !== 0x2e && byte !== 0x2d;
+}
+
 function boundaryHolds(
   boundary: Boundary,
   before: number | undefined,
