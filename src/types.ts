@@ -226,6 +226,12 @@ export interface Mark {
   at: number;
   /** For consents: the identifier kinds this consent covers. */
   covers?: IdentifierKind[] | 'all';
+  /**
+   * For steps: set when the device did not perform the step's action (a SIM already in on a real
+   * phone): why. What the step was to cause is then not in the run, and every report says so
+   * beside the step. The journal restates the step's mark with it once known.
+   */
+  skipped?: string;
 }
 
 /** How much a match proves: a long unique value is strong, a short or common one weak. */

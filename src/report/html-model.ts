@@ -1,6 +1,6 @@
 import { readJournal } from '../journal/reader.ts';
 import { coverageLine, statusQualifier, statusWord } from '../coverage.ts';
-import { Timeline } from '../timeline/timeline.ts';
+import { Timeline, stepLabel } from '../timeline/timeline.ts';
 import type { Body, HeaderPair, JudgedFinding, RunResult, Verdict } from '../types.ts';
 import { standing } from '../verdict/judge.ts';
 import { IDENTIFIER_KINDS } from '../types.ts';
@@ -265,7 +265,8 @@ export async function buildReportModel(input: ModelInput): Promise<ReportModel> 
     .sort((a, b) => a.at - b.at)
     .map((mark) => ({
       type: mark.type,
-      name: text(mark.name),
+      // A skipped step says so on the timeline, as beside its exchanges and findings.
+      name: text(mark.type === 'step' ? stepLabel(mark) : mark.name),
       t: at(mark.at),
       p: phaseIndex(mark.at),
     }));

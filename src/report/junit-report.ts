@@ -46,6 +46,10 @@ export function junitXml(runs: RunRecord[]): string {
       ['identifiers', String(run.identifiers)],
       ['findings', String(run.findings)],
       ['unreadableConnections', String(run.unreadableConnections)],
+      // A step the device did not perform: what CI shows even when no finding points at it.
+      ...run.marks
+        .filter((mark) => mark.skipped)
+        .map((mark) => ['skippedStep', `${mark.name}: ${mark.skipped}`]),
     ];
     lines.push(
       `  <testsuite name="${attr(`${run.scenario.name} on ${run.device.id}`)}" tests="${run.verdicts.length}" failures="${count(run, ['fail', 'inconclusive'])}" errors="${count(run, ['error'])}" skipped="0" timestamp="${attr(run.startedAt.slice(0, 19))}" time="${seconds(run).toFixed(3)}"${file}>`,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { PhonehomeError } from '../errors.ts';
 import { readJournal } from '../journal/reader.ts';
 import type { JournalRecord } from '../journal/records.ts';
-import type { RunResult, Verdict } from '../types.ts';
+import type { Mark, RunResult, Verdict } from '../types.ts';
 import { createRangeFinder, type RangeFinder } from './identifier-ranges.ts';
 import { openPrivateFile } from '../journal/private-file.ts';
 import { redactExchange, redactFragment, redactText } from './redact.ts';
@@ -73,7 +73,7 @@ function redactRecord(
     case 'note':
       return { ...record, text: text(record.text) };
     case 'mark':
-      return { ...record, mark: { ...record.mark, name: text(record.mark.name) } };
+      return { ...record, mark: redactMark(record.mark, text) };
     case 'exchange':
       return { ...record, exchange: redactExchange(record.exchange, finder) };
     case 'tls-failure':
@@ -111,7 +111,7 @@ function redactResult(result: RunResult, finder: RangeFinder, folder: string): R
   return {
     ...result,
     folder,
-    marks: result.marks.map((mark) => ({ ...mark, name: text(mark.name) })),
+    marks: result.marks.map((mark) => redactMark(mark, text)),
     findings: result.findings.map((finding) => ({
       ...finding,
       host: text(finding.host),
@@ -178,4 +178,13 @@ function wasRedactedCopy(folder: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A mark with its texts redacted: the step's name and why it was skipped. */
+function redactMark(mark: Mark, text: (value: string) => string): Mark {
+  return {
+    ...mark,
+    name: text(mark.name),
+    ...(mark.skipped !== undefined ? { skipped: text(mark.skipped) } : {}),
+  };
 }

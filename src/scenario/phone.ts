@@ -41,6 +41,8 @@ export class ScenarioPhone implements PhoneActions {
   }) => Promise<void>;
   /** When the current step (or consent) began: what waitForTraffic looks back to. */
   private stepStartedAt = Date.now();
+  /** The current step's mark: a skipped action restates it with why. */
+  private currentStep: Mark | undefined;
 
   constructor(options: {
     driver: WebdriverIO.Browser;
@@ -53,6 +55,8 @@ export class ScenarioPhone implements PhoneActions {
     plant: (values: IdentifierValues) => void;
     settle: () => Promise<void>;
     onStep?: (name: string, consent: boolean) => void;
+    /** The step in effect before the scenario's first (the run's `boot`). */
+    currentStep?: Mark;
   }) {
     this.driver = options.driver;
     this.waitFor = options.waitFor;
@@ -63,13 +67,15 @@ export class ScenarioPhone implements PhoneActions {
     this.plant = options.plant;
     this.settle = options.settle;
     this.onStep = options.onStep ?? (() => {});
+    this.currentStep = options.currentStep;
   }
 
   /** Marks a step, runs it, and waits for the phone's traffic to settle. */
   async step(name: string, action?: () => Promise<unknown>): Promise<void> {
     this.onStep(name, false);
     this.stepStartedAt = Date.now();
-    this.mark({ type: 'step', name, at: this.stepStartedAt });
+    this.currentStep = { type: 'step', name, at: this.stepStartedAt };
+    this.mark(this.currentStep);
     await action?.();
     await this.settle();
   }
@@ -89,7 +95,8 @@ export class ScenarioPhone implements PhoneActions {
     this.onStep(name, true);
     const at = Date.now();
     this.stepStartedAt = at;
-    this.mark({ type: 'step', name: `consent: ${name}`, at });
+    this.currentStep = { type: 'step', name: `consent: ${name}`, at };
+    this.mark(this.currentStep);
     this.mark({ type: 'consent', name, at, covers: declared.covers });
     await action();
     await this.settle();
@@ -144,13 +151,22 @@ export class ScenarioPhone implements PhoneActions {
 
   /**
    * Runs one action: what it is given is journalled first (a run killed mid-action still searches
-   * it), then what the device says the phone saw instead.
+   * it), then what the device says the phone saw instead, and whether it did nothing: the
+   * current step's mark is then restated with why (several skipped actions: each reason).
    */
   private async act(shown: Shown[], action: () => ActionResult): Promise<void> {
     this.plant(values(shown));
     const outcome = await action();
     if (!outcome) return;
     this.plant(values((outcome.planted ?? []).map(({ kind, value }): Shown => [kind, value])));
+    if (outcome.skipped && this.currentStep) {
+      const { skipped } = this.currentStep;
+      this.currentStep = {
+        ...this.currentStep,
+        skipped: skipped ? `${skipped}; ${outcome.skipped}` : outcome.skipped,
+      };
+      this.mark(this.currentStep);
+    }
   }
 }
 

@@ -6,7 +6,8 @@ import type { Device, DriverSession } from '../device/device.ts';
 import { createDevice } from '../device/registry.ts';
 import { PhonehomeError, describeError } from '../errors.ts';
 import { RunSession } from '../session/run-session.ts';
-import type { IdentifierValues, RunResult } from '../types.ts';
+import { BOOT_STEP } from '../timeline/timeline.ts';
+import type { IdentifierValues, Mark, RunResult } from '../types.ts';
 import { CanaryMaker } from './canary.ts';
 import type { Scenario } from './define.ts';
 import { ScenarioPhone } from './phone.ts';
@@ -72,7 +73,10 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
         : undefined;
     if (appium) run.defer('stop Appium', () => appium.release());
     const appiumUrl = device.appium.kind === 'remote' ? device.appium.url : appium!.server.url;
-    run.mark({ type: 'step', name: 'power on', at: Date.now() });
+    // The phone's own traffic before the first step (the virtual phone's boot requests) is the
+    // `boot` step's, never the first scenario step's.
+    const boot: Mark = { type: 'step', name: BOOT_STEP, at: Date.now() };
+    run.mark(boot);
     let session: WebdriverIO.Browser | undefined = await openSession(
       appiumUrl,
       device.capabilities(context),
@@ -91,7 +95,11 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       actions: device.actions(driver),
       consents: scenario.consents,
       canary,
-      mark: (mark) => run.mark(mark),
+      mark: (mark) => {
+        run.mark(mark);
+        if (mark.skipped) log(`    skipped: ${mark.skipped}`);
+      },
+      currentStep: boot,
       plant: (values) => run.identifiers('planted', values),
       settle,
       onStep: (name, consent) => {

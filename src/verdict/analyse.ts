@@ -16,6 +16,7 @@ import type {
   RunResult,
   TlsFailure,
 } from '../types.ts';
+import { addMark } from '../timeline/timeline.ts';
 import { judge, overallStatus } from './judge.ts';
 
 /**
@@ -62,7 +63,7 @@ export async function analyseJournal(
         coverage = record.coverage;
         break;
       case 'mark':
-        marks.push(record.mark);
+        addMark(marks, record.mark);
         lastAt = Math.max(lastAt, record.mark.at);
         break;
       case 'exchange': {
@@ -141,6 +142,14 @@ export async function analyseJournal(
       });
     }
     index += 1;
+  }
+  // A step that did nothing is said in the run's notes too, where no finding points at it.
+  for (const mark of marks) {
+    if (mark.type === 'step' && mark.skipped) {
+      notes.push(
+        `step '${mark.name}' was skipped by the device: ${mark.skipped}; what it was to cause is not in this run`,
+      );
+    }
   }
   const consents = start.consents.map((c) => ({ name: c.name, covers: c.covers ?? 'all' }));
   const runError =

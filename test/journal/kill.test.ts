@@ -26,7 +26,7 @@ describe('a run killed with SIGKILL', function () {
     const records = await readJournalAll(join(folder, 'journal.ndjson'));
     expect(records[0]!.type).to.equal('run-start');
     const exchanges = records.filter((record) => record.type === 'exchange');
-    // insert SIM: the queued boot check, user@id and activation; add a contact: contacts/match.
+    // boot: the connectivity check; insert SIM: user@id and activation; add a contact: contacts/match.
     expect(
       exchanges.map((r) => (r.type === 'exchange' ? new URL(r.exchange.request.url).pathname : '')),
     ).to.deep.equal([

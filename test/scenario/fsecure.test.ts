@@ -55,6 +55,14 @@ describe('the F-Secure out-of-box scenario on the virtual phone', function () {
     ]);
   });
 
+  it("puts the 2014 firmware's boot request in the boot step, before the first step, not in 'insert SIM'", () => {
+    const contact = leaky.contacts.find((c) => c.host === 'connect.rom.miui.com');
+    expect(contact && [contact.step, contact.phase]).to.deep.equal(['boot', 'before consent']);
+    const insertSim = leaky.marks.find((m) => m.name === 'insert SIM');
+    expect(contact!.at).to.be.below(insertSim!.at);
+    expect(leaky.marks[0]?.name).to.equal('boot');
+  });
+
   it('sees the 2014 firmware send the IMSI only after the Mi Cloud login', () => {
     const imsi = leaky.findings.filter((f) => f.kind === 'imsi');
     expect(imsi).to.not.be.empty;

@@ -1,39 +1,14 @@
 import { expect } from 'chai';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { scanCommand } from '../../src/cli/scan.ts';
 import { AndroidDevice } from '../../src/device/android/android-device.ts';
-import { ScenarioPhone } from '../../src/scenario/phone.ts';
-import { CanaryMaker } from '../../src/scenario/canary.ts';
-import { RunSession } from '../../src/session/run-session.ts';
 import type { Finding, JudgedFinding } from '../../src/types.ts';
 import { androidEntry, fakeAdbSuite, rootedPhone, stockPhone } from '../device/fake-adb.ts';
 import { RecordingSession } from '../device/recording-session.ts';
+import { scenarioSession } from '../support/scenario-session.ts';
 
 const PEER_NUMBER = '+8613900000001';
 const OWN_NUMBER = '+8613912345678';
-
-/** A plain HTTP POST through the run's proxy, as an app on the phone would send it. */
-function postThrough(proxyPort: number, url: string, body: string): Promise<number> {
-  const target = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: proxyPort,
-        method: 'POST',
-        path: url,
-        headers: { host: target.host, 'content-type': 'application/json' },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 /** Runs `phonehome scan <folder> --json` in process and returns its findings. */
 async function scanJson(folder: string): Promise<Finding[]> {
@@ -68,50 +43,17 @@ describe("values a step shows the phone are searched for (a peer's real number)"
       stateDir: join(suite.dirs.path, 'state'),
       tunnelCheckMs: 0,
     });
-    const run = await RunSession.open({
-      reportsDir: join(suite.dirs.path, 'reports'),
-      caDir: join(suite.dirs.path, 'ca'),
-      start: {
-        scenario: 'peer-sms',
-        scenarioTitle: 'an SMS from the peer',
-        device: { id: entry.id, kind: entry.kind },
-        identifiers: entry.identifiers,
-        consents: [{ name: 'cloud-messaging', covers: 'all' }],
-        forbiddenHosts: [],
+    const result = await scenarioSession({
+      folder: join(suite.dirs.path, 'run'),
+      entry,
+      actions: device.actions(new RecordingSession()),
+      steps: async ({ phone, post }) => {
+        const scenarioNumber = phone.canary.phoneNumber();
+        await phone.step('receive an SMS', () => phone.receiveSms(scenarioNumber, 'hello there'));
+        // The vendor's messaging service reports the sender it saw: the peer's real number.
+        await post('http://telemetry.example.test/sender', JSON.stringify({ from: PEER_NUMBER }));
       },
-      capture: { answers: { hosts: {}, otherwise: 'not-found' }, log: () => {} },
-      log: () => {},
-      exitOnSignal: false,
     });
-    let error: unknown;
-    try {
-      await run.start();
-      const canary = new CanaryMaker();
-      const phone = new ScenarioPhone({
-        driver: {} as WebdriverIO.Browser,
-        waitFor: async () => {},
-        actions: device.actions(new RecordingSession()),
-        consents: [{ name: 'cloud-messaging', covers: 'all' }],
-        canary,
-        mark: (mark) => run.mark(mark),
-        plant: (values) => run.identifiers('planted', values),
-        settle: async () => {},
-      });
-      const scenarioNumber = canary.phoneNumber();
-      await phone.step('receive an SMS', () => phone.receiveSms(scenarioNumber, 'hello there'));
-      // The vendor's messaging service reports the sender it saw: the peer's real number.
-      await postThrough(
-        run.capture.port,
-        'http://telemetry.example.test/sender',
-        JSON.stringify({ from: PEER_NUMBER }),
-      );
-    } catch (caught) {
-      error = caught;
-    } finally {
-      await run.close(error);
-    }
-    expect(error).to.equal(undefined);
-    const { result } = await run.finish();
 
     const leak = (f: Pick<JudgedFinding, 'kind' | 'host' | 'where'>) =>
       `${f.kind} → ${f.host} in ${f.where}`;
@@ -125,7 +67,7 @@ describe("values a step shows the phone are searched for (a peer's real number)"
     const verdict = result.verdicts.find((v) => v.consent === 'cloud-messaging');
     expect(verdict?.status).to.equal('fail');
 
-    const scanned = await scanJson(run.folder.path);
+    const scanned = await scanJson(result.folder);
     expect(scanned.filter((f) => f.kind === 'contact_number').map(leak)).to.deep.equal(
       peerFindings.map(leak),
     );

@@ -26,7 +26,8 @@ export interface SentRequest {
  * The virtual phone's state — SIM, Wi-Fi, location, contacts, messages, calls, cloud account and
  * settings — changed by user actions. Each change fires an event; the firmware decides which
  * requests that event causes. Requests made while the phone has no network wait, as a real sync
- * service would, and go out when the SIM or Wi-Fi brings the network up.
+ * service would, and go out when the SIM or Wi-Fi brings the network up; `boot` requests go out
+ * at boot (see `boot`).
  */
 export class VirtualPhone {
   readonly hardware: Hardware;
@@ -60,8 +61,14 @@ export class VirtualPhone {
     return this.wifi || this.simInserted;
   }
 
+  /**
+   * Sends the firmware's `boot` requests while the session opens, before any step, network or
+   * not: they model what a phone sends the moment it is first online after power-on, which no
+   * user action causes. Held back until a SIM or Wi-Fi, they would land in that step and read as
+   * caused by it.
+   */
   async boot(): Promise<void> {
-    await this.fire('boot');
+    await this.fire('boot', {}, { online: true });
   }
 
   async insertSim(): Promise<void> {
@@ -131,11 +138,15 @@ export class VirtualPhone {
   }
 
   /** Every request the firmware makes for this event, in profile order, each awaited. */
-  private async fire(event: PhoneEvent, extra: TemplateValues = {}): Promise<void> {
+  private async fire(
+    event: PhoneEvent,
+    extra: TemplateValues = {},
+    options: { online?: boolean } = {},
+  ): Promise<void> {
     const values = { ...this.values(), ...extra };
     for (const rule of this.firmware.requests) {
       if (rule.on !== event || !this.allows(rule)) continue;
-      if (this.online) await this.deliver(event, rule, values);
+      if (this.online || options.online) await this.deliver(event, rule, values);
       else this.queue.push({ event, rule, values });
     }
   }

@@ -169,10 +169,11 @@ export function androidActions(context: AndroidActionsContext): PhoneActions {
     async insertSim() {
       const states = (await shell(adb, ['getprop', 'gsm.sim.state'])).trim();
       if (/\b(READY|LOADED)\b/.test(states)) {
-        log(
-          '  insert SIM: a SIM is in and ready (software cannot insert one; what the phone sent when it was inserted happened before this run — use `phonehome capture` and insert it by hand to see that)',
-        );
-        return;
+        // Nothing happened: said beside the step in every report, never a silent no-op.
+        return {
+          skipped:
+            'a SIM was already in and ready, and software cannot insert one: what the phone sends when a SIM goes in happened before this run (insert it by hand during `phonehome capture` to see that)',
+        };
       }
       throw unsupported(
         'insert SIM',
