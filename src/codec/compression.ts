@@ -1,6 +1,8 @@
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import * as zlib from 'node:zlib';
 import { Decompress as ZstdStream } from 'fzstd';
+import { lz4Frames } from './lz4.ts';
+import { SNAPPY_FRAMED_MAGIC, snappyBlock, snappyFramed, startsWith } from './snappy.ts';
 
 /**
  * The decoding budget: a body decoded past this size is not decoded further — a zip bomb (1.7 KB
@@ -8,7 +10,12 @@ import { Decompress as ZstdStream } from 'fzstd';
  */
 export const MAX_DECODED = 64 * 1024 * 1024;
 
-export type Compression = 'gzip' | 'deflate' | 'br' | 'zstd';
+/**
+ * What the detector and the capture undo. `snappy` is one raw snappy block (Prometheus
+ * remote-write's `Content-Encoding: snappy`, Loki push), `snappy-framed` the snappy framing
+ * format, `lz4` LZ4 frames (and the legacy frame format).
+ */
+export type Compression = 'gzip' | 'deflate' | 'br' | 'zstd' | 'snappy' | 'snappy-framed' | 'lz4';
 
 const CODINGS: Record<string, Compression | undefined> = {
   gzip: 'gzip',
@@ -16,6 +23,13 @@ const CODINGS: Record<string, Compression | undefined> = {
   deflate: 'deflate',
   br: 'br',
   zstd: 'zstd',
+  snappy: 'snappy',
+  'x-snappy': 'snappy',
+  // The framing format's own name for itself (framing_format.txt suggests x-snappy-framed).
+  'x-snappy-framed': 'snappy-framed',
+  'snappy-framed': 'snappy-framed',
+  lz4: 'lz4',
+  'x-lz4': 'lz4',
 };
 
 /**
@@ -31,24 +45,36 @@ export function contentCodings(header: string | undefined): [string, Compression
     .map((coding) => coding.trim().toLowerCase())
     .filter((coding) => coding !== '' && coding !== 'identity')
     .reverse()
-    .map((coding) => [coding, CODINGS[coding]]);
+    .map((coding) => [coding, codingNamed(coding)]);
+}
+
+/** The compression a coding names ("x-gzip" → gzip); never an Object.prototype member. */
+function codingNamed(coding: string): Compression | undefined {
+  return Object.hasOwn(CODINGS, coding) ? CODINGS[coding] : undefined;
 }
 
 /**
- * The compression a body declares or starts with. gzip, zlib and zstd carry magic bytes; brotli
- * has none, so it is only tried when declared.
+ * The compression a body declares or starts with. gzip, zlib, zstd, LZ4 frames and the snappy
+ * framing format carry magic bytes; brotli and raw snappy have none, so they are only tried when
+ * declared (raw snappy also where a protobuf body is snappy by convention: see the detector's
+ * snappy decoder). A body declared snappy that starts with the framing format's stream
+ * identifier is framed: senders name both "snappy".
  *
  * @example
  *   sniffCompression(gzipSync('hi')) // → 'gzip'
+ *   sniffCompression(Buffer.from('04224d18', 'hex')) // → 'lz4'
  */
 export function sniffCompression(bytes: Uint8Array, declared?: string): Compression | undefined {
-  if (declared === 'gzip' || declared === 'x-gzip') return 'gzip';
-  if (declared === 'deflate') return 'deflate';
-  if (declared === 'br') return 'br';
-  if (declared === 'zstd') return 'zstd';
+  const named = declared === undefined ? undefined : codingNamed(declared);
+  if (named === 'snappy' && startsWith(bytes, SNAPPY_FRAMED_MAGIC)) return 'snappy-framed';
+  if (named) return named;
   const [a, b, c, d] = bytes;
   if (a === 0x1f && b === 0x8b && c === 0x08) return 'gzip';
   if (a === 0x28 && b === 0xb5 && c === 0x2f && d === 0xfd) return 'zstd';
+  // LZ4 frame (04 22 4d 18) and legacy frame (02 21 4c 18) magic, little-endian.
+  if (a === 0x04 && b === 0x22 && c === 0x4d && d === 0x18) return 'lz4';
+  if (a === 0x02 && b === 0x21 && c === 0x4c && d === 0x18) return 'lz4';
+  if (startsWith(bytes, SNAPPY_FRAMED_MAGIC)) return 'snappy-framed';
   // A zlib header: deflate method, and the two bytes a multiple of 31 (RFC 1950).
   if (
     a !== undefined &&
@@ -111,6 +137,17 @@ export function decode(bytes: Uint8Array, compression: Compression, limit = MAX_
         return {
           bytes: nodeZstd ? nodeZstd(bytes, { maxOutputLength: limit }) : zstdWithin(bytes, limit),
         };
+      // Our own decoders (src/codec/snappy.ts, lz4.ts) never throw and check the budget before
+      // allocating what a header declares.
+      case 'snappy':
+        // A body declared raw snappy may still be framed: both go by "snappy".
+        return startsWith(bytes, SNAPPY_FRAMED_MAGIC)
+          ? snappyFramed(bytes, limit)
+          : snappyBlock(bytes, limit);
+      case 'snappy-framed':
+        return snappyFramed(bytes, limit);
+      case 'lz4':
+        return lz4Frames(bytes, limit);
     }
   } catch (error) {
     return isOverBudget(error) ? { overBudget: true } : { invalid: true };
