@@ -104,6 +104,21 @@ export function snappyFramed(input: Uint8Array, limit: number): Decoded {
   return { bytes: Buffer.concat(chunks, size) };
 }
 
+/**
+ * The length a raw snappy block declares, when it could be true of a block this size (a
+ * detector that guesses a body is snappy must not report a bomb on a length no block could
+ * have); undefined otherwise.
+ *
+ * @example
+ *   plausibleSnappyLength(Uint8Array.of(0x02, 0x04, 0x68, 0x69)) // → 2
+ */
+export function plausibleSnappyLength(input: Uint8Array): number | undefined {
+  const preamble = readLength(input);
+  if (!preamble) return undefined;
+  const [length, start] = preamble;
+  return length > (input.length - start) * MAX_EXPANSION ? undefined : length;
+}
+
 /** The preamble: the uncompressed length as a little-endian base-128 varint below 2^32. */
 function readLength(input: Uint8Array): [number, number] | undefined {
   let value = 0;

@@ -5,12 +5,13 @@ import { cookiesDecoder } from './cookies.ts';
 import { grpcDecoder } from './grpc.ts';
 import { multipartDecoder } from './multipart.ts';
 import { protobufDecoder, sniffedProtobufDecoder } from './protobuf.ts';
+import { rawSnappyDecoder } from './raw-snappy.ts';
 import { textBlobsDecoder } from './text-blobs.ts';
 
 /**
  * Every format the detector opens, in the order it tries them: the first decoder that recognises
  * a part gives its children, and the rest are not tried. Named places first (a cookie, an
- * Authorization header), then what wraps (compression, gRPC framing), then what the part declares
+ * Authorization header), then what wraps (compression, raw snappy in a protobuf body, gRPC framing), then what the part declares
  * (protobuf, multipart), then what its bytes look like (text with blobs, small binary that walks
  * as protobuf). Adding a format is adding its file and one line here.
  *
@@ -21,6 +22,7 @@ export const DECODERS: readonly Decoder[] = [
   cookiesDecoder,
   basicAuthDecoder,
   compressionDecoder,
+  rawSnappyDecoder,
   grpcDecoder,
   protobufDecoder,
   multipartDecoder,

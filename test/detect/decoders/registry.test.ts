@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { gzipSync } from 'node:zlib';
+import { compress as snappyjs } from 'snappyjs';
 import { childrenOf, MAX_DEPTH } from '../../../src/detect/children.ts';
 import { DECODERS } from '../../../src/detect/decoders/registry.ts';
 import type { Part } from '../../../src/detect/part.ts';
@@ -25,6 +26,13 @@ const ROWS: [name: string, part: Part, where: string[]][] = [
     'a gzip body declared protobuf is unzipped first',
     partOf(gzipSync(pbField(1, IMEI)), { contentType: 'application/x-protobuf' }),
     ['request-body>gzip'],
+  ],
+  [
+    'raw snappy in a body declared protobuf before protobuf',
+    partOf(snappyjs(Buffer.concat([pbField(1, IMEI), pbField(1, IMEI)])), {
+      contentType: 'application/x-protobuf',
+    }),
+    ['request-body>snappy'],
   ],
   [
     'gRPC before protobuf (application/grpc+proto)',
@@ -59,6 +67,7 @@ describe('decoder registry', () => {
       'cookies',
       'basic-auth',
       'compression',
+      'raw-snappy',
       'grpc',
       'protobuf',
       'multipart',
