@@ -174,7 +174,9 @@ function scanPart(
   report: (part: Part, match: RawMatch) => void,
   scope: DecodeScope,
 ): Set<Identifier> {
-  let matches = inherited ?? matcher.scan(part.bytes);
+  // Coordinates pair before the matches move into slices: a latitude and a longitude in two
+  // fields of one message (two OTLP attributes) are a location of the message.
+  let matches = inherited ?? pairLocations(matcher.scan(part.bytes), matcher.variants);
   const found = new Set<Identifier>();
   for (const child of childrenOf(part, scope)) {
     if (child.slice) {
@@ -188,8 +190,11 @@ function scanPart(
       if (matches.length > 0) {
         const kept: RawMatch[] = [];
         for (const match of matches) {
-          if (match.end <= child.start || match.start >= child.end) kept.push(match);
-          else if (!own && match.start >= child.start && match.end <= child.end) {
+          const inside = match.start >= child.start && match.end <= child.end;
+          // A location pair across fields is its message's, framing between them and all.
+          if (match.end <= child.start || match.start >= child.end || (match.form && !inside))
+            kept.push(match);
+          else if (!own && inside) {
             moved.push({
               ...match,
               start: match.start - child.start,

@@ -1,5 +1,11 @@
 import type { Identifier } from '../types.ts';
 import { parseLocation } from './identifiers.ts';
+import {
+  FIXED_POINT_ENCODINGS,
+  FLOAT_ENCODINGS,
+  numberAnchors,
+  type NumberEncoding,
+} from './number-encodings.ts';
 import type { Variant } from './variant.ts';
 
 /** Lowest precision looked for: 3 decimals is ~110 m, still the user's street. */
@@ -66,8 +72,76 @@ export function coordinateVariants(identifier: Identifier): Variant[] {
       );
     }
     add(axis, String(Math.round(value * 1e6)), 6, 'coordinates-e6', 'digit');
+    variants.push(...numericCoordinates(identifier, axis, value));
   }
   return variants;
+}
+
+/**
+ * Degrees a coordinate sent as a number may be off: what the text forms accept, a value rounded
+ * or truncated to 3 decimals (≈ 110 m).
+ */
+export const NUMERIC_TOLERANCE = 1e-3;
+/** Fixed-point scales: degrees × 1e5, × 1e6 (Android's old E6) and × 1e7 (Google's E7). */
+const SCALES: readonly [name: string, scale: number][] = [
+  ['e5', 1e5],
+  ['e6', 1e6],
+  ['e7', 1e7],
+];
+
+/**
+ * One coordinate as binary numbers: floats in both byte orders, and fixed-point integers in
+ * varint, zigzag varint, fixed32 and big-endian int32, each within NUMERIC_TOLERANCE. Their form
+ * names the encoding ("float64-le", "e7-zigzag-varint"). What may be strong evidence (see
+ * `strongEncoding`) is strong only when the pair agrees to 5 decimals (location-pairs.ts).
+ *
+ * @example
+ *   numericCoordinates(location, 'lat', 48.85661).map((v) => v.form)
+ *   // → ['float64-le', 'float64-be', 'float32-le', 'float32-be', 'e5-varint', …, 'e7-int32-be']
+ */
+export function numericCoordinates(
+  identifier: Identifier,
+  axis: 'lat' | 'lon',
+  value: number,
+): Variant[] {
+  const variants: Variant[] = [];
+  const add = (form: string, encoding: NumberEncoding, center: number, scale: number) => {
+    const tolerance = NUMERIC_TOLERANCE * scale;
+    for (const { anchor, lead, trail } of numberAnchors(
+      center - tolerance,
+      center + tolerance,
+      encoding,
+    )) {
+      variants.push({
+        identifier,
+        form,
+        bytes: anchor,
+        anyCase: false,
+        boundary: 'none',
+        evidence: strongEncoding(encoding, scale) ? 'strong' : 'weak',
+        coordinate: { axis, decimals: STRONG_DECIMALS },
+        binary: true,
+        numeric: { encoding, value: center, tolerance, unit: 1 / scale, lead, trail },
+      });
+    }
+  };
+  for (const encoding of FLOAT_ENCODINGS) add(encoding, encoding, value, 1);
+  for (const [name, scale] of SCALES) {
+    for (const encoding of FIXED_POINT_ENCODINGS)
+      add(`${name}-${encoding}`, encoding, Math.round(value * scale), scale);
+  }
+  return variants;
+}
+
+/**
+ * Which numeric forms can be strong evidence. A float64 and an E6/E7 varint carry a coordinate
+ * to the metre in 4–10 bytes that few other numbers share. Four-byte forms (float32, fixed32,
+ * int32) are words that sensor samples, colour tables and audio are full of, and an E5 integer
+ * holds no more than the 5 decimals, in 3–4 varint bytes: a collision is plausible, they stay weak.
+ */
+function strongEncoding(encoding: NumberEncoding, scale: number): boolean {
+  if (encoding.startsWith('float64')) return true;
+  return scale >= 1e6 && (encoding === 'varint' || encoding === 'zigzag-varint');
 }
 
 function decimalsOf(text: string): number {

@@ -1,4 +1,5 @@
 import type { Evidence, Identifier } from '../types.ts';
+import type { NumberEncoding } from './number-encodings.ts';
 
 /**
  * What must surround a match for it to count. A phone number inside a longer run of digits is
@@ -25,4 +26,31 @@ export interface Variant {
   evidence: Evidence;
   /** Set on one coordinate of a location: it only counts next to its partner (see pairing). */
   coordinate?: { axis: 'lat' | 'lon'; decimals: number };
+  /**
+   * Looked for in binary parts only (matcher.ts, `holdsBinary`): a number sent as a number, whose
+   * bytes text never carries. Keeping these short patterns out of text parts keeps the text scan
+   * at its stride.
+   */
+  binary?: boolean;
+  /** Set on a number matched by value: `bytes` are then only its high-order bytes, the anchor. */
+  numeric?: NumericCheck;
+}
+
+/**
+ * A number that counts within a tolerance: the low-order bytes vary, so the matcher finds the
+ * anchor (the high-order bytes, `Variant.bytes`), decodes the whole number around it and
+ * compares.
+ */
+export interface NumericCheck {
+  encoding: NumberEncoding;
+  /** The number looked for, in the encoding's units (degrees × 1e7 for an E7 integer). */
+  value: number;
+  /** The largest |decoded − value| that counts, in the same units. */
+  tolerance: number;
+  /** Degrees per unit (1e-7 for E7): the precision of a match in degrees, for its evidence. */
+  unit: number;
+  /** Bytes of the number before the anchor: the low-order ones of a little-endian form. */
+  lead: number;
+  /** Bytes after the anchor: the low-order ones of a big-endian form. */
+  trail: number;
 }

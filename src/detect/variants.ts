@@ -134,8 +134,39 @@ export function variantsOf(identifier: Identifier, options: VariantOptions = {})
     const varint = varintOf(written.text);
     // Fewer than 5 bytes of varint is a small number that any binary body contains.
     if (varint && varint.length >= 5) add(name('protobuf-varint'), varint, 'none', false);
+    if (/^\d+$/.test(written.text)) integerForms(BigInt(written.text), name);
+  }
+  if (identifier.kind === 'android_id' && /^[0-9a-f]{16}$/i.test(identifier.value)) {
+    // Android's own check-in sends the ID as a 64-bit integer (a fixed64, and varints elsewhere).
+    const number = BigInt(`0x${identifier.value}`);
+    const varint = varintOf(number.toString());
+    if (varint && varint.length >= 5) add('protobuf-varint', varint, 'none', false);
+    integerForms(number, (encoding) => encoding);
+  }
+  if (
+    identifier.kind === 'ad_id' &&
+    /^[0-9a-f]{8}(-?[0-9a-f]{4}){3}-?[0-9a-f]{12}$/i.test(identifier.value)
+  ) {
+    // A UUID as its 16 bytes: a protobuf bytes field, Java's two longs, base64 of them decoded.
+    const raw = Buffer.from(identifier.value.replace(/-/g, ''), 'hex');
+    add('uuid-bytes', raw, 'none', false, { binary: true });
   }
   return variants;
+
+  /**
+   * An integer as 8 bytes in either byte order (protobuf fixed64, Java's writeLong): only in
+   * binary parts. Under 2^32 its 8 bytes are mostly zeros any binary body has: weak.
+   */
+  function integerForms(number: bigint, name: (encoding: string) => string) {
+    if (number >= 1n << 64n) return;
+    const strength: Evidence = number >= 1n << 32n ? evidence : 'weak';
+    for (const encoding of ['fixed64-le', 'int64-be'] as const) {
+      const bytes = Buffer.alloc(8);
+      if (encoding === 'fixed64-le') bytes.writeBigUInt64LE(number);
+      else bytes.writeBigUInt64BE(number);
+      add(name(encoding), bytes, 'none', false, { binary: true, evidence: strength });
+    }
+  }
 }
 
 /** The written forms of a value, by kind. */
