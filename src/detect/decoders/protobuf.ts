@@ -11,18 +11,6 @@ export const PROTOBUF_TYPE = 'application/x-protobuf';
  */
 const MAX_UNDECLARED = 64 * 1024;
 
-/** A length-delimited field of a protobuf message: a string, bytes, or a nested message. */
-export interface ProtobufField {
-  /** Field numbers from the outer message in, e.g. "1.3". */
-  path: string;
-  start: number;
-  end: number;
-  /** True when the field's bytes parse as a message of their own. */
-  nested: boolean;
-}
-
-const MAX_DEPTH = 8;
-
 /**
  * A part declared as protobuf, one child per length-delimited field, named by its field numbers
  * from the outer message in ("request-body>protobuf:1.3"). A nested message is a slice its
@@ -55,23 +43,32 @@ function protobufChildren(part: Part): Child[] | undefined {
   if (!fields || fields.length === 0) return undefined;
   // A field of a field is named "protobuf:1.3", not "protobuf:1>protobuf:3".
   const base = /^(.*)>protobuf:([\d.]+)$/.exec(part.where);
-  return fields
-    .filter((field) => !field.path.includes('.'))
-    .map((field) => {
-      const where = base
-        ? `${base[1]}>protobuf:${base[2]}.${field.path}`
-        : `${part.where}>protobuf:${field.path}`;
-      return field.nested
-        ? sliceOf(part, where, field.start, field.end, { contentType: PROTOBUF_TYPE })
-        : sliceOf(part, where, field.start, field.end, { field: true });
-    });
+  return fields.map((field) => {
+    const where = base
+      ? `${base[1]}>protobuf:${base[2]}.${field.path}`
+      : `${part.where}>protobuf:${field.path}`;
+    return field.nested
+      ? sliceOf(part, where, field.start, field.end, { contentType: PROTOBUF_TYPE })
+      : sliceOf(part, where, field.start, field.end, { field: true });
+  });
+}
+
+/** A length-delimited field of a protobuf message: a string, bytes, or a nested message. */
+export interface ProtobufField {
+  /** The field's number, e.g. "3"; a nested message's decoder names its own "1.3". */
+  path: string;
+  start: number;
+  end: number;
+  /** True when the field's bytes parse as a message of their own. */
+  nested: boolean;
 }
 
 /**
- * The length-delimited fields of a protobuf message, nested ones included, without a schema.
- * Strings sit in the wire format as their raw bytes, so the automaton finds them in the message
- * as it is; these fields only give a finding a precise place ("protobuf:1.3").
- * Returns undefined when the bytes are not a well-formed message.
+ * The length-delimited fields of a protobuf message, without a schema, one level deep: a nested
+ * message is walked when the decoder opens it, so each level costs one walk of its bytes, not one
+ * per level above it. Strings sit in the wire format as their raw bytes, so the automaton finds
+ * them in the message as it is; these fields give a finding a precise place ("protobuf:1.3") and
+ * a string its exact extent. Returns undefined when the bytes are not a well-formed message.
  *
  * @example
  *   protobufFields(Buffer.from([0x0a, 0x03, 0x61, 0x62, 0x63])) // → [{ path: '1', start: 2, end: 5, nested: false }]
@@ -80,22 +77,40 @@ export function protobufFields(
   bytes: Uint8Array,
   from = 0,
   to = bytes.length,
-  prefix = '',
-  depth = 0,
 ): ProtobufField[] | undefined {
   const fields: ProtobufField[] = [];
+  const ok = walk(bytes, from, to, (field, start, end) => {
+    // Short printable strings also parse as messages by chance; a nested message must hold at
+    // least one length-delimited field and not read as plain text.
+    const nested = end > start && walk(bytes, start, end) > 0 && !isPrintable(bytes, start, end);
+    fields.push({ path: String(field), start, end, nested });
+  });
+  return ok < 0 ? undefined : fields;
+}
+
+/**
+ * Walks one level of a message from `from` to `to`, calling `onField` for each length-delimited
+ * field. Returns how many there were, or -1 when the bytes are not a well-formed message.
+ */
+function walk(
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  onField?: (field: number, start: number, end: number) => void,
+): number {
+  let count = 0;
   let at = from;
   while (at < to) {
     const key = readVarint(bytes, at, to);
-    if (!key) return undefined;
+    if (!key) return -1;
     at = key.next;
     const field = Math.floor(key.value / 8);
     const wireType = key.value % 8;
-    if (field === 0 || field > 536870911) return undefined;
+    if (field === 0 || field > 536870911) return -1;
     switch (wireType) {
       case 0: {
         const value = readVarint(bytes, at, to);
-        if (!value) return undefined;
+        if (!value) return -1;
         at = value.next;
         break;
       }
@@ -107,29 +122,21 @@ export function protobufFields(
         break;
       case 2: {
         const length = readVarint(bytes, at, to);
-        if (!length) return undefined;
+        if (!length) return -1;
         const start = length.next;
         const end = start + length.value;
-        if (end > to) return undefined;
-        const path = prefix ? `${prefix}.${field}` : String(field);
-        const inner =
-          depth < MAX_DEPTH && end > start
-            ? protobufFields(bytes, start, end, path, depth + 1)
-            : undefined;
-        // Short printable strings also parse as messages by chance; a nested message must hold
-        // at least one field and not read as plain text.
-        const nested = inner !== undefined && inner.length > 0 && !isPrintable(bytes, start, end);
-        fields.push({ path, start, end, nested });
-        if (nested && inner) fields.push(...inner);
+        if (end > to) return -1;
+        onField?.(field, start, end);
+        count++;
         at = end;
         break;
       }
       default:
-        return undefined;
+        return -1;
     }
-    if (at > to) return undefined;
+    if (at > to) return -1;
   }
-  return fields;
+  return count;
 }
 
 function readVarint(
