@@ -1,0 +1,305 @@
+import { decompressWithin } from '../decode-budget.ts';
+import type { Decoder } from '../decoder.ts';
+import type { Child } from '../part.ts';
+import { decodedFrom } from './make-child.ts';
+import { protobufFields } from './protobuf.ts';
+import {
+  isTextValue,
+  MAX_ITEMS,
+  structureChildren,
+  type StructureValue,
+  type StructureWalk,
+} from './structure-values.ts';
+
+const MEDIA_TYPES = new Set([
+  'avro/binary',
+  'application/avro',
+  'application/x-avro-binary',
+  'application/vnd.apache.avro+binary',
+]);
+/** An Avro object container file starts "Obj" 1; its header names the codec of its blocks. */
+const MAGIC = [0x4f, 0x62, 0x6a, 0x01];
+const SYNC = 16;
+/**
+ * Shorter strings are not told apart from numbers: a long of 3 (zigzag 6) followed by three
+ * printable bytes reads as a string as well as anything.
+ */
+const MIN_STRING = 3;
+/** Undeclared, what share of the bytes strings must fill to be Avro rather than chance. */
+const MIN_STRING_SHARE = 0.4;
+const MIN_UNDECLARED_STRINGS = 2;
+/** Undeclared bodies past this size are media or archives, not one telemetry record. */
+const MAX_UNDECLARED = 1024 * 1024;
+/** Declared Avro is walked this far: the walk keeps 4 bytes a byte of it. */
+const MAX_WALK = 8 * 1024 * 1024;
+
+/**
+ * The strings of Avro binary data without its schema, in order, named by position ("[0]", "[1]":
+ * Avro writes no field names). Avro writes a record's fields back to back: numbers as zigzag
+ * varints, floats and doubles as 4 and 8 bytes, strings and bytes as a zigzag length and the
+ * bytes. Without the schema the walk tries a string at each byte (an even zigzag length of at
+ * least MIN_STRING, then that many bytes of UTF-8 text) and keeps it only where a field ends
+ * after it: the data ends, a byte that is not text, another string, or one small number and then
+ * one of those, or less text than the string and at most 8 bytes of it (a number or a double).
+ * Where text goes on, the "length" was a byte inside other data, e.g. a protobuf length read as
+ * zigzag. Bytes values are not told apart from numbers and are not named.
+ *
+ * Undeclared (`declared` false) the bytes must be Avro beyond reasonable doubt, or the result is
+ * undefined: not text (a control byte other than whitespace in it), not a well-formed protobuf
+ * message, at least two strings filling at least 40% of the bytes. Declared, the strings found
+ * are returned whatever they fill. Never throws; past MAX_ITEMS positions `stopped` says so.
+ *
+ * @example
+ *   avroValues(Buffer.from('1e383635343332313031323334353634', 'hex'), { declared: true })
+ *   // → { values: [{ path: '[0]', start: 1, end: 16 }] }
+ */
+export function avroValues(
+  bytes: Uint8Array,
+  options: { declared?: boolean } = {},
+): StructureWalk | undefined {
+  const declared = options.declared ?? false;
+  if (!declared) {
+    if (bytes.length > MAX_UNDECLARED || !hasControlByte(bytes)) return undefined;
+    if (protobufFields(bytes) !== undefined) return undefined;
+  }
+  const values: StructureValue[] = [];
+  const reached = walkStrings(bytes, 0, bytes.length, values);
+  if (!declared) {
+    const filled = values.reduce((sum, value) => sum + value.end - value.start, 0);
+    if (reached < bytes.length) return undefined;
+    if (values.length < MIN_UNDECLARED_STRINGS || filled < bytes.length * MIN_STRING_SHARE)
+      return undefined;
+  }
+  if (reached < bytes.length)
+    return {
+      values,
+      stopped: `Avro data past the walk's bounds (${MAX_WALK} bytes, ${MAX_ITEMS} strings): strings after byte ${reached} not named`,
+    };
+  return { values };
+}
+
+/**
+ * Avro as a registry decoder: object container files (by their magic bytes; blocks compressed
+ * with deflate are inflated within the budget, other codecs are said unscanned), bodies declared
+ * Avro, and undeclared bodies that are Avro beyond reasonable doubt (see `avroValues`).
+ */
+export const avroDecoder: Decoder = {
+  name: 'avro',
+  open(part, scope) {
+    if (part.unscanned) return undefined;
+    const container = containerBlocks(part.bytes);
+    if (container) {
+      const where = `${part.where}>avro`;
+      if (container.stopped) scope.unscanned(where, container.stopped);
+      if (container.codec === 'null') {
+        const values: StructureValue[] = [];
+        for (const block of container.blocks)
+          if (walkStrings(part.bytes, block.start, block.end, values) < block.end)
+            scope.unscanned(
+              where,
+              `a block past the walk's bounds: strings after its byte ${block.start} not named`,
+            );
+        return structureChildren(part, 'avro', { values }, scope);
+      }
+      if (container.codec !== 'deflate') {
+        scope.unscanned(where, `blocks compressed with ${container.codec}: not opened`);
+        return [];
+      }
+      return container.blocks.flatMap((block, index): Child[] => {
+        const suffix = `>avro-block[${index}]>deflate`;
+        const raw = part.bytes.subarray(block.start, block.end);
+        const bytes = decompressWithin(part, raw, 'deflate', scope, `${part.where}${suffix}`);
+        if (!bytes) return [];
+        return [decodedFrom(part, suffix, bytes, block.start, block.end, 'avro/binary')];
+      });
+    }
+    const declared = MEDIA_TYPES.has(part.contentType ?? '');
+    const walk = avroValues(part.bytes, { declared });
+    if (!walk) return undefined;
+    return structureChildren(part, 'avro', walk, scope);
+  },
+};
+
+/**
+ * Walks `bytes[from, to)` as Avro data, appending the strings it finds to `values` (their
+ * position counting on from those already there). Returns how far it read: `to` unless a bound
+ * stopped it (MAX_WALK bytes, MAX_ITEMS strings, or text checked over and over: long UTF-8 text
+ * whose bytes read as long lengths at every position).
+ */
+function walkStrings(
+  bytes: Uint8Array,
+  from: number,
+  end: number,
+  values: StructureValue[],
+): number {
+  const to = Math.min(end, from + MAX_WALK);
+  const runs = textRuns(bytes, from, to);
+  let work = 0;
+  const budget = 16 * (to - from) + 4096;
+  const stringAt = (at: number): StructureValue | undefined => {
+    const head = varint(bytes, at, to);
+    if (!head || head.value % 2 === 1) return undefined;
+    const length = head.value / 2;
+    const start = head.next;
+    const end = start + length;
+    if (length < MIN_STRING || end > to || end > (runs[start - from] as number)) return undefined;
+    work += length;
+    if (!isTextValue(bytes, start, end)) return undefined;
+    return { path: '', start, end };
+  };
+  const isText = (byte: number | undefined) => byte !== undefined && byte >= 0x20 && byte < 0x7f;
+  /**
+   * Whether a field ends at `at`: the data ends, or the next field starts (a byte that is not
+   * text, another string, or one small number and then one of those). Where text simply goes on,
+   * the string's "length" was a byte inside other data, e.g. a protobuf length read as zigzag.
+   */
+  const fieldEnds = (at: number): boolean => {
+    if (at === to || !isText(bytes[at]) || stringAt(at)) return true;
+    const next = at + 1;
+    return next === to || !isText(bytes[next]) || stringAt(next) !== undefined;
+  };
+  /**
+   * How much text runs on after a string. A protobuf string read as Avro has a zigzag length of
+   * half its own, so as much text again follows the half; a real string is followed by at most a
+   * number or a double whose bytes happen to be text.
+   */
+  const textAfter = (found: StructureValue) => (runs[found.end - from] as number) - found.end;
+  const stands = (found: StructureValue) =>
+    fieldEnds(found.end) || textAfter(found) < Math.min(found.end - found.start, 8);
+  let at = from;
+  while (at < to) {
+    if (values.length >= MAX_ITEMS || work > budget) return at;
+    const found = stringAt(at);
+    // The last byte of a number may read as the length of a string that swallows the real
+    // length byte after it: when the string's own first byte starts a string that stands, that
+    // one is the field.
+    const inner = found && stands(found) ? stringAt(found.start) : undefined;
+    if (found && stands(found) && !(inner && stands(inner))) {
+      found.path = `[${values.length}]`;
+      values.push(found);
+      at = found.end;
+      continue;
+    }
+    // Not a string: one byte on. Doubles and floats are fixed-width and their bytes do not end
+    // like varints, so stepping whole varints would lose the next string's length to them.
+    at++;
+  }
+  return at;
+}
+
+/**
+ * Whether the bytes hold a control byte other than whitespace: text never does, Avro data almost
+ * always (a short string's length, a boolean, a union's branch, the end of an array).
+ */
+function hasControlByte(bytes: Uint8Array): boolean {
+  for (const byte of bytes) if (byte < 0x09 || (byte > 0x0d && byte < 0x20)) return true;
+  return false;
+}
+
+/**
+ * For each position of `bytes[from, to)`, where the run of text bytes starting there ends, in
+ * one backward pass: a string candidate is then checked in constant time, so a long text cannot
+ * make the walk quadratic.
+ */
+function textRuns(bytes: Uint8Array, from: number, to: number): Int32Array {
+  const runs = new Int32Array(to - from + 1);
+  runs[to - from] = to;
+  for (let i = to - 1; i >= from; i--) {
+    const byte = bytes[i] as number;
+    const text =
+      byte >= 0x80 ||
+      (byte >= 0x20 && byte !== 0x7f) ||
+      byte === 0x09 ||
+      byte === 0x0a ||
+      byte === 0x0d;
+    runs[i - from] = text ? (runs[i - from + 1] as number) : i;
+  }
+  return runs;
+}
+
+/** A varint of at most 10 bytes (an Avro long), or undefined when it does not end in time. */
+function varint(
+  bytes: Uint8Array,
+  at: number,
+  to: number,
+): { value: number; next: number } | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let i = at; i < to && i < at + 10; i++) {
+    const byte = bytes[i] as number;
+    value += (byte & 0x7f) * scale;
+    scale *= 128;
+    if (byte < 0x80) return { value, next: i + 1 };
+  }
+  return undefined;
+}
+
+/** A zigzag long: 0 → 0, 1 → -1, 2 → 1, 3 → -2. */
+function zigzag(
+  bytes: Uint8Array,
+  at: number,
+  to: number,
+): { value: number; next: number } | undefined {
+  const raw = varint(bytes, at, to);
+  if (!raw) return undefined;
+  return { value: raw.value % 2 === 0 ? raw.value / 2 : -(raw.value + 1) / 2, next: raw.next };
+}
+
+/**
+ * The data blocks of an Avro object container file and its codec, or undefined when the bytes
+ * are not one. `stopped` says when the file ends inside a block or a block's sync marker is wrong.
+ */
+function containerBlocks(
+  bytes: Uint8Array,
+): { codec: string; blocks: { start: number; end: number }[]; stopped?: string } | undefined {
+  if (bytes.length < MAGIC.length + 1 + SYNC) return undefined;
+  if (MAGIC.some((byte, k) => bytes[k] !== byte)) return undefined;
+  let at = MAGIC.length;
+  let codec = 'null';
+  // The header's metadata: a map of string keys to bytes values, in blocks of entries.
+  for (let rounds = 0; ; rounds++) {
+    const count = zigzag(bytes, at, bytes.length);
+    if (!count || rounds > 1000) return undefined;
+    at = count.next;
+    if (count.value === 0) break;
+    if (count.value < 0) {
+      const size = zigzag(bytes, at, bytes.length);
+      if (!size) return undefined;
+      at = size.next;
+    }
+    for (let entry = 0; entry < Math.abs(count.value); entry++) {
+      const key = zigzag(bytes, at, bytes.length);
+      if (!key || key.value < 0 || key.next + key.value > bytes.length) return undefined;
+      const name = Buffer.from(bytes.subarray(key.next, key.next + key.value)).toString('utf8');
+      at = key.next + key.value;
+      const value = zigzag(bytes, at, bytes.length);
+      if (!value || value.value < 0 || value.next + value.value > bytes.length) return undefined;
+      if (name === 'avro.codec')
+        codec = Buffer.from(bytes.subarray(value.next, value.next + value.value)).toString('utf8');
+      at = value.next + value.value;
+    }
+  }
+  if (at + SYNC > bytes.length) return undefined;
+  const sync = bytes.subarray(at, at + SYNC);
+  at += SYNC;
+  const blocks: { start: number; end: number }[] = [];
+  while (at < bytes.length) {
+    const count = zigzag(bytes, at, bytes.length);
+    const size = count && zigzag(bytes, count.next, bytes.length);
+    if (!count || !size || count.value < 0 || size.value < 0)
+      return { codec, blocks, stopped: `Avro container: a malformed block header at byte ${at}` };
+    const start = size.next;
+    const end = start + size.value;
+    if (end + SYNC > bytes.length)
+      return {
+        codec,
+        blocks,
+        stopped: `Avro container: the block at byte ${at} runs past the end`,
+      };
+    if (Buffer.compare(bytes.subarray(end, end + SYNC), sync) !== 0)
+      return { codec, blocks, stopped: `Avro container: a wrong sync marker at byte ${end}` };
+    blocks.push({ start, end });
+    at = end + SYNC;
+  }
+  return { codec, blocks };
+}

@@ -1,0 +1,120 @@
+import type { Child, DecodeScope, Part } from '../part.ts';
+import { decodedFrom, sliceOf } from './make-child.ts';
+
+/**
+ * One string or bytes value found by a schema-less walk of a structure (msgpack, CBOR, Avro):
+ * where its payload lies in the part, and the path a finding inside it reports.
+ */
+export interface StructureValue {
+  /** "$.device.imei", "$[3]", "[2]": the part after "msgpack:" in a finding's `where`. */
+  path: string;
+  /** The payload's extent in the part, length header excluded. */
+  start: number;
+  end: number;
+  /**
+   * Set when the value is not one run of the part's bytes (a CBOR string sent in chunks): its
+   * bytes joined, scanned on their own.
+   */
+  joined?: Uint8Array;
+  /** Which top-level value of a sequence (a msgpack or CBOR stream) holds it, when there are several. */
+  item?: number;
+  /** The media type of what the bytes hold, when the structure says (CBOR tag 24: CBOR). */
+  contentType?: string;
+}
+
+/** What a walk found, and why it stopped early when it did. */
+export interface StructureWalk {
+  values: StructureValue[];
+  /** Set when the walk did not reach the end of the part: what stopped it. */
+  stopped?: string;
+}
+
+/**
+ * Bounds every walk: real payloads nest 5–8 levels and hold thousands of values; a hostile one
+ * must cost no more than a large real one.
+ */
+export const MAX_NESTING = 12;
+export const MAX_ITEMS = 200_000;
+
+/**
+ * The path step for a map key: ".imei" for a name, '["a b"]' for any other text, ".7" for an
+ * integer key (COSE and CWT key their maps by integers), "[?]" for a key of another type.
+ *
+ * @example
+ *   keyStep('imei') // → '.imei'
+ */
+export function keyStep(key: string | number | undefined): string {
+  if (key === undefined) return '[?]';
+  if (typeof key === 'number') return `.${key}`;
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/**
+ * The children of a part for the values a walk found: each a slice of the part marked as one
+ * value of a structure (`field`), so a match that fills it stands alone whatever its length
+ * header looks like; a value sent in chunks becomes a decoded child of its joined bytes. When the
+ * walk stopped early, says so to `scope`: the rest of the part is still scanned as raw bytes.
+ *
+ * @example
+ *   structureChildren(part, 'msgpack', walk, scope)[0].where // → 'request-body>msgpack:$.imei'
+ */
+export function structureChildren(
+  part: Part,
+  format: string,
+  walk: StructureWalk,
+  scope: DecodeScope,
+): Child[] {
+  if (walk.stopped) scope.unscanned(`${part.where}>${format}`, walk.stopped);
+  return walk.values.map((value) => {
+    const suffix = `>${format}${value.item === undefined ? '' : `[${value.item}]`}:${value.path}`;
+    if (!value.joined)
+      return sliceOf(part, `${part.where}${suffix}`, value.start, value.end, {
+        contentType: value.contentType,
+        field: true,
+      });
+    const child = decodedFrom(
+      part,
+      suffix,
+      value.joined,
+      value.start,
+      value.end,
+      value.contentType,
+    );
+    child.field = true;
+    return child;
+  });
+}
+
+/**
+ * Whether bytes are text a structure would hold in a string: valid UTF-8 without control
+ * characters other than tab and line breaks.
+ *
+ * @example
+ *   isTextValue(Buffer.from('865432101234564'), 0, 15) // → true
+ */
+export function isTextValue(bytes: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end) {
+    const byte = bytes[i] as number;
+    if (byte < 0x80) {
+      if ((byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) || byte === 0x7f)
+        return false;
+      i++;
+      continue;
+    }
+    const extra = byte > 0xf4 ? -1 : byte >= 0xf0 ? 3 : byte >= 0xe0 ? 2 : byte >= 0xc2 ? 1 : -1;
+    if (extra < 0 || i + extra >= end) return false;
+    for (let k = 1; k <= extra; k++) {
+      const next = bytes[i + k] as number;
+      if ((next & 0xc0) !== 0x80) return false;
+    }
+    // Overlong three- and four-byte forms and UTF-16 surrogates are not UTF-8.
+    const second = bytes[i + 1] as number;
+    if (byte === 0xe0 && second < 0xa0) return false;
+    if (byte === 0xed && second > 0x9f) return false;
+    if (byte === 0xf0 && second < 0x90) return false;
+    if (byte === 0xf4 && second > 0x8f) return false;
+    i += extra + 1;
+  }
+  return true;
+}
