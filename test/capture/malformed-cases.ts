@@ -1,5 +1,6 @@
 import { brotliCompressSync, constants, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { MAX_DECODED } from '../../src/codec/compression.ts';
+import { lz4ZeroBomb } from '../support/compressed-frames.ts';
 import { seededRandom, type SeededRandom } from '../support/seeded-random.ts';
 
 /**
@@ -1503,6 +1504,21 @@ function bombs(): MalformedCase[] {
       false,
     ],
     ['br of garbage', 'br', Buffer.alloc(1000, 0xff), false],
+    // A raw snappy block's preamble declaring 4 GiB: refused before anything is allocated.
+    [
+      'snappy declaring 4 GiB in 1 KB',
+      'snappy',
+      Buffer.concat([Buffer.from('ffffffff0f', 'hex'), Buffer.alloc(1019)]),
+      true,
+    ],
+    ['snappy of garbage', 'snappy', Buffer.alloc(1000, 0xff), false],
+    ['lz4 frame of 80 MiB', 'lz4', lz4ZeroBomb(20), true],
+    [
+      'lz4 frame claiming 1 TiB',
+      'lz4',
+      Buffer.from('04224d18' + '6840' + '0000000000010000' + '00' + '00000000', 'hex'),
+      true,
+    ],
   ];
   const cases: MalformedCase[] = [];
   for (const [name, coding, body, unscanned] of bodies) {
