@@ -358,6 +358,32 @@ export interface Verdict {
   unscanned: number[];
 }
 
+/**
+ * When a run's route probe is sent: right after routing, after the last step, or by hand (a
+ * `capture` of a phone phonehome does not drive, whose user opens the probe URL on it).
+ */
+export type ProbeMoment = 'routing' | 'last-step' | 'by-hand';
+
+/**
+ * One route probe: a request the phone itself sent to a phonehome-owned name along the path its
+ * apps use, and whether the capture got it. A run proves its route carried the phone's traffic
+ * only when each probe it sent arrived; otherwise no verdict of it passes.
+ */
+export interface RouteProbe {
+  moment: ProbeMoment;
+  /** What the phone was made to fetch: http://probe.phonehome.invalid/<nonce>/<moment> */
+  url: string;
+  /** How the phone sent it on this route, in words: "adb shell: nc to the global proxy …". */
+  how: string;
+  /** What to do when it does not arrive, for this route. */
+  fix: string;
+  sentAt: number;
+  /** When the capture (or the farm's imported log) got it; absent when it never did. */
+  arrivedAt?: number;
+  /** Why it could not even be sent (the route has no way to probe, the phone refused). */
+  error?: string;
+}
+
 /** A finished run, as checks, reports, diff and merge see it. */
 /**
  * What the capture could see of the phone's traffic, and what it could not: said by every run,
@@ -409,6 +435,11 @@ export interface RunResult {
   notes?: string[];
   /** What the capture could see of the phone's traffic, and what not (src/coverage.ts). */
   coverage: Coverage;
+  /**
+   * The route probes the run sent and whether each arrived (src/capture/probe.ts). Absent in
+   * results written before probes existed.
+   */
+  probes?: RouteProbe[];
   /** Set when the run stopped early; the findings are those captured until then. */
   error?: string;
 }

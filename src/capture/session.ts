@@ -22,6 +22,7 @@ import type {
 } from '../types.ts';
 import { bindMockttp, listeningAddress } from './bind.ts';
 import { canonicalAddress } from './pcap.ts';
+import { PROBE_ANSWER, PROBE_HOST } from './probe.ts';
 import {
   BodySink,
   INLINE_BODY_LIMIT,
@@ -349,6 +350,13 @@ export class CaptureSession {
         body: this.options.ca.certPem,
       };
     }
+    // The route probe is answered on every route and policy: it proves the route, and must never
+    // reach (or wait for) a real server.
+    hosts[PROBE_HOST] = {
+      status: 200,
+      headers: { 'content-type': 'text/plain', 'cache-control': 'no-store' },
+      body: PROBE_ANSWER,
+    };
     for (const [hostname, answer] of Object.entries(hosts)) {
       const headers = { ...answer.headers };
       let body = answer.body ?? '';

@@ -145,6 +145,8 @@ export async function captureCommand(argv: string[]): Promise<number> {
   let runError: unknown;
   try {
     await run.start();
+    // A driven phone proves its route itself; a phone on Wi-Fi, by its user (the start's line).
+    if (device) await run.probe('routing');
     if (device && entry) {
       run.identifiers('device', await device.readIdentifiers({ execute: async () => undefined }));
       console.log(
@@ -188,6 +190,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       },
       status,
     });
+    if (device) await run.probe('last-step');
   } catch (error) {
     runError = error;
     console.error(`phonehome: ${describeError(error)}`);

@@ -50,6 +50,27 @@ export interface AfterSessionInfo {
   log: (message: string) => void;
 }
 
+/**
+ * How a routed phone sends the run's route probe (src/capture/probe.ts): a request it makes
+ * itself, along the path its apps' traffic takes to the capture, to prove the route carries it.
+ */
+export interface ProbeRoute {
+  /** How the phone sends it on this route, in words for the report. */
+  how: string;
+  /** What to do when it does not arrive, for this route. */
+  fix: string;
+  /**
+   * `live`: the capture gets it at once, and the run waits for it; `after-session`: it comes
+   * with the farm's network log, imported after the session.
+   */
+  arrives: 'live' | 'after-session';
+  /**
+   * Makes the phone fetch `url`. Resolves once the phone sent it (and, where it can tell, got
+   * the answer); rejects when the phone could not send it.
+   */
+  send(url: string, session: DriverSession | undefined): Promise<void>;
+}
+
 /** The WebDriver session a device's actions run over (a WebdriverIO browser). */
 export interface DriverSession {
   execute(script: string, ...args: unknown[]): Promise<unknown>;
@@ -120,6 +141,11 @@ export interface Device {
    * elsewhere (a farm's network log) hands its exchanges over here.
    */
   afterSession?(info: AfterSessionInfo): Promise<void>;
+  /**
+   * How the phone sends a route probe on the route `route` set up; called after `route`.
+   * Absent (or undefined): this route has no way to probe, and no verdict of its runs passes.
+   */
+  probeRoute?(): ProbeRoute | undefined;
   /** Puts back everything `route` changed. Safe to call twice and after a failed `route`. */
   restore(): Promise<void>;
   /**

@@ -7,11 +7,13 @@ import { PhonehomeError } from '../errors.ts';
 import { readHar } from '../har/read.ts';
 import type { IdentifierValues } from '../types.ts';
 import { automationFor } from './automation.ts';
+import { deepLinkProbe } from './deep-link-probe.ts';
 import type {
   AfterSessionInfo,
   Device,
   DriverSession,
   PhoneActions,
+  ProbeRoute,
   RouteContext,
 } from './device.ts';
 import { downloadNetworkLog } from './farm-network-log.ts';
@@ -43,6 +45,14 @@ export class RemoteDevice implements Device {
       throw new PhonehomeError(
         'DEVICES_INVALID',
         `${this.where} is remote and needs an "endpoint"`,
+      );
+    }
+    // phonehome hands its proxy to a virtual phone only: a farm's UiAutomator2 phone left on the
+    // default would send nothing to the capture, and its runs could only ever be inconclusive.
+    if (!entry.traffic?.mode && !usesVirtualAutomation(entry.capabilities)) {
+      throw new PhonehomeError(
+        'DEVICES_INVALID',
+        `${this.where} is a ${String(entry.capabilities['appium:automationName'] ?? 'non-virtual')} phone behind a remote endpoint and has no traffic.mode: phonehome cannot set a farm phone's proxy. Give "traffic": {"mode": "tunnel"} (the farm's tunnel forwards the phone's traffic to phonehome), {"mode": "har"} (the farm's network log is imported), or {"mode": "proxy"} once the phone's own proxy points at this host's proxy (the run's route probe checks that it does)`,
       );
     }
     // Every ${VAR} is checked now, so a missing secret stops the command before any run starts.
@@ -105,6 +115,37 @@ export class RemoteDevice implements Device {
     return usesVirtualAutomation(filled)
       ? { ...filled, ...virtualCapabilities(this.entry, context) }
       : filled;
+  }
+
+  /**
+   * The phone opens the probe URL in its browser (`mobile: deepLink`) on every mode: through
+   * phonehome's proxy (`proxy`), the farm's tunnel (`tunnel`), or the farm's own recording, which
+   * must then hold it in the network log imported after the session (`har`).
+   */
+  probeRoute(): ProbeRoute {
+    const how = "the phone's browser (mobile: deepLink)";
+    switch (this.mode) {
+      case 'proxy':
+        return deepLinkProbe({
+          how: `${how} through phonehome's proxy`,
+          fix: usesVirtualAutomation(this.entry.capabilities)
+            ? "check that the remote Appium server's virtual phone can reach this host's proxy (the same machine, or a proxy address it can reach)"
+            : 'point the phone\'s proxy at this host\'s proxy yourself (phonehome cannot set a farm phone\'s proxy), or use traffic.mode "tunnel" or "har"',
+          arrives: 'live',
+        });
+      case 'tunnel':
+        return deepLinkProbe({
+          how: `${how} through the farm's tunnel (${this.entry.traffic?.tunnel?.command ?? 'traffic.tunnel'})`,
+          fix: "check that the tunnel connected and that the session uses it (its log, its credentials, the farm's local-testing capability, e.g. browserstack.local), and that it forwards everything to phonehome's proxy (e.g. --force-local)",
+          arrives: 'live',
+        });
+      case 'har':
+        return deepLinkProbe({
+          how: `${how}, recorded in ${this.entry.traffic?.har?.farm ?? 'the farm'}'s network log`,
+          fix: "check that the farm records the session's network log (BrowserStack: networkLogs true; LambdaTest: lt:options network true) and that traffic.har names the farm whose log it is",
+          arrives: 'after-session',
+        });
+    }
   }
 
   readIdentifiers(session: DriverSession): Promise<IdentifierValues> {

@@ -3,7 +3,8 @@ import { PhonehomeError } from '../errors.ts';
 import { PROXY_COVERAGE, type Coverage } from '../coverage.ts';
 import type { DeviceEntry } from '../config/devices.ts';
 import type { IdentifierValues } from '../types.ts';
-import type { Device, DriverSession, PhoneActions, RouteContext } from './device.ts';
+import { deepLinkProbe } from './deep-link-probe.ts';
+import type { Device, DriverSession, PhoneActions, ProbeRoute, RouteContext } from './device.ts';
 import {
   VIRTUAL_AUTOMATION,
   readVirtualIdentifiers,
@@ -57,6 +58,26 @@ export class VirtualDevice implements Device {
         : {}),
       ...virtualCapabilities(this.entry, context),
     };
+  }
+
+  /**
+   * The virtual phone's browser opens the probe URL (`mobile: deepLink`) over the route its apps
+   * use: the proxy URL it was handed, or its network namespace's gateway.
+   */
+  probeRoute(): ProbeRoute {
+    return deepLinkProbe(
+      this.entry.gateway
+        ? {
+            how: "the virtual phone's browser (mobile: deepLink), resolving the name with the gateway's DNS and connecting through the gateway",
+            fix: `check that the namespace ${String(this.entry.capabilities['appium:networkNamespace'])} routes through the gateway's interface and that appium:dnsServer is the gateway's address (docs/gateway.md)`,
+            arrives: 'live',
+          }
+        : {
+            how: "the virtual phone's browser (mobile: deepLink) through the proxy URL it was handed",
+            fix: 'check that the virtual phone can reach the proxy URL phonehome handed it (nothing on this host blocking loopback connections to its port, no capability overriding appium:proxy) and that the proxy ran for the whole run',
+            arrives: 'live',
+          },
+    );
   }
 
   readIdentifiers(session: DriverSession): Promise<IdentifierValues> {

@@ -1,5 +1,12 @@
 import type { Coverage } from '../coverage.ts';
-import type { Exchange, IdentifierValues, Mark, PhoneConnection, TlsFailure } from '../types.ts';
+import type {
+  Exchange,
+  IdentifierValues,
+  Mark,
+  PhoneConnection,
+  ProbeMoment,
+  TlsFailure,
+} from '../types.ts';
 
 /**
  * The journal is the run's source of truth: one JSON record a line, appended and flushed as the
@@ -11,6 +18,7 @@ export type JournalRecord =
   | NoteRecord
   | CoverageRecord
   | MarkRecord
+  | ProbeRecord
   | RequestRecord
   | ExchangeRecord
   | TlsFailureRecord
@@ -66,6 +74,25 @@ export interface CoverageRecord {
   type: 'coverage';
   at: number;
   coverage: Coverage;
+}
+
+/**
+ * A route probe the run made the phone send (src/capture/probe.ts): written when it was sent.
+ * Whether it arrived is the journal's own record of it, an exchange with the probe URL, so a
+ * probe that only comes with a farm's imported log counts just the same.
+ */
+export interface ProbeRecord {
+  type: 'probe';
+  moment: ProbeMoment;
+  /** When it was sent (or could not be). */
+  at: number;
+  url: string;
+  /** How the phone sent it on this route. */
+  how: string;
+  /** What to do when it does not arrive. */
+  fix: string;
+  /** Why it could not be sent at all. */
+  error?: string;
 }
 
 export interface MarkRecord {

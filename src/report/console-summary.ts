@@ -2,6 +2,7 @@ import { relative } from 'node:path';
 import { coverageLine, isTlsFailure, statusWord } from '../coverage.ts';
 import { maskFragment } from '../detect/mask.ts';
 import { kindName } from '../detect/identifiers.ts';
+import { probeLines } from './route-probes.ts';
 import type { JudgedFinding, RunResult, Verdict } from '../types.ts';
 
 const MARK: Record<Verdict['status'], string> = {
@@ -67,6 +68,7 @@ export function formatOutcome(result: RunResult, options: { reveal: boolean }): 
   ).length;
   if (after > 0) lines.push(`  ${after} TLS connection(s) after consent could not be read`);
   lines.push(`  coverage: ${coverageLine(result)}`);
+  for (const line of probeLines(result)) lines.push(`  ${line}`);
   for (const note of result.notes ?? []) lines.push(`  note: ${note}`);
   lines.push(`  report: ${relative(process.cwd(), result.folder) || result.folder}/`);
   return lines.join('\n');

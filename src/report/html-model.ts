@@ -1,4 +1,5 @@
 import { readJournal } from '../journal/reader.ts';
+import { probeLines } from './route-probes.ts';
 import { coverageLine, statusQualifier, statusWord } from '../coverage.ts';
 import { Timeline, stepLabel } from '../timeline/timeline.ts';
 import type { Body, HeaderPair, JudgedFinding, RunResult, Verdict } from '../types.ts';
@@ -132,6 +133,8 @@ export interface ReportModel {
     mode: ShowMode;
     /** What the reader must know about how the phone was watched. */
     notes: string[];
+    /** A line per route probe: whether the capture got it (src/report/route-probes.ts). */
+    route: string[];
     error?: string;
   };
   verdicts: Verdict[];
@@ -288,6 +291,7 @@ export async function buildReportModel(input: ModelInput): Promise<ReportModel> 
       findings: findings.length,
       mode,
       notes: (result.notes ?? []).map(text),
+      route: probeLines(result).map(text),
       ...(result.error ? { error: text(result.error) } : {}),
     },
     verdicts,

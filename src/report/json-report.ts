@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { coverageLine, statusWord, type Coverage } from '../coverage.ts';
 import { writePrivateFile } from '../journal/private-file.ts';
-import type { RunResult, Verdict, VerdictStatus } from '../types.ts';
+import type { RouteProbe, RunResult, Verdict, VerdictStatus } from '../types.ts';
+import { probeLines } from './route-probes.ts';
 
 /**
  * What `run.json` holds: the run, its verdicts and its one status. Merge, JUnit and CI read this
@@ -28,6 +29,14 @@ export interface RunRecord {
   coverage: Coverage & { statement: string };
   /** The status as said to people: "PASS (proxy-aware traffic only)" on a partly blind route. */
   statusWord: string;
+  /**
+   * The route probes the run sent, each with whether it arrived (times as ISO strings), and a
+   * line per probe saying so. Absent for a run from before route probes.
+   */
+  route?: {
+    probes: (Omit<RouteProbe, 'sentAt' | 'arrivedAt'> & { sentAt: string; arrivedAt?: string })[];
+    statement: string[];
+  };
   notes?: string[];
   error?: string;
   redacted?: boolean;
@@ -62,6 +71,18 @@ export function runRecord(
     ...(result.lookups ? { lookups: result.lookups } : {}),
     coverage: { ...result.coverage, statement: coverageLine(result) },
     statusWord: statusWord(result.status, result.coverage),
+    ...(result.probes
+      ? {
+          route: {
+            probes: result.probes.map(({ sentAt, arrivedAt, ...probe }) => ({
+              ...probe,
+              sentAt: new Date(sentAt).toISOString(),
+              ...(arrivedAt !== undefined ? { arrivedAt: new Date(arrivedAt).toISOString() } : {}),
+            })),
+            statement: probeLines(result),
+          },
+        }
+      : {}),
     ...(result.notes && result.notes.length > 0 ? { notes: result.notes } : {}),
     ...(result.error ? { error: result.error } : {}),
     ...(options.redacted ? { redacted: true } : {}),

@@ -38,6 +38,7 @@ export function junitXml(runs: RunRecord[]): string {
       ['status', run.status],
       ['statusWord', run.statusWord ?? statusWord(run.status, run.coverage)],
       ['coverage', run.coverage?.statement ?? 'not recorded'],
+      ...(run.route ? [['route', run.route.statement.join('\n')]] : []),
       ['scenario', run.scenario.name],
       ['device', run.device.id],
       ['deviceKind', run.device.kind],

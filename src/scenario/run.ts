@@ -86,6 +86,8 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     const driver: DriverSession = session;
     const settle = () => run.capture.waitQuiet(entry.settle.quietMs, entry.settle.maxMs);
     await settle();
+    // The route is proven to carry the phone's traffic before any step counts on it…
+    await run.probe('routing', driver);
     run.identifiers('device', await readIdentifiers(device, driver, log));
 
     const canary = new CanaryMaker();
@@ -114,6 +116,8 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     } finally {
       flushCanaries(canary, run);
       await settle();
+      // …and again once the steps are done: a route that died on the way proves nothing.
+      await run.probe('last-step', driver);
     }
     if (device.afterSession) {
       // The farm finalises its network log when the session ends.

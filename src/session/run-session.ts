@@ -4,8 +4,9 @@ import type { GatewaySettings } from '../config/devices.ts';
 import { Gateway } from '../capture/gateway/gateway.ts';
 import { bodyStore } from '../capture/bodies.ts';
 import { PACKET_DUMP_FILE, PacketDumpRecorder } from '../capture/packet-dump.ts';
+import { PROBE_HOST, probeNonce, probeUrl } from '../capture/probe.ts';
 import { CaptureSession, type CaptureOptions } from '../capture/session.ts';
-import type { Device, RouteContext } from '../device/device.ts';
+import type { Device, DriverSession, RouteContext } from '../device/device.ts';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PhonehomeError, describeError } from '../errors.ts';
@@ -19,6 +20,7 @@ import type {
   Identifier,
   IdentifierValues,
   Mark,
+  ProbeMoment,
   RunResult,
 } from '../types.ts';
 import { analyseJournal } from '../verdict/analyse.ts';
@@ -39,6 +41,8 @@ export interface RunSessionOptions {
   /** How the proxy listens and answers (the CA and journal are the session's). */
   capture: Omit<CaptureOptions, 'ca' | 'journal' | 'bodies'>;
   log: (line: string) => void;
+  /** How long a route probe the phone sent may take to reach the capture (default 10 s). */
+  probeTimeoutMs?: number;
   /**
    * True (the default): Ctrl-C or SIGTERM restores the phone, ends the journal and exits. False
    * when the caller ends the run itself on a signal (capture writes its reports then).
@@ -70,6 +74,8 @@ export class RunSession {
   private unregister: () => void = () => {};
   private closed = false;
   private tornDown = false;
+  /** This run's route probe nonce: no probe of another run can stand for one of this run's. */
+  private readonly probeNonce = probeNonce();
 
   private constructor(
     options: RunSessionOptions,
@@ -177,7 +183,69 @@ export class RunSession {
       at: Date.now(),
       coverage: gateway ? GATEWAY_COVERAGE : (device?.coverage ?? PROXY_COVERAGE),
     });
+    if (!device) {
+      // Nothing drives this phone: its user proves the route by opening the probe URL on it.
+      const url = probeUrl(this.probeNonce, 'by-hand');
+      this.journal.append({
+        type: 'probe',
+        moment: 'by-hand',
+        at: Date.now(),
+        url,
+        how: "opened by hand in the phone's browser",
+        fix: `open ${url} in the phone's browser while the capture runs; if it does not load, the phone's traffic is not going through phonehome (check its proxy or gateway settings)`,
+      });
+      this.options.log(`  prove the route: open ${url} in the phone's browser`);
+    }
     return context;
+  }
+
+  /**
+   * Makes the phone send a route probe along its apps' path and journals it; when the probe
+   * comes live, waits until the capture has it (or the timeout). A probe that cannot be sent or
+   * does not arrive is not an error of the run: its verdicts say the route is not proven.
+   *
+   * @example
+   *   await session.probe('routing', driver); // after the Appium session opened
+   */
+  async probe(moment: ProbeMoment, session?: DriverSession): Promise<void> {
+    const url = probeUrl(this.probeNonce, moment);
+    const route = this.options.device?.probeRoute?.();
+    const at = Date.now();
+    if (!route) {
+      this.journal.append({
+        type: 'probe',
+        moment,
+        at,
+        url,
+        how: 'none',
+        fix: 'use a route phonehome can probe (docs: "Route probes" in README.md)',
+        error: `device '${this.options.device?.entry.id ?? '(none)'}' has no way to make the phone send a probe on this route`,
+      });
+      this.options.log(`  route probe (${moment}): this route cannot send one`);
+      return;
+    }
+    const record = { type: 'probe' as const, moment, at, url, how: route.how, fix: route.fix };
+    try {
+      await route.send(url, session);
+    } catch (error) {
+      this.journal.append({ ...record, error: describeError(error) });
+      this.options.log(
+        `  route probe (${moment}): the phone could not send it: ${describeError(error)}`,
+      );
+      return;
+    }
+    this.journal.append(record);
+    if (route.arrives !== 'live') return;
+    try {
+      await this.capture.waitForExchange({
+        host: PROBE_HOST,
+        since: at,
+        timeoutMs: this.options.probeTimeoutMs ?? 10_000,
+      });
+      this.options.log(`  route probe (${moment}): arrived`);
+    } catch {
+      this.options.log(`  route probe (${moment}): never reached the capture — ${route.fix}`);
+    }
   }
 
   mark(mark: Mark): void {

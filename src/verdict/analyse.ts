@@ -1,4 +1,5 @@
 import { basename, dirname, join } from 'node:path';
+import { isProbeHost, probeArrival, routeProbes } from '../capture/probe.ts';
 import { UNKNOWN_COVERAGE, type Coverage } from '../coverage.ts';
 import { createDetector } from '../detect/detector.ts';
 import { dohQuestions } from '../detect/doh.ts';
@@ -6,7 +7,7 @@ import { runIdentifiers, type LearntIdentifiers } from '../detect/run-identifier
 import { PhonehomeError } from '../errors.ts';
 import { AppAttribution } from '../journal/attribution.ts';
 import { readJournal } from '../journal/reader.ts';
-import type { RunStartRecord } from '../journal/records.ts';
+import type { ProbeRecord, RunStartRecord } from '../journal/records.ts';
 import type {
   Destination,
   Exchange,
@@ -44,6 +45,8 @@ export async function analyseJournal(
   let endedAt: number | undefined;
   let error: string | undefined;
   let coverage: Coverage | undefined;
+  const probes: ProbeRecord[] = [];
+  const arrivals = new Map<string, number>();
   let lastAt = 0;
   // Detection needs every identifier, and canaries are journalled as the run goes, so exchanges
   // are scanned in a second streaming pass once the identifiers are all known.
@@ -66,10 +69,17 @@ export async function analyseJournal(
         addMark(marks, record.mark);
         lastAt = Math.max(lastAt, record.mark.at);
         break;
+      case 'probe':
+        probes.push(record);
+        break;
       case 'exchange': {
         const { exchange } = record;
-        // A DNS lookup is a contact (and its name is scanned below), not an exchange counted.
-        if (exchange.dns) {
+        // The route probe is the route's proof, not the phone's traffic: no contact, no count.
+        if (isProbeHost(exchange.host)) {
+          const url = probeArrival(exchange);
+          if (url !== undefined && !arrivals.has(url)) arrivals.set(url, exchange.startedAt);
+        } else if (exchange.dns) {
+          // A DNS lookup is a contact (and its name is scanned below), not an exchange counted.
           lookups.push({
             name: exchange.host,
             at: exchange.startedAt,
@@ -129,6 +139,12 @@ export async function analyseJournal(
   }
   for await (const record of readJournal(journalPath)) {
     if (record.type !== 'exchange') continue;
+    if (isProbeHost(record.exchange.host)) {
+      // Never scanned: what the phone was made to send is no finding. Counted, as reports number
+      // exchanges in journal order.
+      index += 1;
+      continue;
+    }
     const exchange: Exchange = withApp(record.exchange, record.exchange.startedAt);
     const scanned = await detector.scanAsync(exchange, index);
     findings.push(...scanned.findings);
@@ -156,6 +172,7 @@ export async function analyseJournal(
     endedAt === undefined
       ? 'the run did not end normally (killed?); this is what was captured until then'
       : error;
+  const routeProofs = routeProbes(probes, arrivals);
   const judged = judge({
     marks,
     consents,
@@ -166,6 +183,7 @@ export async function analyseJournal(
     forbiddenHosts: start.forbiddenHosts,
     unscanned,
     knownKinds: [...new Set(identifiers.map((identifier) => identifier.kind))],
+    probes: routeProbes(probes, arrivals),
     ...(runError !== undefined ? { error: runError } : {}),
   });
   const result: RunResult = {
@@ -193,6 +211,7 @@ export async function analyseJournal(
     status: overallStatus(judged.verdicts),
     notes,
     coverage: coverage ?? UNKNOWN_COVERAGE,
+    probes: routeProofs,
     ...(runError !== undefined ? { error: runError } : {}),
   };
   return { result, identifiers };

@@ -11,6 +11,8 @@ import {
   type IdentifierKind,
   type JudgedFinding,
   type Mark,
+  type ProbeMoment,
+  type RouteProbe,
   type RunResult,
   type TlsFailure,
   type UnreadableConnection,
@@ -111,6 +113,11 @@ export interface JudgeInput {
   knownKinds: IdentifierKind[];
   /** Why the run stopped early, if it did. */
   error?: string;
+  /**
+   * The route probes the run sent (src/capture/probe.ts). When given, a verdict passes only if
+   * each arrived; absent, route liveness is not judged (a bare list of findings, a unit test).
+   */
+  probes?: RouteProbe[];
 }
 
 /**
@@ -155,6 +162,8 @@ export function judge(input: JudgeInput): Judgement {
   }));
   const contacts = firstContacts(timeline, input);
   const known = new Set(input.knownKinds);
+  // A capture that cannot show it received the phone's traffic proves nothing by being clean.
+  const dead = input.probes ? routeNotProven(input.probes) : undefined;
 
   const verdicts: Verdict[] = [ranToEnd(input.error)];
   for (const consent of declared) {
@@ -205,6 +214,16 @@ export function judge(input: JudgeInput): Judgement {
       });
       continue;
     }
+    if (dead) {
+      verdicts.push({
+        ...base,
+        ...evidence({ unreadable: unseen, unscanned: notScanned }),
+        status: 'inconclusive',
+        summary: `inconclusive: ${dead.summary}`,
+        message: `inconclusive: ${dead.message}; so no leak before consent '${consent.name}' can be ruled out`,
+      });
+      continue;
+    }
     if (cut.length > 0) {
       const hosts = [...new Set(cut.map(({ part }) => part.host || '(no host)'))].join(', ');
       verdicts.push({
@@ -233,14 +252,26 @@ export function judge(input: JudgeInput): Judgement {
   if (input.forbiddenHosts.length > 0) {
     const early = contactsBeforeConsent(contacts, input.marks, input.forbiddenHosts);
     const hosts = [...new Set(early.map((c) => c.host))];
-    verdicts.push({
-      name: forbiddenHostsVerdictName(input.forbiddenHosts),
-      rule: 'forbidden-hosts',
-      ...evidence({ contacts: early.map((contact) => contacts.indexOf(contact)) }),
-      status: early.length > 0 ? 'fail' : 'pass',
-      summary: early.length > 0 ? `contacted before consent: ${hosts.join(', ')}` : '',
-      message: describeContacts(early),
-    });
+    const name = forbiddenHostsVerdictName(input.forbiddenHosts);
+    if (early.length === 0 && dead) {
+      verdicts.push({
+        name,
+        rule: 'forbidden-hosts',
+        ...evidence({}),
+        status: 'inconclusive',
+        summary: `inconclusive: ${dead.summary}`,
+        message: `inconclusive: ${dead.message}; so no contact before consent can be ruled out`,
+      });
+    } else {
+      verdicts.push({
+        name,
+        rule: 'forbidden-hosts',
+        ...evidence({ contacts: early.map((contact) => contacts.indexOf(contact)) }),
+        status: early.length > 0 ? 'fail' : 'pass',
+        summary: early.length > 0 ? `contacted before consent: ${hosts.join(', ')}` : '',
+        message: describeContacts(early),
+      });
+    }
   }
   return {
     findings: findings.map(readableFinding),
@@ -263,6 +294,18 @@ export function evaluateChecks(checks: Record<string, Check>, run: RunResult): V
   return Object.entries(checks).map(([name, check]) => {
     try {
       check(run);
+      // A check that found nothing wrong on a route that did not prove it carried anything has
+      // seen nothing: like the run's own verdicts, it cannot pass.
+      const dead = run.probes ? routeNotProven(run.probes) : undefined;
+      if (dead)
+        return {
+          name,
+          rule: 'check',
+          ...evidence({}),
+          status: 'inconclusive',
+          summary: `inconclusive: ${dead.summary}`,
+          message: `inconclusive: ${dead.message}; the check held on what was captured, which may be nothing of the phone's`,
+        };
       return { name, rule: 'check', ...evidence({}), status: 'pass', summary: '', message: '' };
     } catch (error) {
       const failure = error as Error & Partial<CheckFailure>;
@@ -304,6 +347,47 @@ export function overallStatus(verdicts: Pick<Verdict, 'status'>[]): VerdictStatu
   for (const status of ['fail', 'error', 'inconclusive'] as const)
     if (verdicts.some((verdict) => verdict.status === status)) return status;
   return 'pass';
+}
+
+const PROBE_MOMENT: Record<ProbeMoment, string> = {
+  routing: 'after routing',
+  'last-step': 'after the last step',
+  'by-hand': 'by hand',
+};
+
+/**
+ * Why a run's route is not proven to have carried the phone's traffic into the capture, or
+ * undefined when every probe it sent arrived. A run that sent none proves nothing either.
+ *
+ * @example
+ *   routeNotProven([{ moment: 'routing', url, how, fix: 'check adb reverse --list', sentAt }])?.summary
+ *   // → 'route not proven: the probe sent after routing never reached the capture'
+ */
+export function routeNotProven(
+  probes: RouteProbe[],
+): { summary: string; message: string } | undefined {
+  if (probes.length === 0) {
+    const summary = 'route not proven: the run sent no route probe';
+    return {
+      summary,
+      message: `${summary} (it stopped before routing, or its journal predates route probes), so nothing shows the capture received the phone's traffic — run it again with this version of phonehome`,
+    };
+  }
+  const failed = probes.find((probe) => probe.error !== undefined || probe.arrivedAt === undefined);
+  if (!failed) return undefined;
+  const when = PROBE_MOMENT[failed.moment];
+  if (failed.error !== undefined) {
+    const summary = `route not proven: the probe ${when} could not be sent`;
+    return { summary, message: `${summary}: ${failed.error} — ${failed.fix}` };
+  }
+  const summary =
+    failed.moment === 'by-hand'
+      ? 'route not proven: the probe URL opened by hand on the phone never reached the capture'
+      : `route not proven: the probe sent ${when} never reached the capture`;
+  return {
+    summary,
+    message: `${summary} (${failed.url}, ${failed.how}) — ${failed.fix}`,
+  };
 }
 
 function ranToEnd(error: string | undefined): Verdict {

@@ -40,6 +40,15 @@ describe('the F-Secure out-of-box scenario on the virtual phone', function () {
     return [...seen.values()].sort();
   };
 
+  it('proves the route of both runs with the probes after routing and after the last step', () => {
+    for (const outcome of [leaky, fixed]) {
+      expect(outcome.probes!.map((p) => [p.moment, p.arrivedAt !== undefined])).to.deep.equal([
+        ['routing', true],
+        ['last-step', true],
+      ]);
+    }
+  });
+
   it('fails the 2014 firmware with the IMEI, phone number, operator and new contacts before consent', () => {
     expect(leaky.verdicts.map((c) => [c.name, c.status])).to.deep.equal([
       ['runs to the end', 'pass'],

@@ -73,6 +73,10 @@ export class VirtualPhoneDriver extends BaseDriver<Constraints> {
     'mobile: setSetting': { command: 'mobileSetSetting', params: { required: ['name', 'value'] } },
     'mobile: getSettings': { command: 'mobileGetSettings' },
     'mobile: networkLog': { command: 'mobileNetworkLog' },
+    'mobile: deepLink': {
+      command: 'mobileDeepLink',
+      params: { required: ['url'], optional: ['package', 'waitForLaunch'] },
+    },
   } as const;
 
   override desiredCapConstraints = CONSTRAINTS;
@@ -234,6 +238,33 @@ export class VirtualPhoneDriver extends BaseDriver<Constraints> {
 
   async mobileGetSettings() {
     return { ...this.device.settings };
+  }
+
+  /**
+   * UiAutomator2's meaning: opens `url` with a VIEW intent; for an http(s) URL the browser loads
+   * it over the phone's network. Answers the page's status; fails when the page could not load.
+   */
+  async mobileDeepLink(url: string, _package?: string, _waitForLaunch?: boolean) {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      throw new errors.InvalidArgumentError(`deepLink url '${url}' is not a URL`);
+    }
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+      throw new errors.InvalidArgumentError(
+        `the virtual phone opens http(s) links only, not ${target.protocol}`,
+      );
+    }
+    try {
+      const page = await this.device.openUrl(target.href);
+      // Not `status`: Appium reads a `status` key in a command's result as a JSONWP error code.
+      return { httpStatus: page.status };
+    } catch (error) {
+      throw new errors.UnknownError(
+        `the browser could not load ${target.href}: ${(error as Error).message}`,
+      );
+    }
   }
 
   async mobileNetworkLog() {

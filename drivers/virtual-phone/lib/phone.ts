@@ -57,6 +57,20 @@ export class VirtualPhone {
     this.transmit = transmit;
   }
 
+  /**
+   * The phone's browser opening a link (an intent's VIEW of an http(s) URL): one GET over the
+   * phone's route, as its apps' requests go. The link to the route (the proxy, the network
+   * namespace) is up from power on, as `adb reverse` is on a phone on USB, so it goes out
+   * whether or not the SIM or Wi-Fi is on yet.
+   */
+  async openUrl(url: string): Promise<IncomingResponse> {
+    return await this.transmit({
+      method: 'GET',
+      url,
+      headers: { 'user-agent': 'phonehome-virtual-phone browser', accept: 'text/html,*/*' },
+    });
+  }
+
   get online(): boolean {
     return this.wifi || this.simInserted;
   }

@@ -134,6 +134,7 @@
         'Redacted copy: every identifier value and its encodings were replaced by labels such as [IMEI-1]. Safe to attach to a bug report.',
     };
     header.append(el('div', 'note coverage', `Coverage: ${run.coverage}`));
+    for (const line of run.route || []) header.append(el('div', 'note route', line));
     header.append(el('div', 'note', notes[run.mode]));
     if (run.error) header.append(el('div', 'note', `The run stopped early: ${run.error}`));
     for (const note of run.notes || []) header.append(el('div', 'note', note));
