@@ -22,7 +22,10 @@ const MAX_UNDECLARED = 64 * 1024;
  */
 export const protobufDecoder: Decoder = {
   name: 'protobuf',
-  open: (part) => (part.contentType?.includes('protobuf') ? protobufChildren(part) : undefined),
+  // Declared, a message that breaks off (cut short, corrupted) still has its fields up to there;
+  // the bytes after are scanned as they are.
+  open: (part) =>
+    part.contentType?.includes('protobuf') ? protobufChildren(part, true) : undefined,
 };
 
 /**
@@ -35,11 +38,11 @@ export const protobufDecoder: Decoder = {
  */
 export const sniffedProtobufDecoder: Decoder = {
   name: 'protobuf (sniffed)',
-  open: (part) => (part.bytes.length <= MAX_UNDECLARED ? protobufChildren(part) : undefined),
+  open: (part) => (part.bytes.length <= MAX_UNDECLARED ? protobufChildren(part, false) : undefined),
 };
 
-function protobufChildren(part: Part): Child[] | undefined {
-  const fields = protobufFields(part.bytes);
+function protobufChildren(part: Part, brokenOff: boolean): Child[] | undefined {
+  const fields = protobufFields(part.bytes, { brokenOff });
   if (!fields || fields.length === 0) return undefined;
   // A field of a field is named "protobuf:1.3", not "protobuf:1>protobuf:3".
   const base = /^(.*)>protobuf:([\d.]+)$/.exec(part.where);
@@ -68,24 +71,25 @@ export interface ProtobufField {
  * message is walked when the decoder opens it, so each level costs one walk of its bytes, not one
  * per level above it. Strings sit in the wire format as their raw bytes, so the automaton finds
  * them in the message as it is; these fields give a finding a precise place ("protobuf:1.3") and
- * a string its exact extent. Returns undefined when the bytes are not a well-formed message.
+ * a string its exact extent. Returns undefined when the bytes are not a well-formed message —
+ * unless `brokenOff` takes a message that breaks off as its fields up to the break, if any.
  *
  * @example
  *   protobufFields(Buffer.from([0x0a, 0x03, 0x61, 0x62, 0x63])) // → [{ path: '1', start: 2, end: 5, nested: false }]
+ *   protobufFields(Buffer.from([0x0a, 0x01, 0x61, 0x0f]), { brokenOff: true }) // → [{ path: '1', start: 2, end: 3, nested: false }]
  */
 export function protobufFields(
   bytes: Uint8Array,
-  from = 0,
-  to = bytes.length,
+  options: { brokenOff?: boolean } = {},
 ): ProtobufField[] | undefined {
   const fields: ProtobufField[] = [];
-  const ok = walk(bytes, from, to, (field, start, end) => {
+  const ok = walk(bytes, 0, bytes.length, (field, start, end) => {
     // Short printable strings also parse as messages by chance; a nested message must hold at
     // least one length-delimited field and not read as plain text.
     const nested = end > start && walk(bytes, start, end) > 0 && !isPrintable(bytes, start, end);
     fields.push({ path: String(field), start, end, nested });
   });
-  return ok < 0 ? undefined : fields;
+  return ok >= 0 || (options.brokenOff && fields.length > 0) ? fields : undefined;
 }
 
 /**

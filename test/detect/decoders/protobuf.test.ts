@@ -12,6 +12,7 @@ import {
   pbVarintField,
   type ChildSummary,
 } from '../../support/decoding.ts';
+import { seededRandom } from '../../support/seeded-random.ts';
 import { makeExchange } from '../make-exchange.ts';
 
 const IMEI = '356938035643809';
@@ -74,6 +75,21 @@ describe('decoder: protobuf', () => {
           },
         ],
       ],
+      [
+        'a declared message that breaks off keeps its fields up to the break',
+        Buffer.concat([pbField(1, IMEI), Buffer.from([0x32, 0x7f, 0x41])]),
+        PROTOBUF,
+        [
+          {
+            where: 'request-body>protobuf:1',
+            start: 2,
+            end: 17,
+            slice: true,
+            field: true,
+            text: IMEI,
+          },
+        ],
+      ],
       ['varints only: nothing to name', pbVarintField(1, 150), PROTOBUF, undefined],
       [
         'a length past the end is not protobuf',
@@ -118,6 +134,11 @@ describe('decoder: protobuf (sniffed)', () => {
     expect(openWith(sniffedProtobufDecoder, part).children?.map((c) => c.where)).to.deep.equal([
       'request-body>base64>protobuf:1',
     ]);
+  });
+
+  it('takes no message that breaks off: undeclared, it is likely no protobuf at all', () => {
+    const part = partOf(Buffer.concat([pbField(1, IMEI), Buffer.from([0x32, 0x7f, 0x41])]));
+    expect(openWith(sniffedProtobufDecoder, part).children).to.equal(undefined);
   });
 
   it('leaves binary over 64 KiB alone (media, where a walk finds noise)', () => {
@@ -289,4 +310,23 @@ describe('protobuf fields stand alone, judged in the structure', () => {
   for (const [name, body] of MISSED) {
     it(`misses: ${name}`, () => expect(findings(body)).to.deep.equal([]));
   }
+
+  it('never throws on hostile bodies declared protobuf or gRPC, and still finds a plain IMEI', () => {
+    const random = seededRandom(6);
+    const valid = Buffer.concat([pbField(1, IMEI), pbField(6, otlpLogs)]);
+    for (let round = 0; round < 300; round++) {
+      const body = Buffer.from(valid);
+      // Flip a few bytes away from the IMEI (bytes 2..17): tags, lengths, nested framing.
+      for (let k = 0; k < 1 + random.int(4); k++) {
+        const at = 17 + random.int(body.length - 17);
+        body[at] = random.int(256);
+      }
+      for (const type of [PROTOBUF, 'application/grpc']) {
+        const sent = type === PROTOBUF ? body : grpcFrame(body);
+        let found: string[][] = [];
+        expect(() => (found = findings(sent, type))).to.not.throw();
+        expect(found.map(([kind]) => kind)).to.include('imei');
+      }
+    }
+  });
 });
