@@ -58,10 +58,7 @@ export function avroValues(
   options: { declared?: boolean } = {},
 ): StructureWalk | undefined {
   const declared = options.declared ?? false;
-  if (!declared) {
-    if (bytes.length > MAX_UNDECLARED || !hasControlByte(bytes)) return undefined;
-    if (protobufFields(bytes) !== undefined) return undefined;
-  }
+  if (!declared && (bytes.length > MAX_UNDECLARED || !hasControlByte(bytes))) return undefined;
   const values: StructureValue[] = [];
   const reached = walkStrings(bytes, 0, bytes.length, values);
   if (!declared) {
@@ -69,6 +66,8 @@ export function avroValues(
     if (reached < bytes.length) return undefined;
     if (values.length < MIN_UNDECLARED_STRINGS || filled < bytes.length * MIN_STRING_SHARE)
       return undefined;
+    // Last, as the dearest test: the sniffed-protobuf decoder takes a well-formed message.
+    if (protobufFields(bytes) !== undefined) return undefined;
   }
   if (reached < bytes.length)
     return {
@@ -188,11 +187,16 @@ function walkStrings(
 }
 
 /**
- * Whether the bytes hold a control byte other than whitespace: text never does, Avro data almost
- * always (a short string's length, a boolean, a union's branch, the end of an array).
+ * Whether the first 4 KiB hold a control byte other than whitespace: text never does, Avro data
+ * almost always within a few bytes (a short string's length, a boolean, a union's branch, the end
+ * of an array). Only a prefix is read, so a large text body costs nothing here.
  */
 function hasControlByte(bytes: Uint8Array): boolean {
-  for (const byte of bytes) if (byte < 0x09 || (byte > 0x0d && byte < 0x20)) return true;
+  const end = Math.min(bytes.length, 4096);
+  for (let i = 0; i < end; i++) {
+    const byte = bytes[i] as number;
+    if (byte < 0x09 || (byte > 0x0d && byte < 0x20)) return true;
+  }
   return false;
 }
 
