@@ -79,9 +79,11 @@ export function coordinateVariants(identifier: Identifier): Variant[] {
 
 /**
  * Degrees a coordinate sent as a number may be off: what the text forms accept, a value rounded
- * or truncated to 3 decimals (≈ 110 m).
+ * or truncated to 3 decimals (≈ 110 m). Where that range leaves too few high-order bytes fixed
+ * for an anchor (an E7 int32 within 0.001° varies in its low 15 bits), the encoding is looked
+ * for within 4 decimals (≈ 11 m), then 5: a 2-byte anchor would slow every binary scan 5×.
  */
-export const NUMERIC_TOLERANCE = 1e-3;
+export const NUMERIC_TOLERANCES: readonly number[] = [1e-3, 1e-4, 1e-5];
 /** Fixed-point scales: degrees × 1e5, × 1e6 (Android's old E6) and × 1e7 (Google's E7). */
 const SCALES: readonly [name: string, scale: number][] = [
   ['e5', 1e5],
@@ -91,7 +93,7 @@ const SCALES: readonly [name: string, scale: number][] = [
 
 /**
  * One coordinate as binary numbers: floats in both byte orders, and fixed-point integers in
- * varint, zigzag varint, fixed32 and big-endian int32, each within NUMERIC_TOLERANCE. Their form
+ * varint, zigzag varint, fixed32 and big-endian int32, each within NUMERIC_TOLERANCES. Their form
  * names the encoding ("float64-le", "e7-zigzag-varint"). What may be strong evidence (see
  * `strongEncoding`) is strong only when the pair agrees to 5 decimals (location-pairs.ts).
  *
@@ -106,12 +108,15 @@ export function numericCoordinates(
 ): Variant[] {
   const variants: Variant[] = [];
   const add = (form: string, encoding: NumberEncoding, center: number, scale: number) => {
-    const tolerance = NUMERIC_TOLERANCE * scale;
-    for (const { anchor, lead, trail } of numberAnchors(
-      center - tolerance,
-      center + tolerance,
-      encoding,
-    )) {
+    // The widest tolerance whose range still has anchors (few enough, long enough).
+    let tolerance = 0;
+    let anchors: ReturnType<typeof numberAnchors> = [];
+    for (const degrees of NUMERIC_TOLERANCES) {
+      tolerance = degrees * scale;
+      anchors = numberAnchors(center - tolerance, center + tolerance, encoding);
+      if (anchors.length > 0) break;
+    }
+    for (const { anchor, lead, trail } of anchors) {
       variants.push({
         identifier,
         form,

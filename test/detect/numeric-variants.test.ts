@@ -314,6 +314,15 @@ const NOTHING: [name: string, body: Buffer][] = [
       varint(e(LON, 1e7)),
     ]),
   ],
+  [
+    'e7-fixed32-le 0.0005° off: past the 4 decimals a 4-byte E7 is looked for within',
+    Buffer.concat([
+      key(1, 5),
+      i32le(Number(e(LAT + 0.0005, 1e7))),
+      key(2, 5),
+      i32le(Number(e(LON, 1e7))),
+    ]),
+  ],
   ['a neighbouring Android ID as fixed64-le', Buffer.concat([key(2, 1), u64le(ANDROID_ID + 1n)])],
   ['an IMEI one off as fixed64-le', Buffer.concat([key(1, 1), u64le(IMEI - 1n)])],
   ['an IMEI one off as a varint', Buffer.concat([key(1, 0), varint(IMEI + 1n)])],
@@ -398,12 +407,12 @@ describe('number encodings', () => {
     expect(numberAnchors(LAT - 0.001, LAT + 0.001, 'float64-le')).to.deep.equal([
       { anchor: Buffer.from([0x6d, 0x48, 0x40]), lead: 5, trail: 0 },
     ]);
-    // Every number of the range has one of the anchors, at the right place.
+    // Every number of the range has one of the anchors, at the right place: E7 within 0.0001°.
     for (const encoding of ['varint', 'zigzag-varint', 'fixed32-le', 'int32-be'] as const) {
       const center = Number(e(LAT, 1e7));
-      const anchors = numberAnchors(center - 10_000, center + 10_000, encoding);
-      expect(anchors.length, encoding).to.be.within(1, 8);
-      for (let value = center - 10_000; value <= center + 10_000; value += 997) {
+      const anchors = numberAnchors(center - 1_000, center + 1_000, encoding);
+      expect(anchors.length, encoding).to.be.within(1, 16);
+      for (let value = center - 1_000; value <= center + 1_000; value += 7) {
         const bytes = encodeNumber(BigInt(value), encoding) as Buffer;
         const found = anchors.some(
           (a) =>
@@ -413,6 +422,12 @@ describe('number encodings', () => {
         expect(found, `${encoding} ${value}`).to.equal(true);
       }
     }
+  });
+
+  it('give up on a range that would need anchors shorter than 3 bytes', () => {
+    // E7 within 0.001° as an int32: the low 15 bits vary, 79 anchors of 3 bytes.
+    const center = Number(e(LAT, 1e7));
+    expect(numberAnchors(center - 10_000, center + 10_000, 'int32-be')).to.deep.equal([]);
   });
 
   it('give up on a range whose high bytes are only sign', () => {
