@@ -10,6 +10,8 @@ export default defineScenario({
   name: 'fsecure-out-of-box',
   title: 'F-Secure out of the box (Redmi 1S, 2014): no identifier before Cloud Messaging is on',
   consents: [{ name: 'cloud-messaging', covers: 'all' }],
+  // The consent is Cloud Messaging's switch: a phone without it is refused, never passed.
+  settings: ['cloud-messaging'],
   answers: {
     'api.account.xiaomi.com': { status: 200, json: { code: 0, description: 'ok' } },
     'account.xiaomi.com': { status: 200, json: { code: 0 } },

@@ -18,6 +18,7 @@ import { EXIT, PhonehomeError, describeError, exitCodeForStatus } from '../error
 import { formatOutcome } from '../report/console-summary.ts';
 import { overallStatus } from '../verdict/judge.ts';
 import { createDevice } from '../device/registry.ts';
+import { checkScenarioFits } from '../scenario/fit.ts';
 import { runScenario } from '../scenario/run.ts';
 import { RunSession } from '../session/run-session.ts';
 
@@ -104,6 +105,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   // anything touches a phone.
   for (const entry of devices) createDevice(entry);
   await RunSession.preflight(readEnvironment());
+  // A scenario on a device it does not fit is refused here, before any run, never run and passed.
+  for (const scenario of scenarios) for (const entry of devices) checkScenarioFits(scenario, entry);
   if (devices.length === 0) {
     say(`phonehome: shard ${values.shard} has no devices; nothing to run`);
     if (json)

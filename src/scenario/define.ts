@@ -1,6 +1,21 @@
 import type { CannedResponse } from '../capture/session.ts';
+import type { DeviceKind } from '../config/devices.ts';
 import type { Check, ConsentDeclaration, IdentifierKind } from '../types.ts';
 import type { ScenarioPhone } from './phone.ts';
+
+/**
+ * The devices a scenario is meant for. Each list given must hold (a device id in `devices`, its
+ * kind in `kinds`, its firmware profile in `firmware`); a run on a device that does not fit is
+ * refused before anything touches a phone.
+ */
+export interface ScenarioTarget {
+  /** Device ids from devices.json. */
+  devices?: string[];
+  /** Device kinds: virtual, android, remote. */
+  kinds?: DeviceKind[];
+  /** The virtual phone's firmware profiles (`appium:firmware`, or a `appium:firmwareFile` path). */
+  firmware?: string[];
+}
 
 /**
  * An audit scenario: the user actions to take, the consents among them, and the checks. A
@@ -18,6 +33,14 @@ export interface ScenarioDefinition {
   forbiddenHosts?: string[];
   /** Canned answers for the vendor hosts the phone calls (the run has no internet). */
   answers?: Record<string, CannedResponse>;
+  /** The devices it is meant for; absent, any. A run on another is refused (exit 2). */
+  meantFor?: ScenarioTarget;
+  /**
+   * The consent settings its steps switch (`phone.setSetting`): a device that cannot switch one
+   * (a firmware without it, an android phone without its taps) is refused before the run, and
+   * `setSetting` of a setting not listed here is an error.
+   */
+  settings?: string[];
   /** The user actions, in order. */
   steps(phone: ScenarioPhone): Promise<void>;
   /**
@@ -60,6 +83,16 @@ export function defineScenario(definition: ScenarioDefinition): Scenario {
       `scenario name '${definition.name}' must be kebab-case (a-z, 0-9, -): it names report folders`,
     );
   }
+  checkNames(definition.name, 'settings', definition.settings);
+  for (const field of ['devices', 'kinds', 'firmware'] as const)
+    checkNames(definition.name, `meantFor.${field}`, definition.meantFor?.[field]);
+  const kinds: readonly string[] = ['virtual', 'android', 'remote'];
+  const unknownKind = definition.meantFor?.kinds?.find((kind) => !kinds.includes(kind));
+  if (unknownKind !== undefined) {
+    throw new Error(
+      `scenario '${definition.name}': meantFor.kinds names '${unknownKind}'; kinds: ${kinds.join(', ')}`,
+    );
+  }
   const scenario: Scenario = {
     ...definition,
     checks: definition.checks ?? {},
@@ -70,4 +103,18 @@ export function defineScenario(definition: ScenarioDefinition): Scenario {
   };
   register?.(scenario);
   return scenario;
+}
+
+/** A list of names in a definition: absent, or non-empty strings, at least one. */
+function checkNames(scenario: string, field: string, names: unknown): void {
+  if (names === undefined) return;
+  if (
+    !Array.isArray(names) ||
+    names.length === 0 ||
+    names.some((name) => typeof name !== 'string' || name === '')
+  ) {
+    throw new Error(
+      `scenario '${scenario}': ${field} must be a non-empty list of names, e.g. ['cloud-messaging']; leave it out to mean any`,
+    );
+  }
 }

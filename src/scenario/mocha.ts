@@ -3,6 +3,7 @@ import { formatOutcome } from '../report/console-summary.ts';
 import type { RunResult } from '../types.ts';
 import { plannedVerdicts } from '../verdict/judge.ts';
 import { onScenarioDefined } from './define.ts';
+import { checkScenarioFits } from './fit.ts';
 import { scenarioFileName } from './load.ts';
 import { runScenario } from './run.ts';
 
@@ -32,6 +33,14 @@ onScenarioDefined((scenario) => {
 
     before(async function () {
       if (!entry) throw configError;
+      try {
+        checkScenarioFits(scenario, entry);
+      } catch (error) {
+        // Refused, not failed: the reason alone, without a stack to wade through.
+        const refusal = new Error(`REFUSED: ${(error as Error).message}`);
+        refusal.stack = refusal.message;
+        throw refusal;
+      }
       const file = this.test?.parent?.file;
       result = await runScenario({
         scenario: file ? { ...scenario, file: scenarioFileName(file) } : scenario,

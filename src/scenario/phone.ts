@@ -30,6 +30,7 @@ export class ScenarioPhone implements PhoneActions {
   readonly driver: WebdriverIO.Browser;
   private readonly actions: PhoneActions;
   private readonly consents: ConsentDeclaration[];
+  private readonly settings: string[] | undefined;
   private readonly mark: (mark: Mark) => void;
   private readonly plant: (values: IdentifierValues) => void;
   private readonly settle: () => Promise<void>;
@@ -49,6 +50,8 @@ export class ScenarioPhone implements PhoneActions {
     waitFor: (options: { host?: string; since: number; timeoutMs: number }) => Promise<void>;
     actions: PhoneActions;
     consents: ConsentDeclaration[];
+    /** The settings the scenario declared it switches; absent, any. */
+    settings?: string[];
     canary: CanaryMaker;
     mark: (mark: Mark) => void;
     /** Journals values the phone was shown as identifiers of the run (source `planted`). */
@@ -62,6 +65,7 @@ export class ScenarioPhone implements PhoneActions {
     this.waitFor = options.waitFor;
     this.actions = options.actions;
     this.consents = options.consents;
+    this.settings = options.settings;
     this.canary = options.canary;
     this.mark = options.mark;
     this.plant = options.plant;
@@ -147,7 +151,18 @@ export class ScenarioPhone implements PhoneActions {
   makeCall = (to: string) => this.act([['contact_number', to]], () => this.actions.makeCall(to));
   cloudLogin = (account: string) =>
     this.act([['email', account]], () => this.actions.cloudLogin(account));
-  setSetting = (name: string, on: boolean) => this.act([], () => this.actions.setSetting(name, on));
+  setSetting = (name: string, on: boolean) => {
+    if (this.settings && !this.settings.includes(name)) {
+      // The declaration is what the run was checked against: a setting outside it was never checked.
+      return Promise.reject(
+        new PhonehomeError(
+          'SCENARIO_SETTING_UNDECLARED',
+          `setting '${name}' is not in the scenario's settings (${this.settings.join(', ')}); add it there, so that devices without it are refused before the run`,
+        ),
+      );
+    }
+    return this.act([], () => this.actions.setSetting(name, on));
+  };
 
   /**
    * Runs one action: what it is given is journalled first (a run killed mid-action still searches

@@ -10,6 +10,7 @@ import { BOOT_STEP } from '../timeline/timeline.ts';
 import type { IdentifierValues, Mark, RunResult } from '../types.ts';
 import { CanaryMaker } from './canary.ts';
 import type { Scenario } from './define.ts';
+import { checkScenarioFits } from './fit.ts';
 import { ScenarioPhone } from './phone.ts';
 
 export interface RunOptions {
@@ -34,6 +35,7 @@ export interface RunOptions {
  */
 export async function runScenario(options: RunOptions): Promise<RunResult> {
   const { scenario, entry } = options;
+  checkScenarioFits(scenario, entry);
   const env = readEnvironment();
   const log = options.log ?? (() => {});
   const device = createDevice(entry);
@@ -96,6 +98,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       waitFor: (wanted) => run.capture.waitForExchange(wanted),
       actions: device.actions(driver),
       consents: scenario.consents,
+      ...(scenario.settings ? { settings: scenario.settings } : {}),
       canary,
       mark: (mark) => {
         run.mark(mark);

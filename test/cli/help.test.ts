@@ -95,10 +95,10 @@ describe('the command line', function () {
       PHONEHOME_CA_DIR: join(dirs.path, 'ca'),
       PHONEHOME_REPORTS_DIR: join(dirs.path, 'reports'),
     };
-    const quiet = await runCli(['run', '--device', 'virtual-clean'], env);
+    const quiet = await runCli(['run', '--device', 'virtual-redmi-1s-optin'], env);
     expect(quiet.code, quiet.stderr).to.equal(0);
     expect(quiet.stdout + quiet.stderr).to.not.match(/dbug|\[Appium\]|Appium REST http interface/);
-    const verbose = await runCli(['run', '--device', 'virtual-clean', '--verbose'], env);
+    const verbose = await runCli(['run', '--device', 'virtual-redmi-1s-optin', '--verbose'], env);
     expect(verbose.code, verbose.stderr).to.equal(0);
     expect(verbose.stdout + verbose.stderr).to.match(/dbug Appium/);
   });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exitCodeForStatus } from '../../src/errors.ts';
 import { PROJECT_ROOT } from '../../src/paths.ts';
@@ -38,21 +38,26 @@ const EXPECTED: Record<string, Record<string, string[]>> = {
     'forbidden-host': ['pass', 'pass', 'pass', 'fail'],
   },
   'virtual-clean': {
-    'fsecure-out-of-box': ['pass', 'pass'],
-    'rules-only': ['pass', 'pass', 'pass'],
+    // The clean firmware has no Cloud Messaging to switch: a scenario that switches it does not
+    // fit, and is refused rather than passed.
+    'fsecure-out-of-box': ['refused'],
+    'rules-only': ['refused'],
     'location-only': ['pass', 'pass'],
-    'forbidden-host': ['pass', 'pass', 'pass', 'pass'],
+    'forbidden-host': ['refused'],
   },
 };
 
 interface MochaReport {
   tests: { title: string; fullTitle: string; err: { message?: string } }[];
+  /** Failed tests and hooks (a refusal fails the suite's `before all` hook). */
+  failures: { title: string; fullTitle: string; err: { message?: string } }[];
   stats: { failures: number };
 }
 
 /** The run.json of every run folder under `dir`, by scenario name (reports/latest skipped). */
 function runRecords(dir: string): Map<string, RunRecord> {
   const records = new Map<string, RunRecord>();
+  if (!existsSync(dir)) return records;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (!entry.isDirectory()) continue;
     const run = JSON.parse(readFileSync(join(dir, entry.name, 'run.json'), 'utf8')) as RunRecord;
@@ -74,7 +79,7 @@ describe('one verdict under npm test, phonehome run and run.json', function () {
       let mocha: CliResult;
       let mochaReport: MochaReport;
       let mochaRuns: Map<string, RunRecord>;
-      const cli = new Map<string, { run: CliResult; record: RunRecord }>();
+      const cli = new Map<string, { run: CliResult; record: RunRecord | undefined }>();
 
       before(async () => {
         const env = (name: string) => ({
@@ -110,11 +115,30 @@ describe('one verdict under npm test, phonehome run and run.json', function () {
             ...env(`run-${name}`),
             PHONEHOME_REPORTS_DIR: reports,
           });
-          cli.set(name, { run, record: [...runRecords(reports).values()][0]! });
+          cli.set(name, { run, record: [...runRecords(reports).values()][0] });
         }
       });
 
       for (const scenario of Object.keys(SCENARIOS)) {
+        if (EXPECTED[device]![scenario]![0] === 'refused') {
+          it(`${scenario}: refused by mocha and by phonehome run alike, naming the device and the need, with no run`, () => {
+            const need = new RegExp(
+              `scenario '${scenario}' switches the setting 'cloud-messaging', which device '${device}' cannot switch`,
+            );
+            expect(mochaRuns.has(scenario)).to.equal(false);
+            const failures = mochaReport.failures.filter((test) =>
+              test.fullTitle.startsWith(`${scenario} on ${device} `),
+            );
+            expect(failures.map((test) => test.err.message)).to.satisfy((messages: string[]) =>
+              messages.some((message) => /^REFUSED: /.test(message) && need.test(message)),
+            );
+            const { run, record } = cli.get(scenario)!;
+            expect(record).to.equal(undefined);
+            expect(run.code, run.stderr).to.equal(2);
+            expect(run.stderr).to.match(need);
+          });
+          continue;
+        }
         it(`${scenario}: mocha's tests, run.json and phonehome run's exit code say the same`, () => {
           const record = mochaRuns.get(scenario)!;
           expect(record, `a run folder for ${scenario}`).to.not.equal(undefined);
@@ -129,6 +153,7 @@ describe('one verdict under npm test, phonehome run and run.json', function () {
           expect(record.verdicts.map((v) => v.status)).to.deep.equal(EXPECTED[device]![scenario]);
 
           const { run, record: cliRecord } = cli.get(scenario)!;
+          if (!cliRecord) throw new Error(`phonehome run left no run folder: ${run.stderr}`);
           expect(cliRecord.verdicts.map((v) => [v.name, v.status])).to.deep.equal(
             record.verdicts.map((v) => [v.name, v.status]),
           );
@@ -138,7 +163,8 @@ describe('one verdict under npm test, phonehome run and run.json', function () {
       }
 
       it("mocha's exit code fails exactly when a run does not pass", () => {
-        const anyFailed = [...mochaRuns.values()].some((run) => run.status !== 'pass');
+        const refused = Object.values(EXPECTED[device]!).some((want) => want[0] === 'refused');
+        const anyFailed = refused || [...mochaRuns.values()].some((run) => run.status !== 'pass');
         expect(mocha.code === 0, mocha.stderr).to.equal(!anyFailed);
         expect(mochaReport.stats.failures > 0).to.equal(anyFailed);
       });

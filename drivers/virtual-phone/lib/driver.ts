@@ -233,7 +233,11 @@ export class VirtualPhoneDriver extends BaseDriver<Constraints> {
   async mobileSetSetting(name: string, value: boolean) {
     if (typeof value !== 'boolean')
       throw new errors.InvalidArgumentError(`setting '${name}' takes true or false`);
-    await this.device.setSetting(name, value);
+    try {
+      await this.device.setSetting(name, value);
+    } catch (error) {
+      throw new errors.InvalidArgumentError((error as Error).message);
+    }
   }
 
   async mobileGetSettings() {

@@ -162,6 +162,16 @@ function checkProfile(raw: unknown, file: string): FirmwareProfile {
     const known =
       (PHONE_EVENTS as readonly string[]).includes(on) || /^setting-(enabled|disabled):/.test(on);
     if (!known) fail(`${where}.on`, `'${on}' is not an event; events: ${PHONE_EVENTS.join(', ')}`);
+    // Only declared settings can be switched (VirtualPhone.setSetting): a rule on another never fires.
+    const declared = Object.keys(settings as Record<string, unknown>);
+    const setting = /^setting-(?:enabled|disabled):(.*)$/.exec(on)?.[1];
+    if (setting !== undefined && !declared.includes(setting))
+      fail(`${where}.on`, `names the setting '${setting}', which settings does not declare`);
+    const when = isObject(rule.when) ? rule.when : {};
+    for (const name of Object.keys(isObject(when.settings) ? when.settings : {})) {
+      if (!declared.includes(name))
+        fail(`${where}.when.settings`, `names '${name}', which settings does not declare`);
+    }
     if (rule.body !== undefined && typeof rule.body !== 'string')
       fail(`${where}.body`, 'must be a string');
     if (

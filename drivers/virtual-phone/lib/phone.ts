@@ -146,6 +146,14 @@ export class VirtualPhone {
   }
 
   async setSetting(name: string, value: boolean): Promise<void> {
+    // A setting the firmware does not have would be accepted and change nothing: a scenario
+    // toggling it would pass on a phone it does not fit.
+    if (!Object.hasOwn(this.firmware.settings, name)) {
+      const known = Object.keys(this.firmware.settings);
+      throw new Error(
+        `the firmware '${this.firmware.name}' has no setting '${name}'; its settings: ${known.join(', ') || '(none)'}`,
+      );
+    }
     const was = this.settings[name];
     this.settings[name] = value;
     if (was !== value) await this.fire(`setting-${value ? 'enabled' : 'disabled'}:${name}`);
