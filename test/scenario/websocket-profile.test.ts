@@ -42,8 +42,8 @@ describe('the virtual phone leaking over WebSockets', function () {
       .filter((f) => f.beforeConsent)
       .map((f) => [f.kind, f.where, f.host, f.step]);
     expect(early).to.deep.include.members([
-      // The boot registration waits for the network, so it goes when Wi-Fi is joined.
-      ['imei', 'ws-sent', 'push.vendor.example', 'join Wi-Fi'],
+      // The boot registration goes while the phone powers on, before any step.
+      ['imei', 'ws-sent', 'push.vendor.example', 'boot'],
       ['imsi', 'ws-sent', 'push.vendor.example', 'insert SIM'],
     ]);
     const consent = result.verdicts.find((v) => v.rule === 'consent')!;
