@@ -1,4 +1,5 @@
 import type { Decoded } from './compression.ts';
+import { Output } from './output.ts';
 
 // Our own decoder, not snappyjs's: snappyjs trusts the stream (it writes past a short output
 // buffer silently, never checks that the output fills the length the preamble declared, and
@@ -48,7 +49,7 @@ export function snappyBlock(input: Uint8Array, limit: number): Decoded {
   if (length > limit) return OVER_BUDGET;
   if (length > (input.length - start) * MAX_EXPANSION) return INVALID;
   const out = Buffer.allocUnsafe(length);
-  return decodeElements(input, start, out) ? { bytes: out } : INVALID;
+  return decodeElements(input, start, out, 0, length) ? { bytes: out } : INVALID;
 }
 
 /**
@@ -63,8 +64,7 @@ export function snappyBlock(input: Uint8Array, limit: number): Decoded {
  */
 export function snappyFramed(input: Uint8Array, limit: number): Decoded {
   if (!startsWith(input, SNAPPY_FRAMED_MAGIC)) return INVALID;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
+  const out = new Output(limit, input.length);
   let at = 0;
   while (at < input.length) {
     if (at + 4 > input.length) return INVALID;
@@ -82,26 +82,24 @@ export function snappyFramed(input: Uint8Array, limit: number): Decoded {
     }
     if (type >= 0x80) continue; // skippable, and 0xfe padding
     if (type > 0x01 || length < 4) return INVALID;
+    // The data after the chunk's masked CRC-32C, which is not checked.
     const data = input.subarray(body + 4, at);
-    let chunk: Uint8Array;
     if (type === 0x01) {
       if (data.length > FRAMED_CHUNK_MAX) return INVALID;
-      chunk = data;
-    } else {
-      const decoded = snappyBlock(data, Math.min(FRAMED_CHUNK_MAX, limit - size));
-      if ('invalid' in decoded) return INVALID;
-      if ('overBudget' in decoded) {
-        // A chunk over 64 KiB breaks the format; one within it breaks only the budget.
-        const declared = readLength(data)?.[0] ?? 0;
-        return declared > FRAMED_CHUNK_MAX ? INVALID : OVER_BUDGET;
-      }
-      chunk = decoded.bytes;
+      if (!out.reserve(data.length)) return OVER_BUDGET;
+      out.buffer.set(data, out.size);
+      out.size += data.length;
+      continue;
     }
-    size += chunk.length;
-    if (size > limit) return OVER_BUDGET;
-    chunks.push(chunk);
+    // Each chunk is a block of its own: its copies reach back only into its own output.
+    const preamble = readLength(data);
+    if (!preamble || preamble[0] > FRAMED_CHUNK_MAX) return INVALID;
+    const [size, start] = preamble;
+    if (!out.reserve(size)) return OVER_BUDGET;
+    if (!decodeElements(data, start, out.buffer, out.size, size)) return INVALID;
+    out.size += size;
   }
-  return { bytes: Buffer.concat(chunks, size) };
+  return { bytes: out.result() };
 }
 
 /**
@@ -130,10 +128,15 @@ function readLength(input: Uint8Array): [number, number] | undefined {
   return undefined;
 }
 
-/** Writes the block's elements into `out`; false unless they fill it exactly. */
-function decodeElements(input: Uint8Array, start: number, out: Uint8Array): boolean {
+/** Writes the block's elements into `out[base, base + size)`; false unless they fill it exactly. */
+function decodeElements(
+  input: Uint8Array,
+  start: number,
+  out: Uint8Array,
+  base: number,
+  size: number,
+): boolean {
   const end = input.length;
-  const size = out.length;
   let at = start;
   let written = 0;
   while (at < end) {
@@ -151,10 +154,11 @@ function decodeElements(input: Uint8Array, start: number, out: Uint8Array): bool
         at += bytes;
       }
       if (at + length > end || written + length > size) return false;
+      const to = base + written;
       if (length < 16) {
-        for (let i = 0; i < length; i++) out[written + i] = input[at + i] as number;
+        for (let i = 0; i < length; i++) out[to + i] = input[at + i] as number;
       } else {
-        out.set(input.subarray(at, at + length), written);
+        out.set(input.subarray(at, at + length), to);
       }
       at += length;
       written += length;
@@ -183,7 +187,7 @@ function decodeElements(input: Uint8Array, start: number, out: Uint8Array): bool
       at += 4;
     }
     if (offset === 0 || offset > written || written + length > size) return false;
-    copyBack(out, written, offset, length);
+    copyBack(out, base + written, offset, length);
     written += length;
   }
   return written === size;
