@@ -82,7 +82,7 @@ export function guardRequests(
   };
 }
 
-type ConnectListener = (request: { headers: Record<string, unknown> }, socket: unknown) => void;
+type ConnectListener = (request: ConnectRequest, socket: unknown, ...rest: unknown[]) => void;
 
 /**
  * Keeps one bad CONNECT from taking the proxy down. mockttp 4 reads tags from a CONNECT's
@@ -95,7 +95,12 @@ type ConnectListener = (request: { headers: Record<string, unknown> }, socket: u
  * HTTP/2 servers; call before it accepts a connection (bind.ts does, from mockttp's own
  * assignment). test/capture/malformed.test.ts fails if a mockttp upgrade changes this.
  */
-export function guardConnects(server: EventEmitter, onError: (error: unknown) => void): void {
+export function guardConnects(
+  server: EventEmitter,
+  onError: (error: unknown) => void,
+  refusal?: (target: string) => Promise<string | undefined>,
+  onRefused?: (target: string, request: ConnectRequest, why: string) => void,
+): void {
   const handlers = server.listeners('connect') as ConnectListener[];
   if (handlers.length === 0) {
     throw new Error(
@@ -103,21 +108,137 @@ export function guardConnects(server: EventEmitter, onError: (error: unknown) =>
     );
   }
   server.removeAllListeners('connect');
-  server.on('connect', (request: { headers: Record<string, unknown> }, socket: unknown) => {
+  server.on('connect', (request: ConnectRequest, socket: unknown, ...rest: unknown[]) => {
     const auth = request.headers['proxy-authorization'];
     if (typeof auth === 'string' && auth.split(' ', 2)[1] === undefined) {
       delete request.headers['proxy-authorization'];
     }
-    try {
-      for (const handler of handlers) handler.call(server, request, socket);
-    } catch (error) {
-      onError(error);
-      // An HTTP/1 CONNECT hands its socket, an HTTP/2 one a response with its stream.
-      const open = socket as { destroy?: () => void; stream?: { destroy: () => void } };
-      if (open.destroy) open.destroy();
-      else open.stream?.destroy();
+    // An HTTP/1 CONNECT hands its socket, an HTTP/2 one a response with its stream.
+    const open = socket as ConnectSocket;
+    const pass = () => {
+      try {
+        for (const handler of handlers) handler.call(server, request, socket, ...rest);
+      } catch (error) {
+        onError(error);
+        if (open.destroy) open.destroy();
+        else open.stream?.destroy();
+      }
+    };
+    const target =
+      request.url || String(request.headers[':authority'] ?? request.headers.host ?? '');
+    if (!refusal || !target) {
+      pass();
+      return;
     }
+    // Node leaves a CONNECT's socket unread until a handler reads it: nothing the phone sends
+    // meanwhile is lost while the destination is looked up.
+    refusal(hostOfTarget(target)).then(
+      (why) => {
+        if (why === undefined) {
+          pass();
+          return;
+        }
+        onRefused?.(target, request, why);
+        refuseConnect(open, request.httpVersion ?? '1.1', why);
+      },
+      (error: unknown) => {
+        onError(error);
+        if (open.destroy) open.destroy();
+        else open.stream?.destroy();
+      },
+    );
   });
+}
+
+/** What guardConnects reads of a CONNECT request (HTTP/1 or HTTP/2). */
+export interface ConnectRequest {
+  url?: string;
+  httpVersion?: string;
+  headers: Record<string, unknown>;
+  rawHeaders?: string[];
+}
+
+interface ConnectSocket {
+  destroy?: () => void;
+  end?: (data: string) => void;
+  writeHead?: (status: number, headers: Record<string, string>) => void;
+  stream?: { destroy: () => void; end: (data?: string) => void };
+}
+
+/** Answers a refused CONNECT 403 with the reason, and closes it: no tunnel is opened. */
+function refuseConnect(open: ConnectSocket, httpVersion: string, why: string): void {
+  const body = `phonehome: ${why}\n`;
+  try {
+    if (open.writeHead && open.stream) {
+      open.writeHead(403, { 'content-type': 'text/plain' });
+      open.stream.end(body);
+    } else {
+      open.end?.(
+        `HTTP/${httpVersion} 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    }
+  } catch {
+    if (open.destroy) open.destroy();
+    else open.stream?.destroy();
+  }
+}
+
+/** The host of a CONNECT target or a tunnel address: "[::1]:443" → "::1", "a.b:443" → "a.b". */
+export function hostOfTarget(target: string): string {
+  const bracketed = /^\[([^\]]*)\](?::\d*)?$/.exec(target);
+  if (bracketed) return bracketed[1]!;
+  const colons = target.split(':').length - 1;
+  // A bare IPv6 address has several colons and no port.
+  if (colons > 1) return target;
+  return target.replace(/:\d*$/, '');
+}
+
+/**
+ * Refuses a SOCKS tunnel to a destination `refusal` names. mockttp's SOCKS server answers
+ * "granted" before it names the destination (as 'socks-tcp-connect' on the SOCKS server
+ * httpolyglot keeps in `_socksHandler`), so a refused tunnel is closed before a byte of it is
+ * read or passed on. test/capture/destinations.test.ts fails if a mockttp upgrade changes this.
+ */
+export function guardSocks(
+  server: EventEmitter,
+  refusal: (target: string) => Promise<string | undefined>,
+  onRefused: (target: string, why: string, socket: { remoteAddress?: string }) => void,
+  onError: (error: unknown) => void,
+): void {
+  const socks = (server as unknown as { _socksHandler?: EventEmitter })._socksHandler;
+  if (!socks) {
+    throw new Error('mockttp has no SOCKS server to guard: its internals changed (see guard.ts)');
+  }
+  const handlers = socks.listeners('socks-tcp-connect') as ((...args: unknown[]) => void)[];
+  if (handlers.length === 0) {
+    throw new Error('mockttp has no SOCKS handler to guard: its internals changed (see guard.ts)');
+  }
+  socks.removeAllListeners('socks-tcp-connect');
+  socks.on(
+    'socks-tcp-connect',
+    (
+      socket: { destroy: () => void; pause?: () => void; remoteAddress?: string },
+      address: { type: string; ip?: string; hostname?: string; port: number },
+    ) => {
+      const host = address.ip ?? address.hostname ?? '';
+      const target =
+        address.type === 'ipv6' ? `[${host}]:${address.port}` : `${host}:${address.port}`;
+      refusal(host).then(
+        (why) => {
+          if (why === undefined) {
+            for (const handler of handlers) handler.call(socks, socket, address);
+            return;
+          }
+          onRefused(target, why, socket);
+          socket.destroy();
+        },
+        (error: unknown) => {
+          onError(error);
+          socket.destroy();
+        },
+      );
+    },
+  );
 }
 
 type UpgradeHandler = (request: IncomingMessage, socket: EventEmitter, head: Buffer) => unknown;

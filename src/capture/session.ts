@@ -30,7 +30,16 @@ import {
   type BodyStore,
   type TappedBody,
 } from './bodies.ts';
-import { guardConnects, guardRequests, guardWebSockets, type Rejected } from './guard.ts';
+import { blockedDestination, DestinationPolicy, type DestinationOptions } from './destinations.ts';
+import {
+  guardConnects,
+  guardRequests,
+  guardSocks,
+  guardWebSockets,
+  hostOfTarget,
+  type ConnectRequest,
+  type Rejected,
+} from './guard.ts';
 
 /** A canned answer for a host the phone calls. */
 export interface CannedResponse {
@@ -91,6 +100,12 @@ export interface CaptureOptions {
   headersTimeoutMs?: number;
   /** A host name at which the proxy serves the CA certificate, for a phone to install it. */
   serveCaAt?: string;
+  /**
+   * Online (`otherwise: 'pass-through'`), what the phone may reach besides the internet: the
+   * host's own addresses and private networks other than the phone's are refused unless allowed
+   * (capture/destinations.ts). `allowedClients` count as the phone's addresses.
+   */
+  destinations?: DestinationOptions;
   /** Where problems inside the proxy are told; they never stop the capture. */
   log?: (message: string) => void;
 }
@@ -162,9 +177,15 @@ export class CaptureSession {
   }>();
   private rejected = 0;
 
-  private constructor(server: Mockttp, options: CaptureOptions) {
+  /** Online, what the phone may not reach; undefined offline (nothing goes upstream). */
+  private readonly policy?: DestinationPolicy;
+  /** Requests refused for their destination, by id: why, for their exchange's error. */
+  private readonly blocked = new Map<string, string>();
+
+  private constructor(server: Mockttp, options: CaptureOptions, policy?: DestinationPolicy) {
     this.server = server;
     this.options = options;
+    this.policy = policy;
   }
 
   static async start(options: CaptureOptions): Promise<CaptureSession> {
@@ -196,6 +217,17 @@ export class CaptureSession {
         ? { passthrough: ['unknown-protocol' as const] }
         : {}),
     });
+    const online = options.answers.otherwise === 'pass-through';
+    const policy = online
+      ? new DestinationPolicy({
+          ...options.destinations,
+          phoneAddresses: [
+            ...(options.destinations?.phoneAddresses ?? []),
+            ...(options.allowedClients ?? []),
+          ],
+        })
+      : undefined;
+    const refusal = policy ? (host: string) => policy.refusal(host) : undefined;
     bindMockttp(server, {
       host,
       idleTimeoutMs: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
@@ -203,12 +235,26 @@ export class CaptureSession {
       allowedClients: options.allowedClients,
       onRefused: (remote) =>
         options.log?.(`refused a connection from ${remote} (not an allowed client)`),
-      onServer: (listening) =>
-        guardConnects(listening, (error) =>
-          options.log?.(`proxy connect handler failed: ${describeError(error)}`),
-        ),
+      onServer: (listening) => {
+        const onError = (error: unknown) =>
+          options.log?.(`proxy connect handler failed: ${describeError(error)}`);
+        guardConnects(listening, onError, refusal, (target, request, why) =>
+          session.safely('blocked', () => session.recordBlockedTunnel(target, why, request)),
+        );
+        if (refusal)
+          guardSocks(
+            listening,
+            refusal,
+            (target, why, socket) =>
+              session.safely('blocked', () =>
+                session.recordBlockedTunnel(target, why, undefined, socket.remoteAddress),
+              ),
+            onError,
+          );
+      },
     });
-    const session = new CaptureSession(server, options);
+    // The guards above call the session only once it accepts sockets, after it exists.
+    const session = new CaptureSession(server, options, policy);
     guardRequests(
       server,
       (rejected) => session.safely('rejected request', () => session.recordRejected(rejected)),
@@ -376,14 +422,47 @@ export class CaptureSession {
     }
     // WebSockets are opened for the phone (and passed on to the real server when traffic goes
     // through): what it sends over them is recorded message by message.
-    if (otherwise === 'pass-through') await this.server.forAnyWebSocket().thenPassThrough();
-    else await this.server.forAnyWebSocket().thenPassivelyListen();
+    if (otherwise === 'pass-through') {
+      // A WebSocket to a destination the phone may not reach is refused before it is opened.
+      await this.server
+        .forAnyWebSocket()
+        .always()
+        .matching(async (request) => {
+          const why = await this.refusalFor(request);
+          if (why !== undefined)
+            this.safely('blocked', () => this.recordBlockedSocket(request, why));
+          return why !== undefined;
+        })
+        .thenRejectConnection(
+          403,
+          'Forbidden',
+          { 'content-type': 'text/plain' },
+          'phonehome: blocked destination\n',
+        );
+      await this.server.forAnyWebSocket().thenPassThrough();
+    } else await this.server.forAnyWebSocket().thenPassivelyListen();
     if (otherwise === 'pass-through') {
       await this.server.forUnmatchedRequest().thenPassThrough({
         // The upload goes on to the server while it is recorded: the request is journaled with
         // its body as far as it came, and its exchange record has all of it.
         beforeRequest: async (request) => {
           await this.journalRequest(request, false);
+          const why = await this.refusalFor(request);
+          if (why === undefined) return undefined;
+          const reason = blockedDestination(
+            `${request.destination.hostname}:${request.destination.port}`,
+            why,
+          );
+          this.blocked.set(request.id, reason);
+          this.options.log?.(reason);
+          return {
+            response: {
+              statusCode: 403,
+              statusMessage: 'Forbidden',
+              headers: { 'content-type': 'text/plain' },
+              body: `phonehome: ${reason}\n`,
+            },
+          };
         },
       });
     } else {
@@ -619,6 +698,96 @@ export class CaptureSession {
     this.landed(exchange.host);
   }
 
+  /**
+   * Why the phone may not reach where a request goes (its tunnel's destination or its URL's
+   * host; both when they differ), or undefined when it may or the capture is offline.
+   */
+  private async refusalFor(request: {
+    url: string;
+    destination?: { hostname: string; port: number };
+  }): Promise<string | undefined> {
+    if (!this.policy) return undefined;
+    const hosts = new Set<string>();
+    if (request.destination) hosts.add(request.destination.hostname);
+    try {
+      hosts.add(new URL(request.url).hostname);
+    } catch {
+      // A URL that does not parse names no host beyond its destination.
+    }
+    for (const host of hosts) {
+      const why = await this.policy.refusal(host);
+      if (why !== undefined) return why;
+    }
+    return undefined;
+  }
+
+  /**
+   * A tunnel (CONNECT or SOCKS) to a destination the phone may not reach, refused before it was
+   * opened: journaled as an exchange to that destination, answered 403, with the reason.
+   */
+  recordBlockedTunnel(
+    target: string,
+    why: string,
+    connect?: ConnectRequest,
+    remoteAddress?: string,
+  ): void {
+    this.rejected += 1;
+    const at = Date.now();
+    const reason = blockedDestination(target, why);
+    const raw = connect?.rawHeaders ?? [];
+    const headers: HeaderPair[] = [];
+    for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i]!, raw[i + 1]!]);
+    const host = hostOfTarget(target);
+    const port = Number(/:(\d+)$/.exec(target)?.[1] ?? 0);
+    this.options.journal.append({
+      type: 'exchange',
+      exchange: {
+        id: `blocked-${this.rejected}`,
+        startedAt: at,
+        completedAt: at,
+        protocol: 'http',
+        host,
+        ...destinationOf({ hostname: host, port }),
+        request: {
+          method: connect ? 'CONNECT' : 'SOCKS',
+          url: target,
+          httpVersion: connect?.httpVersion ?? '',
+          headers,
+          body: { encoding: 'utf8', data: '' },
+        },
+        response: {
+          status: 403,
+          statusMessage: 'Forbidden',
+          headers: [],
+          body: { encoding: 'utf8', data: '' },
+        },
+        error: reason,
+      },
+    });
+    this.landed(host);
+    this.options.log?.(`${reason}${remoteAddress ? ` (from ${remoteAddress})` : ''}`);
+  }
+
+  /** A WebSocket refused for its destination: its opening request, answered 403, with the reason. */
+  private recordBlockedSocket(request: CompletedRequest, why: string): void {
+    const { hostname, port } = request.destination;
+    const exchange: Exchange = {
+      ...requestPart(request),
+      id: `blocked-${request.id}`,
+      completedAt: Date.now(),
+      response: {
+        status: 403,
+        statusMessage: 'Forbidden',
+        headers: [],
+        body: { encoding: 'utf8', data: '' },
+      },
+      error: blockedDestination(`${hostname}:${port}`, why),
+    };
+    this.options.journal.append({ type: 'exchange', exchange });
+    this.landed(exchange.host);
+    this.options.log?.(exchange.error!);
+  }
+
   /** A request the proxy refused to handle (a malformed URL): what the phone sent is recorded. */
   private recordRejected(rejected: Rejected) {
     this.rejected += 1;
@@ -779,6 +948,11 @@ export class CaptureSession {
         };
       }
       if (error) exchange.error = error;
+      const blocked = this.blocked.get(request.id);
+      if (blocked) {
+        this.blocked.delete(request.id);
+        exchange.error = blocked;
+      }
       this.options.journal.append({ type: 'exchange', exchange });
       this.landed(exchange.host);
     } finally {

@@ -6,6 +6,7 @@ import {
   type DeviceEntry,
   type GatewaySettings,
 } from '../config/devices.ts';
+import { DestinationPolicy } from '../capture/destinations.ts';
 import { readEnvironment } from '../config/env.ts';
 import { readIdentifiersFile } from '../detect/identifiers.ts';
 import type { Device } from '../device/device.ts';
@@ -20,7 +21,8 @@ export const CA_HOST = 'phonehome.invalid';
 
 /**
  * `phonehome capture [--device id] [--identifiers FILE] [--port P] [--host ip --client ip…]
- * [--gateway interface --client ip [--address-pool cidr]] [--offline]`: a phone you drive by
+ * [--gateway interface --client ip [--address-pool cidr]] [--offline] [--allow-destination ip|cidr…]`:
+ * a phone you drive by
  * hand. With --gateway this host is the phone's network (docs/gateway.md) and sees everything.
  * The proxy and the journal run without Appium; an
  * `android` device is routed and trusted as in a scenario run and restored at the end. Without a
@@ -29,7 +31,9 @@ export const CA_HOST = 'phonehome.invalid';
  * from the device's devices.json entry and the phone, or from --identifiers (the same file
  * format as `phonehome scan`); with none known the verdict is inconclusive, never a pass. Marks:
  * keys `s` (step), `c` (consent), `q` (quit) on a terminal, else lines `step <name>`,
- * `consent <name>`, `quit`. Ctrl-C ends cleanly. The verdicts are a scenario run's: exit 1 when
+ * `consent <name>`, `quit`. Online, the phone may not reach this host's own addresses nor
+ * private networks other than its own (capture/destinations.ts) unless --allow-destination
+ * names them. Ctrl-C ends cleanly. The verdicts are a scenario run's: exit 1 when
  * an identifier left before the consent (or could not be looked for).
  *
  * @example
@@ -49,6 +53,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       gateway: { type: 'string' },
       'address-pool': { type: 'string' },
       offline: { type: 'boolean', default: false },
+      'allow-destination': { type: 'string', multiple: true },
     },
   });
   const env = readEnvironment();
@@ -103,6 +108,8 @@ export async function captureCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new PhonehomeError('USAGE', `--port ${values.port} is not a port number`);
   const fromFile = values.identifiers ? readIdentifiersFile(values.identifiers) : undefined;
+  // A mistyped --allow-destination is told now, before a run folder is made.
+  new DestinationPolicy({ allow: values['allow-destination'] ?? [] });
 
   const device: Device | undefined = entry ? createDevice(entry) : undefined;
   const run = await RunSession.open({
@@ -126,6 +133,10 @@ export async function captureCommand(argv: string[]): Promise<number> {
         ? { tlsPassthroughHosts: entry.android.tlsPassthroughHosts }
         : {}),
       serveCaAt: CA_HOST,
+      destinations: {
+        allow: values['allow-destination'] ?? [],
+        phoneAddresses: gateway ? [gateway.phoneAddress] : (values.client ?? []),
+      },
       answers: {
         hosts: {},
         // A person driving a phone needs its real servers to answer.

@@ -41,12 +41,15 @@ safe to attach to a bug`,
   },
   capture: {
     usage: `phonehome capture [--device id] [--devices-file f] [--identifiers ids.json] [--port P]
-                  [--host ip --client ip…] [--offline]
+                  [--host ip --client ip…] [--offline] [--allow-destination ip|cidr…]
                   [--gateway interface --client ip [--address-pool cidr]]`,
     about: `a phone you drive by hand: proxy + journal, you mark the steps (s/c/q keys, or
 step/consent/quit lines on stdin); traffic goes on to the real servers unless --offline; without
 identifiers to look for, the verdict is inconclusive; --gateway: this host is the phone's access
-point and captures every TCP connection, DNS query and UDP flow (docs/gateway.md)`,
+point and captures every TCP connection, DNS query and UDP flow (docs/gateway.md); online the
+phone may not reach this host's own addresses (loopback, its interfaces, link-local, 169.254.169.254)
+nor private networks other than its own: such a request is answered 403 and journaled as a blocked
+destination; --allow-destination 192.168.1.40 or 10.0.0.0/8 (repeatable) allows one`,
   },
   doctor: {
     usage: 'phonehome doctor [--device id] [--devices-file f]',

@@ -105,6 +105,8 @@ describe('bodies too large for a journal line', function () {
         hosts: { 'upload.vendor.test': { status: 200, body: 'thanks' } },
         otherwise: 'pass-through',
       },
+      // The "real" server is on this host's loopback, which a phone may not reach unless allowed.
+      destinations: { allow: ['127.0.0.0/8'] },
     });
   });
   after(async () => {

@@ -174,6 +174,8 @@ describe('the capture as a SOCKS5 proxy', function () {
       journal,
       bodies: bodyStore(dirname(journal.path)),
       answers: { hosts: {}, otherwise: 'pass-through' },
+      // The push service is on this host's loopback, which a phone may not reach unless allowed.
+      destinations: { allow: ['127.0.0.0/8'] },
     });
     let answer = '';
     try {

@@ -75,6 +75,8 @@ describe('WebSockets through the capture', function () {
       journal,
       bodies: bodyStore(dirname(journal.path)),
       answers: { hosts: {}, otherwise },
+      // Online, the "real" server is on this host's loopback, which a phone may not reach unless allowed.
+      destinations: { allow: ['127.0.0.0/8'] },
     });
     const exchanges = async (): Promise<Exchange[]> => {
       await session.stop();
