@@ -410,6 +410,9 @@ export class CaptureSession {
         headers['content-type'] ??= 'application/json';
         body = JSON.stringify(answer.json);
       }
+      // mockttp adds no framing of its own: without a length the answer ends only when the
+      // connection closes, and a phone's keep-alive or pipelined requests would go unanswered.
+      withLength(headers, body, answer.status);
       // .always(): without it mockttp answers with a rule only until it was hit once (FACTS.md).
       await this.server
         .forAnyRequest()
@@ -459,7 +462,7 @@ export class CaptureSession {
             response: {
               statusCode: 403,
               statusMessage: 'Forbidden',
-              headers: { 'content-type': 'text/plain' },
+              headers: withLength({ 'content-type': 'text/plain' }, `phonehome: ${reason}\n`, 403),
               body: `phonehome: ${reason}\n`,
             },
           };
@@ -468,10 +471,11 @@ export class CaptureSession {
     } else {
       await this.server.forUnmatchedRequest().thenCallback(async (request) => {
         await this.journalRequest(request, true);
+        const body = 'phonehome: no answer configured for this host\n';
         return {
           statusCode: 404,
-          headers: { 'content-type': 'text/plain' },
-          body: 'phonehome: no answer configured for this host\n',
+          headers: withLength({ 'content-type': 'text/plain' }, body, 404),
+          body,
         };
       });
     }
@@ -968,6 +972,22 @@ export class CaptureSession {
       this.options.log?.(`proxy ${event} handler failed: ${describeError(error)}`);
     }
   }
+}
+
+/**
+ * Sets a canned answer's Content-Length (unless its headers frame it already) and returns them.
+ * A status without a body (1xx, 204, 304) gets none.
+ */
+function withLength(
+  headers: Record<string, string>,
+  body: string,
+  status: number,
+): Record<string, string> {
+  const named = Object.keys(headers).map((name) => name.toLowerCase());
+  const bodiless = status < 200 || status === 204 || status === 304;
+  if (!bodiless && !named.includes('content-length') && !named.includes('transfer-encoding'))
+    headers['content-length'] = String(Buffer.byteLength(body));
+  return headers;
 }
 
 /** The request half of an exchange, as the phone sent it. */
