@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -39,23 +39,35 @@ async function chooseChromium(): Promise<Chromium> {
   if (wanted !== 'bundled' && existsSync(SYSTEM_CHROMIUM)) {
     return { executablePath: SYSTEM_CHROMIUM, source: SYSTEM_CHROMIUM };
   }
-  const executablePath = await bundled.executablePath();
+  // The package unpacks its build into os.tmpdir() (/tmp/chromium), with the unpacking user's
+  // mode 0700: another user's copy there cannot be run. Each user gets a folder of their own.
+  const cache = join(tmpdir(), `phonehome-chromium-uid${process.getuid?.() ?? 'unknown'}`);
+  mkdirSync(cache, { recursive: true, mode: 0o700 });
+  const tmpdirBefore = process.env.TMPDIR;
+  process.env.TMPDIR = cache;
+  let executablePath: string;
+  try {
+    executablePath = await bundled.executablePath();
+  } finally {
+    if (tmpdirBefore === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = tmpdirBefore;
+  }
   return {
     executablePath,
-    env: { LD_LIBRARY_PATH: bundledLibraries() },
+    env: { LD_LIBRARY_PATH: bundledLibraries(cache) },
     source: `@sparticuz/chromium (${executablePath})`,
   };
 }
 
-/** Unpacks the package's NSS libraries once per version (atomically: tests may race). */
-function bundledLibraries(): string {
+/** Unpacks the package's NSS libraries into `cache` once per version (atomically: tests may race). */
+function bundledLibraries(cache: string): string {
   const require = createRequire(import.meta.url);
   // Its main module is build/cjs/index.cjs; its exports give no other path.
   const root = join(dirname(require.resolve('@sparticuz/chromium')), '..', '..');
   const version = (
     JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
   ).version;
-  const target = join(tmpdir(), `phonehome-chromium-libs-${version}`);
+  const target = join(cache, `libs-${version}`);
   if (!existsSync(target)) {
     const staging = mkdtempSync(`${target}-`);
     const tar = brotliDecompressSync(readFileSync(join(root, 'bin', 'al2023.tar.br')));
