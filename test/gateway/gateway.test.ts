@@ -66,6 +66,22 @@ describe('the gateway route: every connection, lookup and datagram the phone sen
               addressPool: network.addressPool,
             },
           },
+          // The same entry, but the phone is on another network than the gateway's interface:
+          // nothing it sends reaches the capture, and only its route probe can tell.
+          {
+            ...phone,
+            id: 'daemon-elsewhere',
+            capabilities: {
+              ...capabilities,
+              'appium:networkNamespace': network.intruder,
+              'appium:dnsServer': network.intruderGatewayAddress,
+            },
+            gateway: {
+              interface: network.phoneInterface,
+              phoneAddress: network.phoneAddress,
+              addressPool: network.addressPool,
+            },
+          },
           { ...phone, id: 'daemon-proxy', capabilities },
         ],
       }),
@@ -141,6 +157,30 @@ describe('the gateway route: every connection, lookup and datagram the phone sen
       'diagnostics.daemon.example',
     );
     expect(tablesIn(network.gateway)).to.deep.equal([]);
+    // The route probes: looked up with the gateway's DNS and fetched through it, never a contact.
+    expect(result.probes!.map((p) => [p.moment, p.arrivedAt !== undefined])).to.deep.equal([
+      ['routing', true],
+      ['last-step', true],
+    ]);
+    expect(result.contacts.map((c) => c.host)).to.not.include('probe.phonehome.invalid');
+  });
+
+  it('is inconclusive, never a pass, when the phone is not on the gateway: its probe never arrives', async () => {
+    const run = await runCliIn(
+      network.gateway,
+      ['run', SCENARIO, '--device', 'daemon-elsewhere'],
+      env,
+    );
+    expect(run.code, run.stdout + run.stderr).to.equal(1);
+    const { record, result } = await lastRun();
+    expect(result.exchanges).to.equal(0);
+    expect(record.status).to.equal('inconclusive');
+    const consent = record.verdicts.find((v) => v.rule === 'consent')!;
+    expect(consent.summary).to.equal(
+      'inconclusive: route not proven: the probe after routing could not be sent',
+    );
+    expect(consent.message).to.include("routes through the gateway's interface");
+    expect(record.route!.statement[0]).to.match(/^route probe after routing: NOT SENT/);
   });
 
   it('on the proxy route the same phone passes, qualified, and none of the daemon is seen', async () => {
