@@ -112,9 +112,12 @@ export class RemoteDevice implements Device {
 
   capabilities(context: RouteContext): Record<string, unknown> {
     const filled = this.fill(this.entry.capabilities, '.capabilities');
-    return usesVirtualAutomation(filled)
-      ? { ...filled, ...virtualCapabilities(this.entry, context) }
-      : filled;
+    if (!usesVirtualAutomation(filled)) return filled;
+    const routed = { ...filled, ...virtualCapabilities(this.entry, context) };
+    // Through a tunnel, the phone's proxy is the farm's end of the tunnel, as the farm set it up.
+    if (this.mode === 'tunnel' && typeof filled['appium:proxy'] === 'string')
+      routed['appium:proxy'] = filled['appium:proxy'];
+    return routed;
   }
 
   /**

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { freePort } from '../../src/appium/server.ts';
 import { PROJECT_ROOT } from '../../src/paths.ts';
+import type { RunRecord } from '../../src/report/json-report.ts';
 import { imei, runSimOnly, useFarm } from './farm-devices.ts';
 
 const FAKE_TUNNEL = join(PROJECT_ROOT, 'test', 'fixtures', 'fake-tunnel', 'fake-tunnel.mjs');
@@ -72,6 +74,60 @@ describe("a farm's tunnel (traffic mode tunnel)", function () {
     expect(args[5]).to.equal('--local-proxy-port');
     expect(args[6]).to.match(/^\d+$/);
     expect(result.stdout + result.stderr).to.not.include('tunnel-s3cret');
+  });
+
+  /**
+   * A run of the opt-in firmware (nothing leaves before consent) whose phone's proxy is the farm's
+   * end of the fake tunnel; `drop` makes the tunnel carry nothing.
+   */
+  const carriedRun = async (name: string, drop: boolean): Promise<RunRecord> => {
+    const listen = await freePort();
+    const entry = device([
+      '--listen-port',
+      String(listen),
+      '--local-proxy-host',
+      '{proxyHost}',
+      '--local-proxy-port',
+      '{proxyPort}',
+      ...(drop ? ['--drop'] : []),
+    ]);
+    entry.capabilities['appium:firmware'] = 'redmi-1s-optin-update';
+    const capabilities = entry.capabilities as Record<string, unknown>;
+    capabilities['appium:proxy'] = `http://127.0.0.1:${listen}`;
+    capabilities['appium:requestTimeout'] = 2000;
+    const file = join(farm.dir(), `devices-${name}.json`);
+    writeFileSync(file, JSON.stringify({ devices: [entry] }));
+    const reports = join(farm.dir(), `reports-${name}`);
+    const log = join(farm.dir(), `tunnel-${name}.ndjson`);
+    writeFileSync(log, '');
+    const result = await runSimOnly(file, ['--device', 'farm-tunnel', '--json'], {
+      PHONEHOME_REPORTS_DIR: reports,
+      PHONEHOME_CA_DIR: join(farm.dir(), 'ca'),
+      FAKE_TUNNEL_LOG: log,
+    });
+    expect(result.code, result.stdout + result.stderr).to.equal(drop ? 1 : 0);
+    return JSON.parse(readFileSync(join(reports, 'latest', 'run.json'), 'utf8')) as RunRecord;
+  };
+
+  it('passes when the probes came through the tunnel', async () => {
+    const record = await carriedRun('alive', false);
+    expect(record.status).to.equal('pass');
+    expect(record.route!.probes.map((p) => [p.moment, p.arrivedAt !== undefined])).to.deep.equal([
+      ['routing', true],
+      ['last-step', true],
+    ]);
+    expect(record.route!.statement[0]).to.include("through the farm's tunnel");
+  });
+
+  it('is inconclusive when the tunnel said it was ready but carried nothing', async () => {
+    const record = await carriedRun('dead', true);
+    expect(record.exchanges).to.equal(0);
+    expect(record.status).to.equal('inconclusive');
+    const consent = record.verdicts.find((v) => v.rule === 'consent')!;
+    expect(consent.summary).to.equal(
+      'inconclusive: route not proven: the probe after routing could not be sent',
+    );
+    expect(consent.message).to.include('check that the tunnel connected');
   });
 
   it('fails the run with the tunnel’s last output when it never gets ready', async () => {
