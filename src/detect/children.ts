@@ -33,7 +33,8 @@ export function childrenOf(
     if (children) return children;
   }
   // No decoder recognised the part: its bytes are scanned as they are, and nothing in them is
-  // opened. This is where a part none of the formats explain is told apart (opaque binary).
+  // opened. The detector then judges whether it is opaque (src/detect/opaque-parts.ts): that
+  // needs the children of a text part and what was found opaque inside, so it runs there.
   return [];
 }
 

@@ -4,6 +4,7 @@ import { decodeScope } from './decode-budget.ts';
 import { exchangeParts, headerValue, type LoadedBodies } from './exchange-parts.ts';
 import { DEFAULT_WINDOWING, loadFileBody, type LoadedBody, type Windowing } from './file-body.ts';
 import { fragmentOf } from './fragment.ts';
+import { opaqueTokensIn, opaqueWhole } from './opaque-parts.ts';
 import { countryOf } from './phone-formats.ts';
 import { pairLocations } from './location-pairs.ts';
 import { actsAsNothing, createMatcher, type Matcher, type RawMatch } from './matcher.ts';
@@ -165,7 +166,9 @@ function formOf(form: string, caseForm: RawMatch['caseForm']): string {
 /**
  * Scans one part and what is inside it, reports its findings, and returns the identifiers found
  * in it: the parent then drops its own weaker account of the same bytes (a base64 match over a
- * blob that the child decoded and matched as plain text).
+ * blob that the child decoded and matched as plain text). `opaque` counts the opaque parts told
+ * so far, so that a part whose inside was opaque is not told again as a whole (null: a piece of
+ * a token told already); `source` is the text a decoded part was decoded from.
  */
 function scanPart(
   matcher: Matcher,
@@ -173,12 +176,22 @@ function scanPart(
   inherited: RawMatch[] | undefined,
   report: (part: Part, match: RawMatch) => void,
   scope: DecodeScope,
+  opaque: OpaqueCount | null = { count: 0 },
+  source?: Uint8Array,
 ): Set<Identifier> {
   // Coordinates pair before the matches move into slices: a latitude and a longitude in two
   // fields of one message (two OTLP attributes) are a location of the message.
   let matches = inherited ?? pairLocations(matcher.scan(part.bytes), matcher.variants);
   const found = new Set<Identifier>();
-  for (const child of childrenOf(part, scope)) {
+  const children = childrenOf(part, scope);
+  const opaqueBefore = opaque?.count ?? 0;
+  const tokens = opaque ? opaqueTokensIn(part, children) : [];
+  for (const { where, reason } of tokens) scope.unscanned(where, reason);
+  if (opaque) opaque.count += tokens.length;
+  for (const child of children) {
+    // A child inside an opaque token is a piece of it (base64 between two "%2B"): told already.
+    const inside = tokens.some((token) => child.start < token.end && child.end > token.start);
+    const quiet = inside ? null : opaque;
     if (child.slice) {
       // A slice is the same bytes under a more precise name: its matches move to it. One value
       // of a structure whose framing looks like text (a tag '2' after a string) is scanned on its
@@ -204,10 +217,18 @@ function scanPart(
         }
         matches = kept;
       }
-      for (const identifier of scanPart(matcher, child, own ? undefined : moved, report, scope))
+      for (const identifier of scanPart(
+        matcher,
+        child,
+        own ? undefined : moved,
+        report,
+        scope,
+        quiet,
+      ))
         found.add(identifier);
     } else {
-      const childFound = scanPart(matcher, child, undefined, report, scope);
+      const from = part.bytes.subarray(child.start, child.end);
+      const childFound = scanPart(matcher, child, undefined, report, scope, quiet, from);
       if (childFound.size === 0) continue;
       matches = matches.filter(
         (match) =>
@@ -220,12 +241,23 @@ function scanPart(
       for (const identifier of childFound) found.add(identifier);
     }
   }
+  // What no decoder opened and looks encrypted is told as unscanned: it may carry anything.
+  const whole = opaque && opaqueWhole(part, children, opaque.count > opaqueBefore, source);
+  if (whole && opaque) {
+    scope.unscanned(whole.where, whole.reason);
+    opaque.count++;
+  }
   if (matches.length === 0) return found;
   for (const match of withoutContained(pairLocations(matches, matcher.variants), matcher)) {
     report(part, match);
     found.add(identifierOf(matcher, match));
   }
   return found;
+}
+
+/** How many opaque parts one exchange's scan has told so far. */
+interface OpaqueCount {
+  count: number;
 }
 
 /**
