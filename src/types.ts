@@ -306,6 +306,19 @@ export interface UnreadableConnection extends TlsFailure {
   step: string;
 }
 
+/**
+ * An opaque part someone reviewed and declared harmless (devices.json "opaqueExceptions", or the
+ * scenario's): a matching opaque part becomes a note with this reason, not an inconclusive verdict.
+ */
+export interface OpaqueException {
+  /** The host it goes to: exact, or "*.example.com" for any subdomain. */
+  host: string;
+  /** The part, as reports name it ("request-body", "cookie:s>base64"); a prefix ending before ">" matches parts inside it. */
+  where: string;
+  /** Why it is harmless, shown in every report: "reviewed: push token". */
+  reason: string;
+}
+
 /** A body part the capture could not record or decode within its budgets: not scanned. */
 export interface UnscannedPart {
   /** The exchange's start: decides the phase. */
@@ -314,7 +327,13 @@ export interface UnscannedPart {
   exchangeId: string;
   /** The part, as a finding names it: "request-body", "response-body>gzip", … */
   where: string;
+  /** Why: a budget ("… decoding past …"), or "opaque: …" for bytes that look encrypted. */
   reason: string;
+  /**
+   * For an opaque part matching a declared exception: that exception's reason ("reviewed: push
+   * token"). It is then a note in reports and makes no verdict inconclusive.
+   */
+  excepted?: string;
   phase: string;
   step: string;
 }

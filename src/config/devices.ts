@@ -3,7 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { PhonehomeError } from '../errors.ts';
 import { PROJECT_ROOT } from '../paths.ts';
-import type { IdentifierValues } from '../types.ts';
+import type { IdentifierValues, OpaqueException } from '../types.ts';
 import { readEnvironment } from './env.ts';
 
 export type DeviceKind = 'virtual' | 'android' | 'remote';
@@ -28,6 +28,8 @@ export interface DeviceEntry {
    * connection, DNS query and UDP datagram from the phone is captured.
    */
   gateway?: GatewaySettings;
+  /** Opaque parts of this phone's traffic reviewed and declared harmless (docs/scenarios.md). */
+  opaqueExceptions?: OpaqueException[];
 }
 
 /** The gateway route's settings (devices.json "gateway", or `capture --gateway-*`). */

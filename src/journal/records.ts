@@ -3,6 +3,7 @@ import type {
   Exchange,
   IdentifierValues,
   Mark,
+  OpaqueException,
   PhoneConnection,
   ProbeMoment,
   TlsFailure,
@@ -45,6 +46,8 @@ export interface RunStartRecord {
   consents: { name: string; covers: Mark['covers'] }[];
   /** Hosts the scenario forbids contacting before consent. */
   forbiddenHosts: string[];
+  /** Opaque parts declared harmless, by the device (devices.json) and by the scenario. */
+  opaqueExceptions?: OpaqueException[];
   versions: Record<string, string>;
   /** Set in a redacted copy: identifier values were replaced by these labels everywhere. */
   redacted?: { labels: string[] };

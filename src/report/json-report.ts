@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { coverageLine, statusWord, type Coverage } from '../coverage.ts';
 import { writePrivateFile } from '../journal/private-file.ts';
-import type { RouteProbe, RunResult, Verdict, VerdictStatus } from '../types.ts';
+import type { RouteProbe, RunResult, UnscannedPart, Verdict, VerdictStatus } from '../types.ts';
 import { probeLines } from './route-probes.ts';
 
 /**
@@ -38,6 +38,11 @@ export interface RunRecord {
     statement: string[];
   };
   notes?: string[];
+  /**
+   * Parts not scanned (over a budget, or opaque: "opaque: …"), absent when there were none; an
+   * opaque part declared harmless carries the declaration's reason as `excepted`.
+   */
+  unscanned?: (Omit<UnscannedPart, 'at'> & { at: string })[];
   error?: string;
   redacted?: boolean;
 }
@@ -84,6 +89,14 @@ export function runRecord(
         }
       : {}),
     ...(result.notes && result.notes.length > 0 ? { notes: result.notes } : {}),
+    ...(result.unscanned.length > 0
+      ? {
+          unscanned: result.unscanned.map((part) => ({
+            ...part,
+            at: new Date(part.at).toISOString(),
+          })),
+        }
+      : {}),
     ...(result.error ? { error: result.error } : {}),
     ...(options.redacted ? { redacted: true } : {}),
   };

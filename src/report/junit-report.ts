@@ -75,6 +75,9 @@ export function junitXml(runs: RunRecord[]): string {
         '    </testcase>',
       );
     }
+    // Notes (opaque parts declared harmless, with their reasons; how the phone was watched).
+    if (run.notes && run.notes.length > 0)
+      lines.push(`    <system-out>${text(run.notes.join('\n'))}</system-out>`);
     if (run.error) lines.push(`    <system-err>${text(run.error)}</system-err>`);
     lines.push('  </testsuite>');
   }

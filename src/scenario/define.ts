@@ -1,6 +1,7 @@
 import type { CannedResponse } from '../capture/session.ts';
 import type { DeviceKind } from '../config/devices.ts';
-import type { Check, ConsentDeclaration, IdentifierKind } from '../types.ts';
+import type { Check, ConsentDeclaration, IdentifierKind, OpaqueException } from '../types.ts';
+import { checkOpaqueExceptions } from '../verdict/opaque-exceptions.ts';
 import type { ScenarioPhone } from './phone.ts';
 
 /**
@@ -31,6 +32,11 @@ export interface ScenarioDefinition {
   consents: { name: string; covers?: IdentifierKind[] | 'all' }[];
   /** Hosts the phone must not contact before the first consent, readable or not. */
   forbiddenHosts?: string[];
+  /**
+   * Opaque parts (bytes that look encrypted) someone reviewed and declared harmless: a matching
+   * part is a note with the reason, not an inconclusive verdict (docs/scenarios.md).
+   */
+  opaqueExceptions?: OpaqueException[];
   /** Canned answers for the vendor hosts the phone calls (the run has no internet). */
   answers?: Record<string, CannedResponse>;
   /** The devices it is meant for; absent, any. A run on another is refused (exit 2). */
@@ -93,6 +99,7 @@ export function defineScenario(definition: ScenarioDefinition): Scenario {
       `scenario '${definition.name}': meantFor.kinds names '${unknownKind}'; kinds: ${kinds.join(', ')}`,
     );
   }
+  checkOpaqueExceptions(definition.opaqueExceptions, `scenario '${definition.name}'`);
   const scenario: Scenario = {
     ...definition,
     checks: definition.checks ?? {},

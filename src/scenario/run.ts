@@ -7,7 +7,7 @@ import { createDevice } from '../device/registry.ts';
 import { PhonehomeError, describeError } from '../errors.ts';
 import { RunSession } from '../session/run-session.ts';
 import { BOOT_STEP } from '../timeline/timeline.ts';
-import type { IdentifierValues, Mark, RunResult } from '../types.ts';
+import type { IdentifierValues, Mark, OpaqueException, RunResult } from '../types.ts';
 import { CanaryMaker } from './canary.ts';
 import type { Scenario } from './define.ts';
 import { checkScenarioFits } from './fit.ts';
@@ -54,6 +54,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       identifiers: entry.identifiers,
       consents: scenario.consents,
       forbiddenHosts: scenario.forbiddenHosts ?? [],
+      ...opaqueExceptionsOf(entry, scenario),
     },
     device,
     capture: {
@@ -205,4 +206,13 @@ async function openSession(
       },
     );
   }
+}
+
+/** The device's declared opaque exceptions, then the scenario's: kept in the journal's run-start. */
+function opaqueExceptionsOf(
+  entry: DeviceEntry,
+  scenario: Scenario,
+): { opaqueExceptions?: OpaqueException[] } {
+  const all = [...(entry.opaqueExceptions ?? []), ...(scenario.opaqueExceptions ?? [])];
+  return all.length > 0 ? { opaqueExceptions: all } : {};
 }

@@ -16,9 +16,11 @@ import type {
   Mark,
   RunResult,
   TlsFailure,
+  UnscannedPart,
 } from '../types.ts';
 import { addMark } from '../timeline/timeline.ts';
 import { judge, overallStatus } from './judge.ts';
+import { exceptionFor } from './opaque-exceptions.ts';
 
 /**
  * Rebuilds a run's result from its journal alone: identifiers, marks, exchanges, detection,
@@ -149,13 +151,15 @@ export async function analyseJournal(
     const scanned = await detector.scanAsync(exchange, index);
     findings.push(...scanned.findings);
     for (const { where, reason } of scanned.unscanned) {
-      unscanned.push({
+      const part = {
         at: exchange.startedAt,
         host: exchange.host,
         exchangeId: exchange.id,
         where,
         reason,
-      });
+      };
+      const exception = exceptionFor(part, start.opaqueExceptions ?? []);
+      unscanned.push(exception ? { ...part, excepted: exception.reason } : part);
     }
     index += 1;
   }
@@ -209,7 +213,7 @@ export async function analyseJournal(
     contacts: judged.contacts,
     verdicts: judged.verdicts,
     status: overallStatus(judged.verdicts),
-    notes,
+    notes: [...notes, ...judged.unscanned.flatMap(exceptedNote)],
     coverage: coverage ?? UNKNOWN_COVERAGE,
     probes: routeProofs,
     ...(runError !== undefined ? { error: runError } : {}),
@@ -220,4 +224,12 @@ export async function analyseJournal(
 /** The journal of a run folder, or the file itself when given a journal. */
 export function journalPathOf(path: string): string {
   return basename(path) === 'journal.ndjson' ? path : join(path, 'journal.ndjson');
+}
+
+/** An opaque part declared harmless, said as a note in every report, with the declared reason. */
+function exceptedNote(part: UnscannedPart): string[] {
+  if (part.excepted === undefined) return [];
+  return [
+    `opaque part declared an exception: ${part.host} ${part.where} during step '${part.step}' — ${part.excepted} (${part.reason})`,
+  ];
 }

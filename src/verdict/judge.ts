@@ -1,6 +1,7 @@
 import { isTlsFailure } from '../coverage.ts';
 import { kindName } from '../detect/identifiers.ts';
 import { maskFragment } from '../detect/mask.ts';
+import { isOpaqueReason } from '../detect/opaque.ts';
 import { covers, Timeline } from '../timeline/timeline.ts';
 import {
   IDENTIFIER_KINDS,
@@ -177,9 +178,10 @@ export function judge(input: JudgeInput): Judgement {
       .map((failure, index) => ({ failure, index }))
       .filter(({ failure }) => at === undefined || failure.at < at);
     const unseen = blind.map(({ index }) => index);
+    // An opaque part declared an exception (reviewed, known to carry nothing) is only a note.
     const cut = unscanned
       .map((part, index) => ({ part, index }))
-      .filter(({ part }) => at === undefined || part.at < at);
+      .filter(({ part }) => (at === undefined || part.at < at) && part.excepted === undefined);
     const notScanned = cut.map(({ index }) => index);
     if (leaks.length > 0) {
       verdicts.push({
@@ -196,9 +198,7 @@ export function judge(input: JudgeInput): Judgement {
           (blind.length > 0
             ? `\nand ${unreadableCount(blind)} before it could not be read (${unreadHosts(blind)}): what else they carried is unknown`
             : '') +
-          (cut.length > 0
-            ? `\nand ${cut.length} body part(s) before it were not scanned (over the recording or decoding budget)`
-            : ''),
+          notScannedNote(cut.map(({ part }) => part)),
       });
       continue;
     }
@@ -225,13 +225,14 @@ export function judge(input: JudgeInput): Judgement {
       continue;
     }
     if (cut.length > 0) {
-      const hosts = [...new Set(cut.map(({ part }) => part.host || '(no host)'))].join(', ');
       verdicts.push({
         ...base,
         ...evidence({ unreadable: unseen, unscanned: notScanned }),
         status: 'inconclusive',
-        summary: `inconclusive: ${cut.length} body part(s) before consent '${consent.name}' were not scanned (${hosts})`,
-        message: `inconclusive: ${cut.length} body part(s) before consent '${consent.name}' were not scanned:\n${cut.map(({ part }) => `  - ${part.host || '(no host)'} ${part.where} during step '${part.step}': ${part.reason}`).join('\n')}`,
+        ...notScannedVerdict(
+          cut.map(({ part }) => part),
+          consent.name,
+        ),
       });
       continue;
     }
@@ -572,4 +573,62 @@ export function describeContacts(contacts: HostContact[]): string {
 /** "xiaomi.com" matches api.account.xiaomi.com too. */
 export function hostMatches(host: string, pattern: string): boolean {
   return host === pattern || host.endsWith(`.${pattern}`);
+}
+
+/**
+ * Why parts before a consent were not scanned, in two kinds an auditor handles differently:
+ * opaque bytes (encrypted or packed by an unknown method: what they carry is unknowable here;
+ * review them, or declare them) and parts cut by a recording or decoding budget (raise it).
+ */
+function notScannedVerdict(
+  parts: UnscannedPart[],
+  consent: string,
+): Pick<Verdict, 'summary' | 'message'> {
+  const opaque = parts.filter((part) => isOpaqueReason(part.reason));
+  const cut = parts.filter((part) => !isOpaqueReason(part.reason));
+  const hosts = (some: UnscannedPart[]) =>
+    [...new Set(some.map((part) => part.host || '(no host)'))].join(', ');
+  const lines = (some: UnscannedPart[]) =>
+    some
+      .map(
+        (part) =>
+          `  - ${part.host || '(no host)'} ${part.where} during step '${part.step}': ${part.reason}`,
+      )
+      .join('\n');
+  const summaries: string[] = [];
+  const messages: string[] = [];
+  if (opaque.length > 0) {
+    summaries.push(
+      `${opaque.length} opaque part(s) before consent '${consent}' could not be read (${hosts(opaque)})`,
+    );
+    messages.push(
+      `${opaque.length} opaque part(s) before consent '${consent}' look encrypted or compressed by an unknown method, so what they carry cannot be known:\n${lines(opaque)}\n  a part reviewed and known to carry nothing identifying can be declared an exception (devices.json "opaqueExceptions" or the scenario's), with the reason`,
+    );
+  }
+  if (cut.length > 0) {
+    summaries.push(
+      `${cut.length} body part(s) before consent '${consent}' were not scanned (${hosts(cut)})`,
+    );
+    messages.push(
+      `${cut.length} body part(s) before consent '${consent}' were not scanned:\n${lines(cut)}`,
+    );
+  }
+  return {
+    summary: `inconclusive: ${summaries.join('; ')}`,
+    message: `inconclusive: ${messages.join('\nand ')}`,
+  };
+}
+
+/** What a failing verdict adds about the parts before its consent that were not scanned. */
+function notScannedNote(parts: UnscannedPart[]): string {
+  const opaque = parts.filter((part) => isOpaqueReason(part.reason)).length;
+  const cut = parts.length - opaque;
+  return (
+    (opaque > 0
+      ? `\nand ${opaque} opaque part(s) before it (encrypted or compressed by an unknown method) could not be read`
+      : '') +
+    (cut > 0
+      ? `\nand ${cut} body part(s) before it were not scanned (over the recording or decoding budget)`
+      : '')
+  );
 }
