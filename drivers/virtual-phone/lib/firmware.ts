@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes, type CipherGCM } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import type { OutgoingRequest } from './network.ts';
 
 /**
@@ -14,7 +15,34 @@ export interface FirmwareProfile {
   description: string;
   /** Settings as they are out of the box (e.g. cloud-messaging on or off). */
   settings: Record<string, boolean>;
+  /**
+   * AES keys the profile's rules encrypt with, by name, in hex (16 or 32 bytes): a vendor's SDK
+   * key baked into the firmware.
+   */
+  keys?: Record<string, string>;
   requests: RequestRule[];
+}
+
+export const CIPHERS = [
+  'aes-128-gcm',
+  'aes-256-gcm',
+  'aes-128-cbc',
+  'aes-256-cbc',
+  'aes-128-ctr',
+] as const;
+export const CIPHER_OUTPUTS = ['raw', 'base64', 'base64url', 'hex'] as const;
+
+/**
+ * How a rule encrypts its rendered body before sending it, as analytics SDKs seal a batch: a
+ * fresh IV in front, the ciphertext, and for GCM the tag behind; written as raw bytes or text.
+ */
+export interface BodyEncryption {
+  /** A name in the profile's `keys`. */
+  key: string;
+  /** Default aes-128-gcm. */
+  cipher?: (typeof CIPHERS)[number];
+  /** Default base64. */
+  output?: (typeof CIPHER_OUTPUTS)[number];
 }
 
 export const PHONE_EVENTS = [
@@ -46,6 +74,8 @@ export interface RequestRule {
   headers?: Record<string, string>;
   body?: string;
   gzip?: boolean;
+  /** Encrypt the rendered body with one of the profile's keys (after gzip, when both are set). */
+  encrypt?: BodyEncryption;
   /**
    * How the request leaves the phone: through the system proxy (`proxy`, the default, as
    * Android's HTTP stack does), or `direct`, ignoring it (a daemon with its own network stack,
@@ -149,6 +179,12 @@ function checkProfile(raw: unknown, file: string): FirmwareProfile {
   for (const [key, value] of Object.entries(settings as Record<string, unknown>)) {
     if (typeof value !== 'boolean') fail(`settings.${key}`, 'must be true or false');
   }
+  const keys = raw.keys ?? {};
+  if (!isObject(keys)) fail('keys', 'must be an object of hex AES keys by name');
+  for (const [name, value] of Object.entries(keys as Record<string, unknown>)) {
+    if (typeof value !== 'string' || !/^([0-9a-f]{32}|[0-9a-f]{64})$/i.test(value))
+      fail(`keys.${name}`, 'must be a 16- or 32-byte AES key in hex (32 or 64 hex digits)');
+  }
   if (!Array.isArray(raw.requests)) return fail('requests', 'must be an array of request rules');
   (raw.requests as unknown[]).forEach((rule, index) => {
     const where = `requests[${index}]`;
@@ -191,6 +227,32 @@ function checkProfile(raw: unknown, file: string): FirmwareProfile {
       );
     if (rule.transport === 'dns' && !/^dns:\/\/[^/:]+$/.test(rule.url as string))
       fail(`${where}.url`, 'must be dns://host for the dns transport');
+    if (rule.encrypt !== undefined) {
+      const encrypt = rule.encrypt;
+      if (!isObject(encrypt))
+        return fail(`${where}.encrypt`, 'must be an object { key, cipher?, output? }');
+      const key = (keys as Record<string, string>)[encrypt.key as string];
+      if (typeof encrypt.key !== 'string' || key === undefined)
+        fail(
+          `${where}.encrypt.key`,
+          `must name one of the profile's keys (${Object.keys(keys as object).join(', ') || 'none: add "keys": { "name": "<32 hex digits>" }'})`,
+        );
+      const cipher = (encrypt.cipher as string | undefined) ?? 'aes-128-gcm';
+      if (!(CIPHERS as readonly string[]).includes(cipher))
+        fail(`${where}.encrypt.cipher`, `must be one of ${CIPHERS.join(', ')}`);
+      if (key !== undefined && key.length / 2 !== (cipher.startsWith('aes-256') ? 32 : 16))
+        fail(
+          `${where}.encrypt.key`,
+          `'${encrypt.key as string}' is ${key.length / 2} bytes; ${cipher} takes ${cipher.startsWith('aes-256') ? 32 : 16}`,
+        );
+      if (
+        encrypt.output !== undefined &&
+        !(CIPHER_OUTPUTS as readonly unknown[]).includes(encrypt.output)
+      )
+        fail(`${where}.encrypt.output`, `must be one of ${CIPHER_OUTPUTS.join(', ')}`);
+      if (typeof rule.body !== 'string')
+        fail(`${where}.body`, 'is what encrypt encrypts: give one');
+    }
     if (rule.headers !== undefined && !isObject(rule.headers)) {
       fail(`${where}.headers`, 'must be an object of strings');
     }
@@ -216,20 +278,66 @@ function checkProfile(raw: unknown, file: string): FirmwareProfile {
   return { ...(raw as unknown as FirmwareProfile), settings: settings as Record<string, boolean> };
 }
 
-/** Fills a rule's placeholders; an unknown value renders empty, as an app reading a missing field would. */
-export function render(rule: RequestRule, values: TemplateValues): OutgoingRequest {
+/**
+ * Seals a body as the rule says: a fresh IV, the ciphertext (and GCM's tag), written out.
+ *
+ * @example
+ *   encryptBody(Buffer.from('{"imei":"…"}'), { key: 'sdk' }, { sdk: '00112233445566778899aabbccddeeff' })
+ *   // → '<base64 of IV ‖ ciphertext ‖ tag>'
+ */
+export function encryptBody(
+  plain: Uint8Array,
+  encryption: BodyEncryption,
+  keys: Record<string, string>,
+): string | Buffer {
+  const cipher = encryption.cipher ?? 'aes-128-gcm';
+  const gcm = cipher.endsWith('gcm');
+  const iv = randomBytes(gcm ? 12 : 16);
+  const aes = createCipheriv(cipher, Buffer.from(keys[encryption.key] ?? '', 'hex'), iv);
+  const sealed = Buffer.concat([
+    iv,
+    aes.update(plain),
+    aes.final(),
+    ...(gcm ? [(aes as CipherGCM).getAuthTag()] : []),
+  ]);
+  const output = encryption.output ?? 'base64';
+  return output === 'raw' ? sealed : sealed.toString(output);
+}
+
+/**
+ * Fills a rule's placeholders; an unknown value renders empty, as an app reading a missing field
+ * would. A rule that encrypts its body is sealed with the profile's `keys` (after gzip, which then
+ * no longer applies on the wire: an SDK compresses before it encrypts).
+ */
+export function render(
+  rule: RequestRule,
+  values: TemplateValues,
+  keys: Record<string, string> = {},
+): OutgoingRequest {
   const fill = (text: string) =>
     text.replace(TEMPLATE, (_match, placeholder: string, filter?: string) => {
       const value = values[placeholder] ?? '';
       return filter ? FILTERS[filter]!(value) : value;
     });
+  const body = rule.body === undefined ? undefined : fill(rule.body);
+  const headers = Object.fromEntries(
+    Object.entries(rule.headers ?? {}).map(([name, value]) => [name, fill(value)]),
+  );
+  if (rule.encrypt && body !== undefined) {
+    const plain = rule.gzip ? gzipSync(body) : Buffer.from(body);
+    return {
+      method: rule.method,
+      url: fill(rule.url),
+      headers,
+      body: encryptBody(plain, rule.encrypt, keys),
+      transport: rule.transport ?? 'proxy',
+    };
+  }
   return {
     method: rule.method,
     url: fill(rule.url),
-    headers: Object.fromEntries(
-      Object.entries(rule.headers ?? {}).map(([name, value]) => [name, fill(value)]),
-    ),
-    body: rule.body === undefined ? undefined : fill(rule.body),
+    headers,
+    body,
     gzip: rule.gzip,
     transport: rule.transport ?? 'proxy',
   };

@@ -12,7 +12,8 @@ export interface OutgoingRequest {
   method: string;
   url: string;
   headers: Record<string, string>;
-  body?: string;
+  /** Text, or raw bytes (an encrypted body sent as such). */
+  body?: string | Uint8Array;
   /** Compress the body with gzip and say so in content-encoding, as many SDKs do. */
   gzip?: boolean;
   /** Through the system proxy (the default), around it, as a WebSocket message, raw TCP, a UDP datagram or a DNS lookup (see RequestRule.transport). */
@@ -316,7 +317,7 @@ function directHttp(
 /** A raw TCP stream (a push channel's own protocol): the body is written, then the phone waits for the other side to close. */
 function rawTcp(
   target: URL,
-  body: string,
+  body: string | Uint8Array,
   lookup: LookupFunction,
   timeoutMs: number,
 ): Promise<IncomingResponse> {

@@ -184,7 +184,7 @@ export class VirtualPhone {
     rule: RequestRule,
     values: TemplateValues,
   ): Promise<void> {
-    const request = render(rule, values);
+    const request = render(rule, values, this.firmware.keys);
     const record: SentRequest = { event, method: request.method, url: request.url };
     this.sent.push(record);
     try {
