@@ -89,7 +89,7 @@ export function opaqueTokensIn(
 }
 
 /**
- * A request-side binary part that is opaque as a whole: no decoder decoded it (a structure's
+ * A request-side part that is opaque as a whole: no decoder decoded it (a structure's
  * slices do not count: random bytes parse as protobuf now and then) and nothing inside it was
  * opaque already (`inner`). `source` is the text a decoded part was decoded from (a base64
  * blob), which must itself look random: a long path decoded as base64 is too short a byte string
@@ -105,7 +105,10 @@ export function opaqueWhole(
   inner: boolean,
   source?: Uint8Array,
 ): OpaquePart | undefined {
-  if (!considered(part) || looksLikeText(part.bytes)) return undefined;
+  // Text is judged by its tokens, never as bytes: a 39-letter API key is as random as 39 bytes
+  // drawn from 62 values can be. "Text" is strict here (UTF-8, no control bytes): the detector's
+  // looser test takes about one in twenty 100-byte random strings for text.
+  if (!considered(part) || readsAsText(part.bytes)) return undefined;
   if (inner || children.some((child) => !child.slice)) return undefined;
   let encoding: OpaqueEncoding = 'binary';
   if (source && part.where.endsWith('>base64')) {
@@ -115,6 +118,25 @@ export function opaqueWhole(
   }
   const opaque = opaqueBytes(part.bytes, encoding);
   return opaque ? { where: part.where, reason: opaqueReason(opaque) } : undefined;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Whether bytes are UTF-8 text without control bytes (tabs and line breaks allowed). */
+function readsAsText(bytes: Uint8Array): boolean {
+  let high = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i] as number;
+    if (byte < 0x09 || (byte > 0x0d && byte < 0x20) || byte === 0x7f) return false;
+    if (byte >= 0x80) high = true;
+  }
+  if (!high) return true;
+  try {
+    UTF8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The name of the query or form parameter whose value starts at `start`, if it is one. */

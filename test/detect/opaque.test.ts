@@ -244,6 +244,18 @@ describe('opaque bytes: where the detector finds them', () => {
     });
   }
 
+  // The smallest sealed IMEI, many times over: random bytes that happen to pass for text (few
+  // control bytes) or to parse as protobuf must not slip through.
+  for (const form of ['raw', 'base64', 'hex'] as const) {
+    it(`reports each of 300 AES-GCM-sealed IMEIs (43 bytes) sent ${form}`, () => {
+      const missed = Array.from({ length: 300 }, () => encrypt('gcm', IMEI)).filter((sealed) => {
+        const body = form === 'raw' ? sealed : sealed.toString(form);
+        return opaqueOf(makeExchange({ requestBody: body })).length !== 1;
+      });
+      expect(missed.map((sealed) => sealed.toString('hex'))).to.deep.equal([]);
+    });
+  }
+
   const ordinary: { name: string; exchange: Exchange }[] = [
     {
       name: 'the same bytes in a response',
@@ -267,6 +279,15 @@ describe('opaque bytes: where the detector finds them', () => {
             'X-Token',
             `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from('{"sub":"a"}').toString('base64url')}.${random.bytes(256).toString('base64url')}`,
           ],
+        ],
+      }),
+    },
+    {
+      name: 'an API key and a session id as header values',
+      exchange: makeExchange({
+        requestHeaders: [
+          ['X-Goog-Api-Key', 'AIzaSyD4x9Qe7Zb2LkPq8Rw3TnVb6Hc1JmXo5Ys'],
+          ['X-Session', random.bytes(30).toString('base64')],
         ],
       }),
     },
