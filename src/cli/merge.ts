@@ -27,7 +27,7 @@ export async function mergeCommand(argv: string[]): Promise<number> {
       'phonehome merge needs run folders (or folders holding them), e.g. `phonehome merge artifacts/*`',
     );
   }
-  const summary = mergeRuns(positionals);
+  const summary = await mergeRuns(positionals);
   const out = values.out ?? (values.json ? undefined : 'reports/merged');
   const files = out ? writeMergedFiles(summary, out) : [];
   if (values.json) {

@@ -20,7 +20,7 @@ import { createRangeFinder } from '../report/identifier-ranges.ts';
 import { findLeftovers } from '../report/redaction-check.ts';
 import { isRedactedStart, writeRedactedCopy } from '../report/redacted-copy.ts';
 import { writeRunReports } from '../report/write-run-reports.ts';
-import type { Identifier, RunResult, Verdict } from '../types.ts';
+import type { Identifier, RunResult, Verdict, VerdictStatus } from '../types.ts';
 import { analyseJournal, journalPathOf } from '../verdict/analyse.ts';
 import { evaluateChecks, withChecks } from '../verdict/judge.ts';
 
@@ -31,7 +31,8 @@ Rebuilds run.json, findings.json, capture.har, junit.xml and report.html from th
 --redact writes a copy of the folder safe to attach to a bug report (default <run-folder>-redacted),
 checks it with the detector, and leaves the original alone; it refuses a run that looked for no
 identifiers unless --identifiers names them.
-Exit codes: 0 the run passes, 1 a verdict failed or is inconclusive, 2 bad input, 3 a report could not be written.`;
+Exit codes: 0 the run passes, 1 a verdict failed or is inconclusive, or the run stopped early (a killed
+run: its reports are written all the same), 2 bad input, 3 a report could not be written.`;
 
 /**
  * `phonehome report <run-folder>`: rebuilds every derived file of a run folder from its journal,
@@ -110,7 +111,7 @@ async function report(argv: string[]): Promise<number> {
     if (source) log(`  checks: ${source}`);
     for (const file of files.written) log(`  wrote ${shown(file)}`);
     if (files.failed.length > 0) return EXIT.internal;
-    return exitCodeForStatus(result.status);
+    return verdictExit(result.status);
   }
   // Redaction replaces what is known: with nothing known, a "clean" copy would be a lie.
   const known = values.identifiers
@@ -145,7 +146,15 @@ async function report(argv: string[]): Promise<number> {
     `redacted copy: ${shown(out)}/ (${files.written.length} files) — checked with the detector: no identifier value or encoded form is left`,
   );
   if (files.failed.length > 0) return EXIT.internal;
-  return exitCodeForStatus(result.status);
+  return verdictExit(result.status);
+}
+
+/**
+ * The exit code of a rebuilt report: by the verdict. A run that broke off (status error: killed,
+ * or a phone lost) is a verdict that is not a pass here, 1; 3 is kept for reports not written.
+ */
+function verdictExit(status: VerdictStatus): number {
+  return status === 'error' ? EXIT.leak : exitCodeForStatus(status);
 }
 
 async function runStart(journal: string): Promise<RunStartRecord> {

@@ -1,7 +1,8 @@
 import { killedRun } from '../support/killed-run.ts';
 import { expect } from 'chai';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mergeRuns } from '../../src/merge/merge-runs.ts';
 import { PROJECT_ROOT } from '../../src/paths.ts';
 import { tempDir } from '../support/temp.ts';
 import { runCommand } from './run-command.ts';
@@ -71,6 +72,46 @@ describe('phonehome report rebuilds a killed run from its journal', function () 
       "no identifier leaves the phone before consent 'cloud-messaging'",
       'the new contact stays on the phone',
     ]);
+  });
+
+  it('merge takes the killed run as a run beside the others, and lists a broken one', async () => {
+    // After the rebuild above, `folder` is a complete run. Beside it: the same run killed again
+    // before its reports (journal only, another run id) and a shard whose journal is garbage.
+    const shards = join(dir.path, 'shards');
+    const killed = join(shards, 'killed');
+    const broken = join(shards, 'broken');
+    mkdirSync(killed, { recursive: true });
+    mkdirSync(broken, { recursive: true });
+    const [first, ...rest] = readFileSync(join(folder, 'journal.ndjson'), 'utf8').split('\n');
+    const start = { ...JSON.parse(first!), runId: 'killed-again' };
+    writeFileSync(join(killed, 'journal.ndjson'), [JSON.stringify(start), ...rest].join('\n'));
+    writeFileSync(join(broken, 'journal.ndjson'), 'not a journal\n');
+    const summary = await mergeRuns([folder, shards]);
+    const byFolder = new Map(summary.runs.map((run) => [run.folder, run]));
+    expect(summary.runs).to.have.length(3);
+    expect(byFolder.get(folder)!.status).to.equal('fail');
+    const rebuilt = byFolder.get(killed)!;
+    expect(rebuilt.runId).to.equal('killed-again');
+    expect(rebuilt.status).to.equal('fail');
+    expect(rebuilt.error).to.match(/did not end normally/);
+    expect(rebuilt.findingsBeforeConsent).to.be.greaterThan(0);
+    expect(rebuilt.notes?.join('\n')).to.include(`phonehome report ${killed}`);
+    const listed = byFolder.get(broken)!;
+    expect(listed.status).to.equal('error');
+    expect(listed.error).to.include(join(broken, 'journal.ndjson'));
+    expect(summary.status).to.equal('fail');
+  });
+
+  it('exits by the verdict for a run killed before it saw anything, not 3', async () => {
+    // Killed right after it started: no leak, no end; every report is written all the same.
+    const early = join(dir.path, 'early');
+    mkdirSync(early);
+    const first = readFileSync(join(folder, 'journal.ndjson'), 'utf8').split('\n')[0]!;
+    writeFileSync(join(early, 'journal.ndjson'), `${first}\n`);
+    const run = await runCommand('report', [early], dir.path);
+    expect(run.code, run.stderr).to.equal(1);
+    for (const file of DERIVED) expect(existsSync(join(early, file)), file).to.equal(true);
+    expect(JSON.parse(readFileSync(join(early, 'run.json'), 'utf8')).status).to.equal('error');
   });
 
   it('says what to give when the folder has no journal', async () => {
