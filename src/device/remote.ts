@@ -114,8 +114,9 @@ export class RemoteDevice implements Device {
     const filled = this.fill(this.entry.capabilities, '.capabilities');
     if (!usesVirtualAutomation(filled)) return filled;
     const routed = { ...filled, ...virtualCapabilities(this.entry, context) };
-    // Through a tunnel, the phone's proxy is the farm's end of the tunnel, as the farm set it up.
-    if (this.mode === 'tunnel' && typeof filled['appium:proxy'] === 'string')
+    // Through a tunnel, the phone's proxy is the farm's end of the tunnel; with a network log,
+    // the farm's recording proxy: as the farm set it up.
+    if (this.mode !== 'proxy' && typeof filled['appium:proxy'] === 'string')
       routed['appium:proxy'] = filled['appium:proxy'];
     return routed;
   }
