@@ -14,10 +14,10 @@ import type { Scenario } from './define.ts';
  *   // throws: scenario 'fsecure-out-of-box' switches the setting 'cloud-messaging', which device 'virtual-clean' does not have (firmware 'clean' has none) …
  */
 export function checkScenarioFits(scenario: Scenario, entry: DeviceEntry): void {
-  const refuse = (what: string) =>
+  const refuse = (what: string, field: 'meantFor' | 'settings' = 'meantFor') =>
     new PhonehomeError(
       'SCENARIO_DOES_NOT_FIT',
-      `scenario '${scenario.name}' ${what}; choose a device that fits (--device, or PHONEHOME_DEVICE for npm test), or change the scenario's ${what.includes('setting') ? 'settings' : 'meantFor'}`,
+      `scenario '${scenario.name}' ${what}; choose a device that fits (--device, or PHONEHOME_DEVICE for npm test), or change the scenario's ${field}`,
     );
   const target = scenario.meantFor ?? {};
   if (target.devices && !target.devices.includes(entry.id)) {
@@ -42,6 +42,7 @@ export function checkScenarioFits(scenario: Scenario, entry: DeviceEntry): void 
     if (known && missing && missing.length > 0) {
       throw refuse(
         `switches the setting${missing.length > 1 ? 's' : ''} ${list(missing)}, which device '${entry.id}' cannot switch (${known.from} has ${known.names.length > 0 ? list(known.names) : 'none'})`,
+        'settings',
       );
     }
   }
