@@ -2,6 +2,7 @@ import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'n
 import * as zlib from 'node:zlib';
 import { Decompress as ZstdStream } from 'fzstd';
 import { lz4Frames } from './lz4.ts';
+import type { Decoded } from './output.ts';
 import { SNAPPY_FRAMED_MAGIC, snappyBlock, snappyFramed, startsWith } from './snappy.ts';
 
 /**
@@ -98,8 +99,7 @@ type ZstdSync = (buffer: Uint8Array, options?: { maxOutputLength?: number }) => 
 /** Node has zstd from 22.15 on; on Node 20 the pure-JS fzstd decodes it. */
 const nodeZstd = (zlib as unknown as { zstdDecompressSync?: ZstdSync }).zstdDecompressSync;
 
-/** What decoding came to: the bytes, or why there are none. */
-export type Decoded = { bytes: Uint8Array } | { overBudget: true } | { invalid: true };
+export type { Decoded } from './output.ts';
 
 /**
  * Undoes one compression within the decoding budget: MAX_DECODED, or less when the caller has

@@ -1,5 +1,4 @@
-import type { Decoded } from './compression.ts';
-import { Output } from './output.ts';
+import { Output, type Decoded } from './output.ts';
 import { copyBack } from './snappy.ts';
 
 // Our own decoder, not lz4js's: lz4js reads a block without bounds (a literal run or a copy past

@@ -1,3 +1,6 @@
+/** What decoding came to: the bytes, or why there are none. */
+export type Decoded = { bytes: Uint8Array } | { overBudget: true } | { invalid: true };
+
 /**
  * The decoded bytes so far, in a buffer that grows by doubling up to the budget: what a frame
  * declares is the sender's claim, so memory follows what was actually decoded.

@@ -1,5 +1,4 @@
-import type { Decoded } from './compression.ts';
-import { Output } from './output.ts';
+import { Output, type Decoded } from './output.ts';
 
 // Our own decoder, not snappyjs's: snappyjs trusts the stream (it writes past a short output
 // buffer silently, never checks that the output fills the length the preamble declared, and
