@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { DriverSession } from '../../src/device/device.ts';
 import { PhonehomeError } from '../../src/errors.ts';
+import { RemoteDevice } from '../../src/device/remote.ts';
 import { uiautomator2FarmActions } from '../../src/device/uiautomator2-farm-automation.ts';
 
 /** A WebDriver session that records scripts and answers or refuses like a farm's Appium would. */
@@ -73,5 +74,40 @@ describe('UiAutomator2 actions on a farm device (no adb)', () => {
         /mobile: sendSms works on emulators only, and the farm's device is a real phone/,
       );
     }
+  });
+});
+
+// phonehome can hand its proxy to a virtual phone only: a farm's UiAutomator2 phone left on the
+// default traffic mode would send the capture nothing, so its entry is refused up front.
+describe('a remote UiAutomator2 phone and its traffic mode', () => {
+  const entry = (traffic?: object) =>
+    ({
+      id: 'galaxy-bs',
+      kind: 'remote',
+      endpoint: 'http://127.0.0.1:4723/',
+      capabilities: { platformName: 'Android', 'appium:automationName': 'UiAutomator2' },
+      identifiers: {},
+      settle: { quietMs: 0, maxMs: 0 },
+      ...(traffic ? { traffic } : {}),
+    }) as ConstructorParameters<typeof RemoteDevice>[0];
+
+  it('is refused without a traffic.mode, naming the modes that carry its traffic', () => {
+    expect(() => new RemoteDevice(entry()))
+      .to.throw(PhonehomeError)
+      .with.property('message')
+      .that.matches(
+        /device 'galaxy-bs' is a UiAutomator2 phone .* has no traffic\.mode: phonehome cannot set a farm phone's proxy\. Give "traffic": \{"mode": "tunnel"\}/,
+      );
+  });
+
+  it("on an explicit proxy mode, opens the probe in the phone's browser and names the fix", async () => {
+    const device = new RemoteDevice(entry({ mode: 'proxy' }));
+    const probe = device.probeRoute();
+    expect(probe.fix).to.include("point the phone's proxy at this host's proxy yourself");
+    const session = farmSession(() => undefined);
+    await probe.send('http://probe.phonehome.invalid/ab/routing', session);
+    expect(session.calls).to.deep.equal([
+      'mobile: deepLink {"url":"http://probe.phonehome.invalid/ab/routing"}',
+    ]);
   });
 });
