@@ -45,7 +45,7 @@ const MAX_WALK = 8 * 1024 * 1024;
  * zigzag. Bytes values are not told apart from numbers and are not named.
  *
  * Undeclared (`declared` false) the bytes must be Avro beyond reasonable doubt, or the result is
- * undefined: not text (a control byte other than whitespace in it), not a well-formed protobuf
+ * undefined: not text (a control byte other than whitespace in its first 128 bytes), not a protobuf
  * message, at least two strings filling at least 40% of the bytes. Declared, the strings found
  * are returned whatever they fill. Never throws; past MAX_ITEMS positions `stopped` says so.
  *
@@ -86,6 +86,9 @@ export const avroDecoder: Decoder = {
   name: 'avro',
   open(part, scope) {
     if (part.unscanned) return undefined;
+    const declared = part.contentType !== undefined && MEDIA_TYPES.has(part.contentType);
+    // Text is by far the most common part, and never Avro nor an Avro file.
+    if (!declared && !hasControlByte(part.bytes)) return undefined;
     const container = containerBlocks(part.bytes);
     if (container) {
       const where = `${part.where}>avro`;
@@ -112,7 +115,6 @@ export const avroDecoder: Decoder = {
         return [decodedFrom(part, suffix, bytes, block.start, block.end, 'avro/binary')];
       });
     }
-    const declared = MEDIA_TYPES.has(part.contentType ?? '');
     const walk = avroValues(part.bytes, { declared });
     if (!walk) return undefined;
     return structureChildren(part, 'avro', walk, scope);
@@ -131,53 +133,21 @@ function walkStrings(
   end: number,
   values: StructureValue[],
 ): number {
-  const to = Math.min(end, from + MAX_WALK);
-  const runs = textRuns(bytes, from, to);
-  let work = 0;
-  const budget = 16 * (to - from) + 4096;
-  const stringAt = (at: number): StructureValue | undefined => {
-    const head = varint(bytes, at, to);
-    if (!head || head.value % 2 === 1) return undefined;
-    const length = head.value / 2;
-    const start = head.next;
-    const end = start + length;
-    if (length < MIN_STRING || end > to || end > (runs[start - from] as number)) return undefined;
-    work += length;
-    if (!isTextValue(bytes, start, end)) return undefined;
-    return { path: '', start, end };
-  };
-  const isText = (byte: number | undefined) => byte !== undefined && byte >= 0x20 && byte < 0x7f;
-  /**
-   * Whether a field ends at `at`: the data ends, or the next field starts (a byte that is not
-   * text, another string, or one small number and then one of those). Where text simply goes on,
-   * the string's "length" was a byte inside other data, e.g. a protobuf length read as zigzag.
-   */
-  const fieldEnds = (at: number): boolean => {
-    if (at === to || !isText(bytes[at]) || stringAt(at)) return true;
-    const next = at + 1;
-    return next === to || !isText(bytes[next]) || stringAt(next) !== undefined;
-  };
-  /**
-   * How much text runs on after a string. A protobuf string read as Avro has a zigzag length of
-   * half its own, so as much text again follows the half; a real string is followed by at most a
-   * number or a double whose bytes happen to be text.
-   */
-  const textAfter = (found: StructureValue) => (runs[found.end - from] as number) - found.end;
-  const stands = (found: StructureValue) =>
-    fieldEnds(found.end) || textAfter(found) < Math.min(found.end - found.start, 8);
+  const walk = new AvroWalk(bytes, from, Math.min(end, from + MAX_WALK));
   let at = from;
-  while (at < to) {
-    if (values.length >= MAX_ITEMS || work > budget) return at;
-    const found = stringAt(at);
-    // The last byte of a number may read as the length of a string that swallows the real
-    // length byte after it: when the string's own first byte starts a string that stands, that
-    // one is the field.
-    const inner = found && stands(found) ? stringAt(found.start) : undefined;
-    if (found && stands(found) && !(inner && stands(inner))) {
-      found.path = `[${values.length}]`;
-      values.push(found);
-      at = found.end;
-      continue;
+  while (at < walk.to) {
+    if (values.length >= MAX_ITEMS || walk.work > walk.budget) return at;
+    const start = walk.stringAt(at);
+    if (start >= 0) {
+      const stop = walk.end;
+      // The last byte of a number may read as the length of a string that swallows the real
+      // length byte after it: when the string's own first byte starts a string that stands,
+      // that one is the field.
+      if (walk.stands(start, stop) && !walk.innerStands(start)) {
+        values.push({ path: `[${values.length}]`, start, end: stop });
+        at = stop;
+        continue;
+      }
     }
     // Not a string: one byte on. Doubles and floats are fixed-width and their bytes do not end
     // like varints, so stepping whole varints would lose the next string's length to them.
@@ -187,38 +157,115 @@ function walkStrings(
 }
 
 /**
- * Whether the first 4 KiB hold a control byte other than whitespace: text never does, Avro data
- * almost always within a few bytes (a short string's length, a boolean, a union's branch, the end
- * of an array). Only a prefix is read, so a large text body costs nothing here.
+ * One walk's state, its tests as methods: a walk runs over every decoded base64 blob and bytes
+ * field, so it allocates nothing per position (not even a table per walk: a typed array costs
+ * more than walking 64 bytes).
+ */
+class AvroWalk {
+  /** Bytes of text checked so far, and how many a walk of this size may check. */
+  work = 0;
+  readonly budget: number;
+  /** The end of the last string `stringAt` found. */
+  end = 0;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    from: number,
+    readonly to: number,
+  ) {
+    this.budget = 16 * (to - from) + 4096;
+  }
+
+  /**
+   * Where the text of a string whose zigzag length is at `at` starts (its end in `end`), or -1:
+   * an even length of at least MIN_STRING, all of it UTF-8 text before `to`.
+   */
+  stringAt(at: number): number {
+    const { bytes, to } = this;
+    let value = 0;
+    let scale = 1;
+    let next = -1;
+    for (let i = at; i < to && i < at + 10; i++) {
+      const byte = bytes[i] as number;
+      value += (byte & 0x7f) * scale;
+      scale *= 128;
+      if (byte < 0x80) {
+        next = i + 1;
+        break;
+      }
+    }
+    if (next < 0 || value % 2 === 1) return -1;
+    const length = value / 2;
+    const end = next + length;
+    if (length < MIN_STRING || end > to) return -1;
+    // ASCII first, byte by byte, so a candidate in binary costs the few bytes up to its first
+    // non-text byte; UTF-8 is checked whole once a byte past ASCII shows up.
+    for (let i = next; i < end; i++) {
+      const byte = bytes[i] as number;
+      if (byte >= 0x80) {
+        this.work += end - next;
+        if (!isTextValue(bytes, i, end)) return -1;
+        break;
+      }
+      if (!isText(byte) && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) {
+        this.work += i - next + 1;
+        return -1;
+      }
+      if (i === end - 1) this.work += length;
+    }
+    this.end = end;
+    return next;
+  }
+
+  /**
+   * Whether a string [start, end) is a field: one ends after it (the data ends, a byte that is
+   * not text, another string, or one small number and then one of those), or less text than the
+   * string and at most 8 bytes of it follow (a number or a double whose bytes happen to be text).
+   * A protobuf string read as Avro has a zigzag length of half its own: as much text again
+   * follows the half. `end` of the walk is left as it was.
+   */
+  stands(start: number, end: number): boolean {
+    const saved = this.end;
+    const ends = this.fieldEnds(end);
+    this.end = saved;
+    if (ends) return true;
+    const limit = Math.min(end - start, 8);
+    let after = 0;
+    while (after < limit && end + after < this.to && isText(this.bytes[end + after])) after++;
+    return after < limit;
+  }
+
+  /** Whether a string starts at `at` and stands. */
+  innerStands(at: number): boolean {
+    const start = this.stringAt(at);
+    return start >= 0 && this.stands(start, this.end);
+  }
+
+  private fieldEnds(at: number): boolean {
+    const { bytes, to } = this;
+    if (at === to || !isText(bytes[at]) || this.stringAt(at) >= 0) return true;
+    const next = at + 1;
+    return next === to || !isText(bytes[next]) || this.stringAt(next) >= 0;
+  }
+}
+
+function isText(byte: number | undefined): boolean {
+  return byte !== undefined && byte >= 0x20 && byte < 0x7f;
+}
+
+/**
+ * Whether the first 128 bytes hold a control byte other than whitespace: text never does, Avro
+ * data almost always within a few bytes (a short string's length, a boolean, a union's branch,
+ * the end of an array; the container file's magic "Obj" 1). Only a prefix is read, so a large
+ * text body costs nothing here.
  */
 function hasControlByte(bytes: Uint8Array): boolean {
-  const end = Math.min(bytes.length, 4096);
+  const end = Math.min(bytes.length, 128);
   for (let i = 0; i < end; i++) {
     const byte = bytes[i] as number;
     if (byte < 0x09 || (byte > 0x0d && byte < 0x20)) return true;
   }
   return false;
-}
-
-/**
- * For each position of `bytes[from, to)`, where the run of text bytes starting there ends, in
- * one backward pass: a string candidate is then checked in constant time, so a long text cannot
- * make the walk quadratic.
- */
-function textRuns(bytes: Uint8Array, from: number, to: number): Int32Array {
-  const runs = new Int32Array(to - from + 1);
-  runs[to - from] = to;
-  for (let i = to - 1; i >= from; i--) {
-    const byte = bytes[i] as number;
-    const text =
-      byte >= 0x80 ||
-      (byte >= 0x20 && byte !== 0x7f) ||
-      byte === 0x09 ||
-      byte === 0x0a ||
-      byte === 0x0d;
-    runs[i - from] = text ? (runs[i - from + 1] as number) : i;
-  }
-  return runs;
 }
 
 /** A varint of at most 10 bytes (an Avro long), or undefined when it does not end in time. */

@@ -1,11 +1,11 @@
-import { isUtf8 } from 'node:buffer';
 import type { Decoder } from '../decoder.ts';
 import {
-  isTextValue,
   keyStep,
+  keyText,
   MAX_ITEMS,
   MAX_NESTING,
   structureChildren,
+  textKind,
   type StructureValue,
   type StructureWalk,
 } from './structure-values.ts';
@@ -69,7 +69,11 @@ export const cborDecoder: Decoder = {
   name: 'cbor',
   open(part, scope) {
     if (part.unscanned) return undefined;
-    const declared = MEDIA_TYPES.has(part.contentType ?? '');
+    const declared = part.contentType !== undefined && MEDIA_TYPES.has(part.contentType);
+    // Most parts are text or other binary: the first byte tells (a map, an array or a tag),
+    // before any walk is set up.
+    if (!declared && ((part.bytes[0] as number) < 0x80 || (part.bytes[0] as number) > 0xdb))
+      return undefined;
     const walk = cborValues(part.bytes, { declared });
     if (!walk) return undefined;
     if (walk.values.length === 0 && walk.stopped) {
@@ -98,11 +102,18 @@ class Walker {
     readonly strict: boolean,
   ) {}
 
-  /** Counts a string of printable text of at least 3 bytes. */
-  noteText(start: number, end: number): void {
-    if (end - start < 3 || !isTextValue(this.bytes, start, end)) return;
-    this.texts++;
-    this.textBytes += end - start;
+  /**
+   * Checks a string: false when it is not UTF-8 and the walk is strict; counts it when it is
+   * printable text of at least 3 bytes.
+   */
+  text(start: number, end: number): boolean {
+    const kind = textKind(this.bytes, start, end);
+    if (kind < 0) return !this.strict;
+    if (kind === 1 && end - start >= 3) {
+      this.texts++;
+      this.textBytes += end - start;
+    }
+    return true;
   }
 
   /**
@@ -202,9 +213,7 @@ class Walker {
       return this.fail(
         `declares a ${length}-byte string past the end of its ${this.bytes.length} bytes`,
       );
-    if (text && this.strict && !isUtf8(this.bytes.subarray(start, end)))
-      return this.fail('has a text string that is not UTF-8');
-    if (text) this.noteText(start, end);
+    if (text && !this.text(start, end)) return this.fail('has a text string that is not UTF-8');
     this.at = end;
     if (length > 0) {
       const value: StructureValue = { path, start, end };
@@ -243,11 +252,13 @@ class Walker {
       return ok;
     }
     const joined = Buffer.concat(pieces.map(([from, to]) => this.bytes.subarray(from, to)));
-    if (text && this.strict && !isUtf8(joined))
-      return this.fail('has a text string that is not UTF-8');
-    if (text && isTextValue(joined, 0, joined.length)) {
-      this.texts++;
-      this.textBytes += joined.length;
+    if (text) {
+      const kind = textKind(joined, 0, joined.length);
+      if (kind < 0 && this.strict) return this.fail('has a text string that is not UTF-8');
+      if (kind === 1) {
+        this.texts++;
+        this.textBytes += joined.length;
+      }
     }
     const value: StructureValue = { path, start, end: this.at, joined };
     if (contentType && !text) value.contentType = contentType;
@@ -314,10 +325,8 @@ class Walker {
       const start = this.at;
       if (start + head.argument > this.bytes.length) return this.fail('has a map key past the end');
       this.at += head.argument;
-      const key = this.bytes.subarray(start, this.at);
-      if (this.strict && !isUtf8(key)) return this.fail('has a map key that is not UTF-8');
-      this.noteText(start, this.at);
-      return Buffer.from(key.buffer, key.byteOffset, key.length).toString('utf8');
+      if (!this.text(start, this.at)) return this.fail('has a map key that is not UTF-8');
+      return keyText(this.bytes, start, this.at);
     }
     if (this.strict) return this.fail('has a map key that is neither text nor an integer');
     const values = this.values.length;

@@ -1,11 +1,11 @@
-import { isUtf8 } from 'node:buffer';
 import type { Decoder } from '../decoder.ts';
 import {
-  isTextValue,
   keyStep,
+  keyText,
   MAX_ITEMS,
   MAX_NESTING,
   structureChildren,
+  textKind,
   type StructureValue,
   type StructureWalk,
 } from './structure-values.ts';
@@ -68,7 +68,9 @@ export const msgpackDecoder: Decoder = {
   name: 'msgpack',
   open(part, scope) {
     if (part.unscanned) return undefined;
-    const declared = MEDIA_TYPES.has(part.contentType ?? '');
+    const declared = part.contentType !== undefined && MEDIA_TYPES.has(part.contentType);
+    // Most parts are text or other binary: one byte tells, before any walk is set up.
+    if (!declared && !isContainer(part.bytes[0] as number)) return undefined;
     const walk = msgpackValues(part.bytes, { declared });
     if (!walk) return undefined;
     if (walk.values.length === 0 && walk.stopped) {
@@ -102,11 +104,18 @@ class Walker {
     readonly strict: boolean,
   ) {}
 
-  /** Counts a string of printable text of at least 3 bytes. */
-  noteText(start: number, end: number): void {
-    if (end - start < 3 || !isTextValue(this.bytes, start, end)) return;
-    this.texts++;
-    this.textBytes += end - start;
+  /**
+   * Checks a string: false when it is not UTF-8 and the walk is strict; counts it when it is
+   * printable text of at least 3 bytes.
+   */
+  text(start: number, end: number): boolean {
+    const kind = textKind(this.bytes, start, end);
+    if (kind < 0) return !this.strict;
+    if (kind === 1 && end - start >= 3) {
+      this.texts++;
+      this.textBytes += end - start;
+    }
+    return true;
   }
 
   /**
@@ -209,9 +218,7 @@ class Walker {
       return this.fail(
         `declares a ${length}-byte value past the end of its ${this.bytes.length} bytes`,
       );
-    if (text && this.strict && !isUtf8(this.bytes.subarray(start, end)))
-      return this.fail('has a string that is not UTF-8');
-    if (text) this.noteText(start, end);
+    if (text && !this.text(start, end)) return this.fail('has a string that is not UTF-8');
     this.at = end;
     if (length > 0) this.values.push({ path, start, end });
     return true;
@@ -278,10 +285,8 @@ class Walker {
       return this.fail('has a map key past the end');
     const start = this.at;
     this.at += length;
-    if (this.strict && !isUtf8(this.bytes.subarray(start, this.at)))
-      return this.fail('has a map key that is not UTF-8');
-    this.noteText(start, this.at);
-    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + start, length).toString('utf8');
+    if (!this.text(start, this.at)) return this.fail('has a map key that is not UTF-8');
+    return keyText(this.bytes, start, this.at);
   }
 }
 

@@ -46,8 +46,17 @@ export const MAX_ITEMS = 200_000;
 export function keyStep(key: string | number | undefined): string {
   if (key === undefined) return '[?]';
   if (typeof key === 'number') return `.${key}`;
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  let step = steps.get(key);
+  if (step === undefined) {
+    step = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+    // Keys repeat across a batch; a body of distinct keys must not grow the cache without end.
+    if (steps.size >= 4096) steps.clear();
+    steps.set(key, step);
+  }
+  return step;
 }
+
+const steps = new Map<string, string>();
 
 /**
  * The children of a part for the values a walk found: each a slice of the part marked as one
@@ -93,28 +102,61 @@ export function structureChildren(
  *   isTextValue(Buffer.from('865432101234564'), 0, 15) // → true
  */
 export function isTextValue(bytes: Uint8Array, start: number, end: number): boolean {
+  return textKind(bytes, start, end) === 1;
+}
+
+/**
+ * What `bytes[start, end)` are as a string, in one pass without allocating: -1 not UTF-8, 0 UTF-8
+ * holding control characters (other than tab and line breaks), 1 printable text.
+ *
+ * @example
+ *   textKind(Buffer.from([0x61, 0x01]), 0, 2) // → 0
+ */
+export function textKind(bytes: Uint8Array, start: number, end: number): -1 | 0 | 1 {
+  let kind: 0 | 1 = 1;
   let i = start;
   while (i < end) {
     const byte = bytes[i] as number;
     if (byte < 0x80) {
       if ((byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) || byte === 0x7f)
-        return false;
+        kind = 0;
       i++;
       continue;
     }
     const extra = byte > 0xf4 ? -1 : byte >= 0xf0 ? 3 : byte >= 0xe0 ? 2 : byte >= 0xc2 ? 1 : -1;
-    if (extra < 0 || i + extra >= end) return false;
+    if (extra < 0 || i + extra >= end) return -1;
     for (let k = 1; k <= extra; k++) {
       const next = bytes[i + k] as number;
-      if ((next & 0xc0) !== 0x80) return false;
+      if ((next & 0xc0) !== 0x80) return -1;
     }
     // Overlong three- and four-byte forms and UTF-16 surrogates are not UTF-8.
     const second = bytes[i + 1] as number;
-    if (byte === 0xe0 && second < 0xa0) return false;
-    if (byte === 0xed && second > 0x9f) return false;
-    if (byte === 0xf0 && second < 0x90) return false;
-    if (byte === 0xf4 && second > 0x8f) return false;
+    if (byte === 0xe0 && second < 0xa0) return -1;
+    if (byte === 0xed && second > 0x9f) return -1;
+    if (byte === 0xf0 && second < 0x90) return -1;
+    if (byte === 0xf4 && second > 0x8f) return -1;
     i += extra + 1;
   }
-  return true;
+  return kind;
+}
+
+/**
+ * A map key's text. Keys repeat in every record of a batch and are mostly short ASCII: those are
+ * read without a Buffer.
+ *
+ * @example
+ *   keyText(Buffer.from('imei'), 0, 4) // → 'imei'
+ */
+export function keyText(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start <= 64) {
+    let text = '';
+    for (let i = start; i < end; i++) {
+      const byte = bytes[i] as number;
+      if (byte >= 0x80)
+        return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8');
+      text += String.fromCharCode(byte);
+    }
+    return text;
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8');
 }
