@@ -129,9 +129,23 @@ export function opaqueTokens(
   const tokens: OpaqueToken[] = [];
   if (text.length < MIN_BASE64_CHARS) return tokens;
   const string = Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('latin1');
+  // Sorted by start, walked with the tokens (which come in order): a JSON body of thousands of
+  // blobs must not compare every token with every blob.
   const skipped = [...covered];
   for (const jwt of string.matchAll(JWT))
     skipped.push({ start: jwt.index, end: jwt.index + jwt[0].length });
+  skipped.sort((a, b) => a.start - b.start);
+  // Ranges before `next` end at or before the last token's start; `reach` is how far the
+  // furthest of them ends, for a range that spans later tokens too.
+  let next = 0;
+  let reach = -1;
+  const overlaps = (start: number, end: number) => {
+    while (next < skipped.length && (skipped[next] as { start: number }).start < end) {
+      reach = Math.max(reach, (skipped[next] as { end: number }).end);
+      next++;
+    }
+    return reach > start;
+  };
   for (const run of string.matchAll(url ? URL_RUN : TEXT_RUN)) {
     // "=" inside a run ends a token ("key=value"); at its end it is padding.
     let from = run.index;
@@ -141,7 +155,8 @@ export function opaqueTokens(
       from = end;
       if (token.length < MIN_BASE64_CHARS) continue;
       const percent = PERCENT.test(token);
-      if (!percent && skipped.some((range) => range.start < end && range.end > start)) continue;
+      const covered = overlaps(start, end);
+      if (!percent && covered) continue;
       const decoded = decodeToken(percent ? safeUnescape(token) : token);
       if (!decoded) continue;
       const opaque = opaqueBytes(decoded.bytes, decoded.encoding);
@@ -184,8 +199,18 @@ function decodeToken(token: string): { bytes: Buffer; encoding: OpaqueEncoding }
   };
 }
 
-const HEX_DIGITS = '0123456789abcdef';
-const BASE64_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** A character's symbol in the alphabet, or -1: hex either case, base64 either alphabet. */
+const HEX_SYMBOL = new Int8Array(256).fill(-1);
+const BASE64_SYMBOL = new Int8Array(256).fill(-1);
+[...'0123456789abcdef'].forEach((char, index) => {
+  HEX_SYMBOL[char.charCodeAt(0)] = index;
+  HEX_SYMBOL[char.toUpperCase().charCodeAt(0)] = index;
+});
+[...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].forEach((char, index) => {
+  BASE64_SYMBOL[char.charCodeAt(0)] = index;
+});
+BASE64_SYMBOL[0x2d] = 62; // "-" of base64url
+BASE64_SYMBOL[0x5f] = 63; // "_" of base64url
 
 /**
  * Whether the characters of a hex or base64 string are as evenly spread over their alphabet as
@@ -197,13 +222,13 @@ const BASE64_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234
  *   textLooksRandom('registerDeviceForPushNotifications2AndroidDevices', 'base64') // → false
  */
 export function textLooksRandom(text: string, alphabet: 'hex' | 'base64'): boolean {
-  const digits = alphabet === 'hex' ? HEX_DIGITS : BASE64_DIGITS;
-  const size = digits.length;
+  const symbols = alphabet === 'hex' ? HEX_SYMBOL : BASE64_SYMBOL;
+  const size = alphabet === 'hex' ? 16 : 64;
   const counts = new Float64Array(size);
   let n = 0;
-  for (const char of alphabet === 'hex' ? text.toLowerCase() : text) {
-    const at = digits.indexOf(char === '-' ? '+' : char === '_' ? '/' : char);
-    if (at < 0) continue;
+  for (let i = 0; i < text.length; i++) {
+    const at = symbols[text.charCodeAt(i) & 0xff] as number;
+    if (at < 0 || text.charCodeAt(i) > 0xff) continue;
     counts[at]! += 1;
     n++;
   }
