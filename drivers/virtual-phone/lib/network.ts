@@ -132,6 +132,10 @@ function tunnel(target: URL, route: NetworkRoute): Promise<tls.TLSSocket> {
     const connect = http.request({
       host: proxy.hostname,
       port: proxy.port,
+      // A tunnel gets a connection of its own, as Android's HTTP stack opens one: Node's global
+      // agent would send the CONNECT on a kept-alive proxy connection of an earlier plain request,
+      // which the capture does not take as a tunnel (the request hung up).
+      agent: false,
       method: 'CONNECT',
       path: `${target.hostname}:${port}`,
       headers: { host: `${target.hostname}:${port}` },
