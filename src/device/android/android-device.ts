@@ -25,7 +25,7 @@ import type {
   ProbeRoute,
 } from '../device.ts';
 import { androidActions } from './actions.ts';
-import { adbProxyProbe } from './route-probe.ts';
+import { adbProxyProbe, adbRedirectProbe } from './route-probe.ts';
 import { adbFor, createAdbExecutor, type Adb, type AdbExecutor } from './adb-client.ts';
 import { listAttachedDevices, selectDevice } from './device-list.ts';
 import { phoneFacts, readProps, type PhoneFacts, type Props } from './getprop.ts';
@@ -237,14 +237,15 @@ export class AndroidDevice implements Device {
   }
 
   /**
-   * On the proxy route, the phone sends the probe from adb shell to the proxy its setting names
-   * (route-probe.ts). The vpn and iptables routes and a phone behind the gateway have no probe
-   * yet: their runs are inconclusive, never a pass on a route nothing proved.
+   * On the proxy route, the phone sends the probe from adb shell to the proxy its setting names;
+   * on the iptables route, to an outside address its nat rules redirect (route-probe.ts). The vpn
+   * route and a phone behind the gateway have no probe yet: their runs are inconclusive, never a
+   * pass on a route nothing proved.
    */
   probeRoute(): ProbeRoute | undefined {
     if (this.entry.gateway || this.entry.android?.route === 'vpn') return undefined;
-    if (this.entry.android?.route === 'iptables') return undefined;
     if (!this.adb || this.port === undefined) return undefined;
+    if (this.entry.android?.route === 'iptables') return adbRedirectProbe(this.adb, this.port);
     return adbProxyProbe(this.adb, this.port);
   }
 

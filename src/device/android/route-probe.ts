@@ -46,3 +46,45 @@ export function adbProxyProbe(adb: Adb, port: number): ProbeRoute {
     },
   };
 }
+
+/**
+ * An address no app ever reaches (TEST-NET-1, RFC 5737): on the iptables route the probe goes
+ * there, so only the phone's nat redirect can bring it to the capture.
+ */
+const UNROUTED = '192.0.2.1';
+
+/**
+ * The route probe of a rooted phone on the iptables route: the phone sends the request with
+ * toybox's `nc` from adb shell to an address outside the phone, port 80, as an app's connection
+ * goes; phonehome's nat rules (no owner match: every uid's TCP) redirect it to `adb reverse`'s
+ * end and so to the capture. It arrives only if the redirect rules and the tunnel are both there.
+ *
+ * @example
+ *   await adbRedirectProbe(adb, 8123).send('http://probe.phonehome.invalid/ab12/routing', undefined);
+ */
+export function adbRedirectProbe(adb: Adb, port: number): ProbeRoute {
+  return {
+    how: `adb shell: nc to ${UNROUTED}:80, redirected by phonehome's iptables nat rules to 127.0.0.1:${port} (adb reverse to the capture)`,
+    fix: `check during a run that \`adb shell su -c 'iptables -t nat -S'\` still jumps to phonehome's chain with the REDIRECT to ${port}, and that \`adb reverse --list\` has tcp:${port}`,
+    arrives: 'live',
+    async send(url: string): Promise<void> {
+      const host = new URL(url).host;
+      const path = new URL(url).pathname;
+      // Redirected, the request arrives as to a server: origin-form, named by its Host header.
+      const request = `GET ${path} HTTP/1.1\\r\\nHost: ${host}\\r\\nConnection: close\\r\\n\\r\\n`;
+      const answer = await shell(adb, `printf '${request}' | nc -w 5 ${UNROUTED} 80`);
+      if (/not found/.test(answer)) {
+        throw new PhonehomeError(
+          'PROBE_UNSENT',
+          'the phone has no `nc` (toybox before Android 6.0), so it cannot send the probe from adb shell',
+        );
+      }
+      if (!/^HTTP\/1\.[01] 200/.test(answer)) {
+        throw new PhonehomeError(
+          'PROBE_UNSENT',
+          `the phone's request to ${UNROUTED}:80 got no answer from the capture (${answer.trim().split('\n')[0] || 'nothing'})`,
+        );
+      }
+    },
+  };
+}
