@@ -12,7 +12,11 @@ const IMEI = '865432101234564';
  * `phonehome capture` in Wi-Fi mode (no --device), with the phone played by a real HTTP client
  * sending its IMEI in a URL before any consent. Loopback stands in for the LAN address here.
  */
-async function captureOnce(args: string[], env: Record<string, string>) {
+async function captureOnce(
+  args: string[],
+  env: Record<string, string>,
+  path = `http://tracker.example.test/ping?imei=${IMEI}`,
+) {
   const child = spawnCli(['capture', '--host', '127.0.0.1', '--offline', ...args], env);
   let out = '';
   const killer = setTimeout(() => child.kill('SIGKILL'), 50_000);
@@ -30,7 +34,7 @@ async function captureOnce(args: string[], env: Record<string, string>) {
         host: '127.0.0.1',
         port,
         method: 'GET',
-        path: `http://tracker.example.test/ping?imei=${IMEI}`,
+        path: path === 'probe' ? /prove the route: open (\S+)/.exec(out)![1]! : path,
       },
       (response) => response.resume().on('end', () => resolve()),
     );
@@ -91,6 +95,24 @@ describe('phonehome capture: no verdict without identifiers', function () {
     expect(code, out).to.equal(1);
     expect(out).to.match(/^FAIL {2}capture on wifi-phone: 1 exchanges, 1 findings$/m);
     expect(out).to.match(/IMEI #1 +→ tracker\.example\.test {2}in url/);
+  });
+
+  // Nothing drives a phone on Wi-Fi: its user proves the route by opening the printed probe URL.
+  it('passes only once the probe URL printed was opened through the proxy', async () => {
+    const ids = join(dirs.path, 'ids-clean.json');
+    writeFileSync(ids, JSON.stringify({ imei: [IMEI] }));
+    const unproven = await captureOnce(['--identifiers', ids], env, 'http://clean.example.test/');
+    expect(unproven.code, unproven.out).to.equal(1);
+    expect(unproven.out).to.match(/^INCONCLUSIVE {2}capture on wifi-phone: 1 exchanges/m);
+    expect(unproven.out).to.include(
+      'route not proven: the probe URL opened by hand on the phone never reached the capture',
+    );
+    const proven = await captureOnce(['--identifiers', ids], env, 'probe');
+    expect(proven.code, proven.out).to.equal(0);
+    expect(proven.out).to.match(
+      /^PASS \(proxy-aware traffic only\) {2}capture on wifi-phone: 0 exchanges/m,
+    );
+    expect(proven.out).to.match(/route probe opened by hand: arrived after \d+ ms/);
   });
 
   it('refuses a bad identifiers file before it starts, naming it (exit 2)', async () => {
