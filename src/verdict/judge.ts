@@ -220,7 +220,13 @@ export function judge(input: JudgeInput): Judgement {
         ...evidence({ unreadable: unseen, unscanned: notScanned }),
         status: 'inconclusive',
         summary: `inconclusive: ${dead.summary}`,
-        message: `inconclusive: ${dead.message}; so no leak before consent '${consent.name}' can be ruled out`,
+        // What else was not seen stays said: the route may be fixed and the rest remain.
+        message:
+          `inconclusive: ${dead.message}; so no leak before consent '${consent.name}' can be ruled out` +
+          (blind.length > 0
+            ? `\nand ${unreadableCount(blind)} before it could not be read (${unreadHosts(blind)})`
+            : '') +
+          notScannedNote(cut.map(({ part }) => part)),
       });
       continue;
     }

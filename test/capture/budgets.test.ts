@@ -93,13 +93,15 @@ describe('bodies past the decoding budget', function () {
       data: `imei=${IMEI}`,
     });
 
-    // Nothing identifying was found (the IMEI sent is not the run's), yet it is not a pass.
+    // Nothing identifying was found (the IMEI sent is not the run's), yet it is not a pass. This
+    // capture had no phone to send a route probe, which is said first; the cut bodies are said too.
     const { result } = await analyseJournal(journal.path);
     const consent = result.verdicts.find((v) => v.rule === 'consent')!;
     expect(consent.status).to.equal('inconclusive');
     expect(consent.unscanned).to.have.length(2);
-    expect(consent.summary).to.equal(
-      "inconclusive: 2 body part(s) before consent 'consent' were not scanned (upload.vendor.test)",
+    expect(consent.summary).to.equal('inconclusive: route not proven: the run sent no route probe');
+    expect(consent.message.split('\n').at(-1)).to.equal(
+      'and 2 body part(s) before it were not scanned (over the recording or decoding budget)',
     );
   });
 });
