@@ -2,17 +2,10 @@ import { encode as msgpack } from '@msgpack/msgpack';
 import avro from 'avsc';
 import { expect } from 'chai';
 import { encode as cbor } from 'cbor2';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { join } from 'node:path';
-import { bodyStore } from '../../src/capture/bodies.ts';
-import { loadOrCreateCa } from '../../src/capture/ca.ts';
-import { CaptureSession } from '../../src/capture/session.ts';
-import { JournalWriter } from '../../src/journal/writer.ts';
 import type { Finding } from '../../src/types.ts';
-import { runCli } from '../support/cli.ts';
-import { runStart } from '../support/journal.ts';
+import { captureThenScan } from '../support/capture-then-scan.ts';
 import { tempDir } from '../support/temp.ts';
 
 // A phone's identifiers (the IMEI is the standard's documentation example; the rest made up).
@@ -129,45 +122,22 @@ describe('msgpack, CBOR and Avro from real client libraries through a real captu
       .map((finding) => [finding.kind, finding.where]);
 
   before(async () => {
-    const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
-    const run = join(dirs.path, 'run');
-    mkdirSync(run);
-    const journal = JournalWriter.open(join(run, 'journal.ndjson'));
-    journal.append(runStart(Date.now()));
-    const capture = await CaptureSession.start({
-      ca,
-      journal,
-      bodies: bodyStore(run),
-      answers: {
+    findings = await captureThenScan(
+      dirs.path,
+      {
         hosts: Object.fromEntries(BODIES.map(([host]) => [host, { status: 204 }])),
         otherwise: 'not-found',
       },
-    });
-    try {
-      const statuses: number[] = [];
-      for (const [host, type, body] of BODIES)
-        statuses.push(
-          await post(capture.port, ca.certPem, `https://${host}/v1/batch`, await body(), type),
-        );
-      expect(statuses).to.deep.equal(BODIES.map(() => 204));
-      await capture.waitQuiet(100, 10_000);
-    } finally {
-      await capture.stop();
-      journal.append({ type: 'run-end', at: Date.now() });
-      journal.close();
-    }
-    const ids = join(dirs.path, 'ids.json');
-    writeFileSync(
-      ids,
-      JSON.stringify(
-        Object.fromEntries(Object.entries(PHONE).map(([kind, value]) => [kind, [value]])),
-      ),
+      async (capture, ca) => {
+        const statuses: number[] = [];
+        for (const [host, type, body] of BODIES)
+          statuses.push(
+            await post(capture.port, ca.certPem, `https://${host}/v1/batch`, await body(), type),
+          );
+        expect(statuses).to.deep.equal(BODIES.map(() => 204));
+      },
+      PHONE,
     );
-    const scanned = await runCli(['scan', run, '--identifiers', ids, '--json']);
-    expect(scanned.code, scanned.stderr).to.equal(1);
-    const report = JSON.parse(scanned.stdout) as { findings: Finding[]; unscanned: unknown[] };
-    expect(report.unscanned).to.deep.equal([]);
-    findings = report.findings;
   });
 
   it('the framing really reads as text next to the planted values', () => {

@@ -5,17 +5,11 @@ import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { expect } from 'chai';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import type { LookupFunction } from 'node:net';
 import { join } from 'node:path';
-import { bodyStore } from '../../src/capture/bodies.ts';
-import { loadOrCreateCa } from '../../src/capture/ca.ts';
-import { CaptureSession } from '../../src/capture/session.ts';
-import { JournalWriter } from '../../src/journal/writer.ts';
 import { PROJECT_ROOT } from '../../src/paths.ts';
 import type { Finding } from '../../src/types.ts';
-import { runCli } from '../support/cli.ts';
-import { runStart } from '../support/journal.ts';
+import { captureThenScan } from '../support/capture-then-scan.ts';
 import { tempDir } from '../support/temp.ts';
 
 // A phone's identifiers (the IMEI is the standard's documentation example; the rest made up).
@@ -121,16 +115,9 @@ describe('real client libraries through a real capture, found by phonehome scan'
       .map((finding) => [finding.kind, finding.form, finding.where]);
 
   before(async () => {
-    const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
-    const run = join(dirs.path, 'run');
-    mkdirSync(run);
-    const journal = JournalWriter.open(join(run, 'journal.ndjson'));
-    journal.append(runStart(Date.now()));
-    const capture = await CaptureSession.start({
-      ca,
-      journal,
-      bodies: bodyStore(run),
-      answers: {
+    findings = await captureThenScan(
+      dirs.path,
+      {
         hosts: {
           'logs.vendor.test': {
             status: 200,
@@ -139,29 +126,13 @@ describe('real client libraries through a real capture, found by phonehome scan'
         },
         otherwise: 'not-found',
       },
-    });
-    try {
-      await exportOtlpLogs(capture.port, ca.certPem);
-      await callGrpc(capture.port, ca.certPem, false);
-      await callGrpc(capture.port, ca.certPem, true);
-      await capture.waitQuiet(100, 10_000);
-    } finally {
-      await capture.stop();
-      journal.append({ type: 'run-end', at: Date.now() });
-      journal.close();
-    }
-    const ids = join(dirs.path, 'ids.json');
-    writeFileSync(
-      ids,
-      JSON.stringify(
-        Object.fromEntries(Object.entries(PHONE).map(([kind, value]) => [kind, [value]])),
-      ),
+      async (capture, ca) => {
+        await exportOtlpLogs(capture.port, ca.certPem);
+        await callGrpc(capture.port, ca.certPem, false);
+        await callGrpc(capture.port, ca.certPem, true);
+      },
+      PHONE,
     );
-    const scanned = await runCli(['scan', run, '--identifiers', ids, '--json']);
-    expect(scanned.code, scanned.stderr).to.equal(1);
-    const report = JSON.parse(scanned.stdout) as { findings: Finding[]; unscanned: unknown[] };
-    expect(report.unscanned).to.deep.equal([]);
-    findings = report.findings;
   });
 
   it('OpenTelemetry OTLP/HTTP protobuf logs: all five attributes, each at its field path', () => {

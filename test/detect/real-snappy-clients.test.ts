@@ -1,18 +1,11 @@
 import { expect } from 'chai';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { join } from 'node:path';
 import { compress as lz4js } from 'lz4js';
 import protobuf from 'protobufjs';
 import { compress as snappyjs } from 'snappyjs';
-import { bodyStore } from '../../src/capture/bodies.ts';
-import { loadOrCreateCa } from '../../src/capture/ca.ts';
-import { CaptureSession } from '../../src/capture/session.ts';
-import { JournalWriter } from '../../src/journal/writer.ts';
 import type { Finding } from '../../src/types.ts';
-import { runCli } from '../support/cli.ts';
-import { runStart } from '../support/journal.ts';
+import { captureThenScan } from '../support/capture-then-scan.ts';
 import { tempDir } from '../support/temp.ts';
 
 // A phone's identifiers (the IMEI is the standard's documentation example; the rest made up).
@@ -121,16 +114,9 @@ describe('snappy and lz4 batches through a real capture, found by phonehome scan
       .map((finding) => [finding.kind, finding.where]);
 
   before(async () => {
-    const ca = await loadOrCreateCa(join(dirs.path, 'ca'));
-    const run = join(dirs.path, 'run');
-    mkdirSync(run);
-    const journal = JournalWriter.open(join(run, 'journal.ndjson'));
-    journal.append(runStart(Date.now()));
-    const capture = await CaptureSession.start({
-      ca,
-      journal,
-      bodies: bodyStore(run),
-      answers: {
+    findings = await captureThenScan(
+      dirs.path,
+      {
         hosts: Object.fromEntries(
           ['logs.vendor.test', 'metrics.vendor.test', 'batch.vendor.test'].map((host) => [
             host,
@@ -139,54 +125,38 @@ describe('snappy and lz4 batches through a real capture, found by phonehome scan
         ),
         otherwise: 'not-found',
       },
-    });
-    try {
-      const protobufType = { 'content-type': 'application/x-protobuf' };
-      // Loki push: raw snappy, declared by nothing but the convention of its endpoint.
-      const statuses = [
-        await post(
-          capture.port,
-          ca.certPem,
-          'https://logs.vendor.test/loki/api/v1/push',
-          lokiBody,
-          protobufType,
-        ),
-        // Prometheus remote-write: raw snappy, declared.
-        await post(
-          capture.port,
-          ca.certPem,
-          'https://metrics.vendor.test/api/v1/write',
-          snappyjs(WRITE),
-          {
-            ...protobufType,
-            'content-encoding': 'snappy',
-            'x-prometheus-remote-write-version': '0.1.0',
-          },
-        ),
-        // A batch in an LZ4 frame (lz4js), sent as opaque bytes: found by the frame's magic.
-        await post(capture.port, ca.certPem, 'https://batch.vendor.test/v1/batch', lz4js(WRITE), {
-          'content-type': 'application/octet-stream',
-        }),
-      ];
-      expect(statuses).to.deep.equal([204, 204, 204]);
-      await capture.waitQuiet(100, 10_000);
-    } finally {
-      await capture.stop();
-      journal.append({ type: 'run-end', at: Date.now() });
-      journal.close();
-    }
-    const ids = join(dirs.path, 'ids.json');
-    writeFileSync(
-      ids,
-      JSON.stringify(
-        Object.fromEntries(Object.entries(PHONE).map(([kind, value]) => [kind, [value]])),
-      ),
+      async (capture, ca) => {
+        const protobufType = { 'content-type': 'application/x-protobuf' };
+        // Loki push: raw snappy, declared by nothing but the convention of its endpoint.
+        const statuses = [
+          await post(
+            capture.port,
+            ca.certPem,
+            'https://logs.vendor.test/loki/api/v1/push',
+            lokiBody,
+            protobufType,
+          ),
+          // Prometheus remote-write: raw snappy, declared.
+          await post(
+            capture.port,
+            ca.certPem,
+            'https://metrics.vendor.test/api/v1/write',
+            snappyjs(WRITE),
+            {
+              ...protobufType,
+              'content-encoding': 'snappy',
+              'x-prometheus-remote-write-version': '0.1.0',
+            },
+          ),
+          // A batch in an LZ4 frame (lz4js), sent as opaque bytes: found by the frame's magic.
+          await post(capture.port, ca.certPem, 'https://batch.vendor.test/v1/batch', lz4js(WRITE), {
+            'content-type': 'application/octet-stream',
+          }),
+        ];
+        expect(statuses).to.deep.equal([204, 204, 204]);
+      },
+      PHONE,
     );
-    const scanned = await runCli(['scan', run, '--identifiers', ids, '--json']);
-    expect(scanned.code, scanned.stderr).to.equal(1);
-    const report = JSON.parse(scanned.stdout) as { findings: Finding[]; unscanned: unknown[] };
-    expect(report.unscanned).to.deep.equal([]);
-    findings = report.findings;
   });
 
   it('the Loki body carries the IMEI once as bytes: the line holds a back-reference', () => {
