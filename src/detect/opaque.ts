@@ -61,22 +61,32 @@ export function opaqueBytes(bytes: Uint8Array, encoding: OpaqueEncoding): Opaque
   const n = bytes.length;
   if (n < MIN_OPAQUE_BYTES || DIGEST_SIZES.has(n)) return undefined;
   if (knownFormat(bytes)) return undefined;
-  const counts = new Float64Array(256);
+  // Every binary part of a batch comes here, each nested message too: one reused table, and the
+  // chi-square as Σc²/e − n, with no logarithm unless the entropy is needed.
+  const counts = COUNTS.fill(0);
   for (let i = 0; i < n; i++) counts[bytes[i] as number]! += 1;
   const expected = n / 256;
-  let chi = 0;
+  let squares = 0;
+  for (let value = 0; value < 256; value++) {
+    const count = counts[value] as number;
+    squares += count * count;
+  }
+  const chi = squares / expected - n;
+  const z = (chi - 255) / Math.sqrt((510 * (n - 1)) / n);
+  const random = z <= MAX_Z;
+  if (!random && n < DENSE_MIN_BYTES) return undefined;
   let entropy = 0;
   for (let value = 0; value < 256; value++) {
     const count = counts[value] as number;
-    chi += ((count - expected) * (count - expected)) / expected;
     if (count > 0) entropy -= (count / n) * Math.log2(count / n);
   }
-  const z = (chi - 255) / Math.sqrt((510 * (n - 1)) / n);
-  const random = z <= MAX_Z;
   const dense = n >= DENSE_MIN_BYTES && entropy >= DENSE_BITS_PER_BYTE;
   if (!random && !dense) return undefined;
   return { bytes: n, bitsPerByte: entropy, uniformBitsPerByte: uniformEntropy(n), encoding };
 }
+
+/** The byte histogram opaqueBytes fills, kept between calls (the scan is synchronous). */
+const COUNTS = new Uint32Array(256);
 
 /**
  * The `reason` of an opaque part, as `unscanned` and every report show it.
