@@ -26,14 +26,20 @@ describe('a run killed with SIGKILL', function () {
     const records = await readJournalAll(join(folder, 'journal.ndjson'));
     expect(records[0]!.type).to.equal('run-start');
     const exchanges = records.filter((record) => record.type === 'exchange');
-    // boot: the connectivity check; insert SIM: user@id and activation; add a contact: contacts/match.
+    // boot: the connectivity check; the route probe after routing; insert SIM: user@id and
+    // activation; add a contact: contacts/match.
     expect(
-      exchanges.map((r) => (r.type === 'exchange' ? new URL(r.exchange.request.url).pathname : '')),
+      exchanges.map((r) =>
+        r.type === 'exchange'
+          ? `${r.exchange.host}${new URL(r.exchange.request.url).pathname.replace(/^\/[0-9a-f]+\//, '/<nonce>/')}`
+          : '',
+      ),
     ).to.deep.equal([
-      '/generate_204',
-      '/pass/v3/user@id',
-      '/pass/v3/activate/phone',
-      '/pass/v3/contacts/match',
+      'connect.rom.miui.com/generate_204',
+      'probe.phonehome.invalid/<nonce>/routing',
+      'api.account.xiaomi.com/pass/v3/user@id',
+      'api.account.xiaomi.com/pass/v3/activate/phone',
+      'api.account.xiaomi.com/pass/v3/contacts/match',
     ]);
     expect(records.some((record) => record.type === 'run-end')).to.equal(false);
   });
