@@ -1,5 +1,6 @@
 /**
- * The plain data shapes shared by every stage of the pipeline (DESIGN.md, "Words").
+ * The plain data shapes shared by every stage of the pipeline (README.md, "How it works"):
+ * Exchange, Identifier, Variant, Finding, Step, Consent, Phase, Verdict, Run.
  * Behaviour lives in small functions around them; nothing here has methods.
  */
 

@@ -413,7 +413,8 @@ export class CaptureSession {
       // mockttp adds no framing of its own: without a length the answer ends only when the
       // connection closes, and a phone's keep-alive or pipelined requests would go unanswered.
       withLength(headers, body, answer.status);
-      // .always(): without it mockttp answers with a rule only until it was hit once (FACTS.md).
+      // .always(): without it mockttp answers with a rule only until it was hit once, then lets
+      // the last matching rule win (mockttp 4's rule choice).
       await this.server
         .forAnyRequest()
         .forHostname(hostname)

@@ -122,7 +122,7 @@ export interface JudgeInput {
 }
 
 /**
- * Applies the consent semantics of DESIGN.md. Each finding is judged once, by the first consent
+ * Applies the consent semantics (README.md, "Verdicts"). Each finding is judged once, by the first consent
  * covering its kind: it is a leak when its request started before that consent was given (or
  * the consent never was). Unreadable traffic before a consent, or no identifier of the kinds it
  * covers, makes that consent's verdict inconclusive, never a silent pass. A forbidden host

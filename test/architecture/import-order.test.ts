@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../../src/paths.ts';
 const SRC = join(PROJECT_ROOT, 'src');
 
 /**
- * The pipeline of DESIGN.md, as layers of src/: a file may import its own layer and those
+ * The pipeline of README.md ("How it works"), as layers of src/: a file may import its own layer and those
  * before it, never one after. Type-only imports count too: they are dependencies all the same.
  */
 const LAYERS: string[][] = [

@@ -67,7 +67,7 @@ interface Row {
   countsIn?: number[][];
 }
 
-// One row per rule of DESIGN.md's consent semantics.
+// One row per rule of the consent semantics (README.md, "Verdicts").
 const ROWS: Row[] = [
   {
     name: 'a finding before the consent fails',
