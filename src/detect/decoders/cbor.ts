@@ -5,6 +5,7 @@ import {
   MAX_ITEMS,
   MAX_NESTING,
   structureChildren,
+  StructureWalker,
   textKind,
   type StructureValue,
   type StructureWalk,
@@ -86,51 +87,7 @@ export const cborDecoder: Decoder = {
 };
 
 /** One walk over a body: the position, what was found, and the first fault. */
-class Walker {
-  at = 0;
-  /** Where the value being read starts: where a fault is said to be. */
-  started = 0;
-  items = 0;
-  values: StructureValue[] = [];
-  problem: string | undefined;
-  /** Strings of printable text (keys included) and their bytes: what tells data from chance. */
-  texts = 0;
-  textBytes = 0;
-
-  constructor(
-    readonly bytes: Uint8Array,
-    readonly strict: boolean,
-  ) {}
-
-  /**
-   * Checks a string: false when it is not UTF-8 and the walk is strict; counts it when it is
-   * printable text of at least 3 bytes.
-   */
-  text(start: number, end: number): boolean {
-    const kind = textKind(this.bytes, start, end);
-    if (kind < 0) return !this.strict;
-    if (kind === 1 && end - start >= 3) {
-      this.texts++;
-      this.textBytes += end - start;
-    }
-    return true;
-  }
-
-  /**
-   * Undeclared, whether what parsed is data rather than chance: random bytes that happen to
-   * parse hold a few short strings of arbitrary bytes, real payloads hold keys and values in
-   * text.
-   */
-  plausible(): boolean {
-    if (this.values.length === 0) return false;
-    return this.texts >= 2 || this.textBytes * 4 >= this.bytes.length;
-  }
-
-  private fail(problem: string): false {
-    this.problem ??= problem;
-    return false;
-  }
-
+class Walker extends StructureWalker {
   /** Whether the value at `at` is a map or an array, behind at most a few tags. */
   containerAhead(): boolean {
     let at = this.at;

@@ -160,3 +160,54 @@ export function keyText(bytes: Uint8Array, start: number, end: number): string {
   }
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8');
 }
+
+/**
+ * What a schema-less walk of msgpack or CBOR keeps: the position, the values found, the first
+ * fault, and how much of what it read was text (what tells data from chance). Each format's
+ * walker extends it with the reading of its own heads.
+ */
+export class StructureWalker {
+  at = 0;
+  /** Where the value being read starts: where a fault is said to be. */
+  started = 0;
+  items = 0;
+  values: StructureValue[] = [];
+  problem: string | undefined;
+  /** Strings of printable text (keys included) and their bytes: what tells data from chance. */
+  texts = 0;
+  textBytes = 0;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly strict: boolean,
+  ) {}
+
+  /**
+   * Checks a string: false when it is not UTF-8 and the walk is strict; counts it when it is
+   * printable text of at least 3 bytes.
+   */
+  text(start: number, end: number): boolean {
+    const kind = textKind(this.bytes, start, end);
+    if (kind < 0) return !this.strict;
+    if (kind === 1 && end - start >= 3) {
+      this.texts++;
+      this.textBytes += end - start;
+    }
+    return true;
+  }
+
+  /**
+   * Undeclared, whether what parsed is data rather than chance: random bytes that happen to
+   * parse hold a few short strings of arbitrary bytes, real payloads hold keys and values in
+   * text.
+   */
+  plausible(): boolean {
+    if (this.values.length === 0) return false;
+    return this.texts >= 2 || this.textBytes * 4 >= this.bytes.length;
+  }
+
+  protected fail(problem: string): false {
+    this.problem ??= problem;
+    return false;
+  }
+}
