@@ -10,6 +10,7 @@ import {
   type StructureValue,
   type StructureWalk,
 } from './structure-values.ts';
+import { readVarint } from './protobuf.ts';
 
 const MEDIA_TYPES = new Set([
   'avro/binary',
@@ -268,30 +269,13 @@ function hasControlByte(bytes: Uint8Array): boolean {
   return false;
 }
 
-/** A varint of at most 10 bytes (an Avro long), or undefined when it does not end in time. */
-function varint(
-  bytes: Uint8Array,
-  at: number,
-  to: number,
-): { value: number; next: number } | undefined {
-  let value = 0;
-  let scale = 1;
-  for (let i = at; i < to && i < at + 10; i++) {
-    const byte = bytes[i] as number;
-    value += (byte & 0x7f) * scale;
-    scale *= 128;
-    if (byte < 0x80) return { value, next: i + 1 };
-  }
-  return undefined;
-}
-
 /** A zigzag long: 0 → 0, 1 → -1, 2 → 1, 3 → -2. */
 function zigzag(
   bytes: Uint8Array,
   at: number,
   to: number,
 ): { value: number; next: number } | undefined {
-  const raw = varint(bytes, at, to);
+  const raw = readVarint(bytes, at, to);
   if (!raw) return undefined;
   return { value: raw.value % 2 === 0 ? raw.value / 2 : -(raw.value + 1) / 2, next: raw.next };
 }

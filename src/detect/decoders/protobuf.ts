@@ -143,7 +143,8 @@ function walk(
   return count;
 }
 
-function readVarint(
+/** A base-128 varint of at most 10 bytes (protobuf's, Avro's longs), or undefined when it does not end in time. */
+export function readVarint(
   bytes: Uint8Array,
   at: number,
   to: number,
