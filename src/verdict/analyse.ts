@@ -187,7 +187,7 @@ export async function analyseJournal(
     forbiddenHosts: start.forbiddenHosts,
     unscanned,
     knownKinds: [...new Set(identifiers.map((identifier) => identifier.kind))],
-    probes: routeProbes(probes, arrivals),
+    probes: routeProofs,
     ...(runError !== undefined ? { error: runError } : {}),
   });
   const result: RunResult = {
